@@ -1,0 +1,370 @@
+"""Headless verbs on runs: run ls show log kill resume note tag."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .cli import age, emit_json, journal_path
+from .core import runs
+from .core.errors import UserError
+from .core.journal import Journal
+from .core.text import terminal_safe
+
+
+def _warn(msg: str) -> None:
+    print(f"labtui: warning: {msg}", file=sys.stderr)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="launch a run from an experiment template or any command",
+                       description="labtui run EXPERIMENT [--set k=v ...] | labtui run [--name ID] -- CMD ARGS...")
+    p.add_argument("experiment", nargs="?", help="experiment template in the journal")
+    p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", default=[],
+                   help="override a template param (repeatable)")
+    p.add_argument("--gpus", help="GPU indices (0,1), 'auto' or 'none'")
+    p.add_argument("--name", help="run id (letters, digits, . _ -); default EXPERIMENT_N")
+    p.add_argument("--json", action="store_true", help="print the new run as JSON")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ls", help="list runs with live status")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--all", action="store_true", help="(default) every run; kept for symmetry")
+    p.add_argument("--status", action="append", choices=runs.STATUSES, help="only runs in this status")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("show", help="everything about one run")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("log", help="print (or follow) a run's output.log")
+    p.add_argument("id")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
+    p.add_argument("-n", "--lines", type=int, metavar="N", help="only the last N lines")
+    p.add_argument("--raw", action="store_true", help="bytes as written (escape sequences included)")
+    p.set_defaults(func=cmd_log)
+
+    p = sub.add_parser("kill", help="stop a run: SIGINT, grace, SIGTERM, grace, SIGKILL")
+    p.add_argument("id")
+    p.add_argument("--grace", type=float, default=runs.DEFAULT_GRACE, metavar="S",
+                   help=f"seconds to wait after SIGINT and after SIGTERM (default {runs.DEFAULT_GRACE:g})")
+    p.add_argument("--term", action="store_true", help="start with SIGTERM instead of SIGINT")
+    p.add_argument("--now", action="store_true", help="SIGKILL every process of the run at once")
+    p.add_argument("--reason", help="why; recorded as a note")
+    p.set_defaults(func=cmd_kill)
+
+    p = sub.add_parser("resume", help="start a new run continuing ID from its latest checkpoint")
+    p.add_argument("id")
+    p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", default=[])
+    p.add_argument("--from", dest="from_path", metavar="PATH", help="checkpoint (or run folder) to resume from")
+    p.add_argument("--gpus")
+    p.add_argument("--name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("note", help="add a timestamped note to a run")
+    p.add_argument("id")
+    p.add_argument("text", nargs="+")
+    p.set_defaults(func=cmd_note)
+
+    p = sub.add_parser("tag", help="add (or --remove) tags; --verdict sets the verdict")
+    p.add_argument("id")
+    p.add_argument("tags", nargs="*")
+    p.add_argument("--remove", action="store_true")
+    p.add_argument("--verdict", choices=list(runs.VERDICTS) + ["none"])
+    p.set_defaults(func=cmd_tag)
+
+
+def _journal(args) -> Journal:
+    return Journal(journal_path(args))
+
+
+# ----------------------------------------------------------------------------- run
+
+def cmd_run(args) -> int:
+    j = _journal(args)
+    tail = getattr(args, "command_tail", None)
+    cmd = list(tail or [])
+    experiment = args.experiment
+    if experiment is not None and tail is not None:
+        raise UserError("give either an experiment or -- COMMAND, not both")
+    if tail is not None and not cmd:
+        raise UserError("nothing to run after --")
+    params = runs.parse_sets(args.sets)
+    if experiment is None and not cmd:
+        raise UserError("nothing to run: labtui run EXPERIMENT, or labtui run -- COMMAND ARGS...")
+    if experiment is None and params:
+        raise UserError("--set needs an experiment template")
+    t0 = time.monotonic()
+    run_id = runs.launch(j, experiment=experiment, command=cmd or None, params=params,
+                         gpus=args.gpus, name=args.name, warn=_warn)
+    return _report_started(j, run_id, t0, args.json)
+
+
+def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
+    info = runs.get_run(j, run_id)
+    if as_json:
+        emit_json(info.to_json())
+        return 0
+    state = runs.procs.read_json(info.run_dir / "state.json") or {}
+    pid = state.get("pid")
+    where = f"pid {pid}" if pid else info.status
+    print(f"started {run_id} ({where}, {1000 * (time.monotonic() - t0):.0f} ms); "
+          f"log: labtui log {run_id} -f")
+    return 0
+
+
+# ----------------------------------------------------------------------------- ls / show
+
+def _flags(j: Journal, info: runs.RunInfo) -> list[str]:
+    try:
+        from .core.metrics import run_flags
+    except ImportError:  # metrics module not installed in this build
+        return []
+    try:
+        return list(run_flags(j, info.id))
+    except UserError:
+        return []
+    except Exception as e:  # a strange log must never break the listing
+        return [f"flags error: {type(e).__name__}"]
+
+
+def _ordered(infos: list[runs.RunInfo]) -> list[tuple[int, runs.RunInfo]]:
+    """Runs in journal order, each resume chain under its parent (depth for indentation)."""
+    by_id = {r.id: r for r in infos}
+    kids: dict[str, list[runs.RunInfo]] = {}
+    roots = []
+    for r in infos:
+        if r.parent in by_id and r.parent != r.id:
+            kids.setdefault(r.parent, []).append(r)
+        else:
+            roots.append(r)
+    out: list[tuple[int, runs.RunInfo]] = []
+    seen: set[str] = set()
+
+    def walk(r, depth):
+        if r.id in seen:
+            return
+        seen.add(r.id)
+        out.append((depth, r))
+        for k in kids.get(r.id, []):
+            walk(k, depth + 1)
+
+    for r in roots:
+        walk(r, 0)
+    for r in infos:  # cycles written by hand
+        walk(r, 0)
+    return out
+
+
+def cmd_ls(args) -> int:
+    j = _journal(args)
+    infos = runs.list_runs(j)
+    if args.status:
+        infos = [r for r in infos if r.status in args.status]
+    if args.json:
+        out = []
+        for r in infos:
+            d = r.to_json()
+            d["flags"] = _flags(j, r)
+            out.append(d)
+        emit_json({"journal": str(j.path), "runs": out})
+        return 0
+    if not infos:
+        print(f"no runs yet in {j.path} (start one: labtui run EXPERIMENT)")
+        return 0
+    rows = [("ID", "EXPERIMENT", "STATUS", "GPUS", "AGE", "EXIT", "NOTES", "FLAGS")]
+    t = time.time()
+    for depth, r in _ordered(infos):
+        rid = ("  " * (depth - 1) + "└ " if depth else "") + r.id
+        started = r.started.timestamp() if r.started else None
+        exit_s = "" if r.alive else (r.signal or ("" if r.exit_code is None else str(r.exit_code)))
+        gpus = "cpu" if r.gpus == [] else ("" if r.gpus is None else ",".join(map(str, r.gpus)))
+        rows.append((
+            rid, r.experiment or "-", r.status, gpus,
+            age(t - started) if started else "", exit_s, str(len(r.notes)) if r.notes else "",
+            " ".join(_flags(j, r)),
+        ))
+    _table(rows)
+    return 0
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    rows = [tuple(terminal_safe(c) for c in row) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def cmd_show(args) -> int:
+    j = _journal(args)
+    r = runs.get_run(j, args.id)
+    ck = runs.latest_checkpoint(r.run_dir)
+    if args.json:
+        d = r.to_json()
+        d["lineage"] = runs.lineage(j, r.id)
+        d["latest_checkpoint"] = str(ck) if ck else None
+        d["flags"] = _flags(j, r)
+        emit_json(d)
+        return 0
+    line = lambda k, v: print(f"{k:<13}{terminal_safe(str(v))}")  # noqa: E731
+    line("run", r.id)
+    line("experiment", r.experiment or "-")
+    line("status", r.status + ("" if r.alive else _exit_text(r)))
+    line("command", r.command)
+    if r.params:
+        line("params", ", ".join(f"{k}={v}" for k, v in r.params.items()))
+    line("gpus", "cpu" if r.gpus == [] else ("-" if r.gpus is None else ",".join(map(str, r.gpus))))
+    chain = runs.lineage(j, r.id)
+    if len(chain) > 1:
+        line("lineage", " → ".join(chain))
+    if r.resumed_from:
+        line("resumed from", r.resumed_from)
+    line("started", r.started or "-")
+    if r.ended:
+        line("ended", r.ended)
+    if r.pid:
+        line("pid", r.pid)
+    line("folder", r.run_dir)
+    if ck:
+        line("checkpoint", ck)
+    flags = _flags(j, r)
+    if flags:
+        line("flags", " ".join(flags))
+    if r.tags:
+        line("tags", " ".join(r.tags))
+    if r.verdict:
+        line("verdict", r.verdict)
+    for n in r.notes:
+        line("note", f"[{n['at'] or '?'}] {n['text']}")
+    return 0
+
+
+def _exit_text(r: runs.RunInfo) -> str:
+    if r.signal:
+        return f" (signal {r.signal})"
+    if r.exit_code is not None:
+        return f" (exit {r.exit_code})"
+    return ""
+
+
+# ----------------------------------------------------------------------------- log
+
+def _tail_offset(path, n: int) -> int:
+    """Byte offset where the last ``n`` lines start (reads backwards in blocks)."""
+    size = os.path.getsize(path)
+    if n <= 0:
+        return size
+    with open(path, "rb") as f:
+        pos = size
+        count = 0
+        block = 1 << 16
+        # A final line without newline counts as a line.
+        f.seek(max(0, size - 1))
+        if size and f.read(1) != b"\n":
+            count = 1
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            f.seek(pos)
+            chunk = f.read(step)
+            end = len(chunk)
+            if pos + end == size and chunk.endswith(b"\n"):
+                end -= 1  # the newline that ends the file does not start a line
+            while True:
+                i = chunk.rfind(b"\n", 0, end)
+                if i < 0:
+                    break
+                count += 1
+                if count > n:
+                    return pos + i + 1
+                end = i
+    return 0
+
+
+def cmd_log(args) -> int:
+    j = _journal(args)
+    r = runs.get_run(j, args.id)
+    path = r.run_dir / "output.log"
+    raw = args.raw or not sys.stdout.isatty()
+    out = sys.stdout.buffer
+    offset = 0
+    if path.exists() and args.lines is not None:
+        offset = _tail_offset(path, args.lines)
+    pending = b""
+
+    def emit(data: bytes, final: bool = False) -> None:
+        nonlocal pending
+        if raw:
+            out.write(data)
+            out.flush()
+            return
+        data = pending + data
+        lines = data.split(b"\n")
+        pending = b"" if final else lines.pop()
+        for ln in lines:
+            out.write(terminal_safe(ln.decode("utf-8", "replace")).encode("utf-8") + b"\n")
+        out.flush()
+
+    while True:
+        if path.exists():
+            with open(path, "rb") as f:
+                f.seek(offset)
+                while True:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        break
+                    offset += len(chunk)
+                    emit(chunk)
+        if not args.follow:
+            break
+        if not runs.get_run(j, args.id).alive:
+            # One last read: the run may have written its final lines as it ended.
+            if path.exists() and os.path.getsize(path) > offset:
+                continue
+            break
+        time.sleep(0.25)
+    if pending:
+        emit(b"", final=True)
+    return 0
+
+
+# ----------------------------------------------------------------------------- kill / resume
+
+def cmd_kill(args) -> int:
+    j = _journal(args)
+    mode = "now" if args.now else ("term" if args.term else "graceful")
+    t0 = time.monotonic()
+    status = runs.kill(j, args.id, grace=args.grace, mode=mode, reason=args.reason,
+                       progress=lambda m: print(m, file=sys.stderr))
+    print(f"{args.id}: {status} ({time.monotonic() - t0:.1f} s)")
+    return 0
+
+
+def cmd_resume(args) -> int:
+    j = _journal(args)
+    t0 = time.monotonic()
+    new = runs.resume(j, args.id, params=runs.parse_sets(args.sets), from_path=args.from_path,
+                      gpus=args.gpus, name=args.name, warn=_warn)
+    return _report_started(j, new, t0, args.json)
+
+
+def cmd_note(args) -> int:
+    j = _journal(args)
+    runs.add_note(j, args.id, " ".join(args.text))
+    return 0
+
+
+def cmd_tag(args) -> int:
+    j = _journal(args)
+    if not args.tags and args.verdict is None:
+        raise UserError("give tags to add (or --remove), or --verdict")
+    if args.tags:
+        tags = runs.add_tags(j, args.id, args.tags, remove=args.remove)
+        print(f"{args.id}: tags {' '.join(tags) if tags else '(none)'}")
+    if args.verdict is not None:
+        runs.set_verdict(j, args.id, None if args.verdict == "none" else args.verdict)
+    return 0

@@ -1,0 +1,97 @@
+"""Process identity: a pid is only ever trusted together with its create time and run tag.
+
+Shared by the runs core, the shim and the GPU attribution code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import psutil
+
+RUN_TAG = "LABTUI_RUN_ID"
+
+
+def create_time(pid: int) -> float | None:
+    try:
+        return round(psutil.Process(pid).create_time(), 2)
+    except (psutil.Error, OSError):
+        return None
+
+
+def matching_process(pid: Any, ctime: Any) -> psutil.Process | None:
+    """The live process ``pid`` if it is the very one started at ``ctime``; zombies do not count."""
+    if not isinstance(pid, int) or pid <= 0 or not isinstance(ctime, (int, float)):
+        return None
+    try:
+        p = psutil.Process(pid)
+        if abs(p.create_time() - float(ctime)) > 0.05:
+            return None
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return p
+    except (psutil.Error, OSError):
+        return None
+
+
+def run_tag(p: psutil.Process) -> str | None:
+    """The LABTUI_RUN_ID in a process's environment (None if absent or unreadable)."""
+    try:
+        return p.environ().get(RUN_TAG)
+    except (psutil.Error, OSError):
+        return None
+
+
+def own(p: psutil.Process) -> bool:
+    try:
+        return p.uids().real == os.getuid()
+    except (psutil.Error, OSError):
+        return False
+
+
+def tagged_processes(run_id: str) -> Iterator[psutil.Process]:
+    """Every live process of this user whose environment carries ``LABTUI_RUN_ID=run_id``."""
+    me = os.getuid()
+    me_pid = os.getpid()
+    for p in psutil.process_iter(["uids"]):
+        try:
+            uids = p.info.get("uids")
+            if uids is None or uids.real != me or p.pid == me_pid:
+                continue
+            if p.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if run_tag(p) == run_id:
+                yield p
+        except (psutil.Error, OSError):
+            continue
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON object from ``path``; None if missing or unreadable (never raises)."""
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,250 @@
+"""The per-run shim: ``python -m tui.core.shim <run-dir>``.
+
+Started by :func:`tui.core.runs.launch` in a new session with stdio away from any
+terminal, it outlives the app, the CLI and the SSH link.  It
+
+1. forks once more so the launcher can reap its child at once (no zombies in a
+   long-lived app), and becomes a child subreaper so orphaned ranks and workers
+   are re-parented to it rather than to init;
+2. starts the trainer in its own process group with the run environment, stdout and
+   stderr appended *directly* to ``output.log``;
+3. records pids and create times in ``state.json`` and marks the run ``running``;
+4. when the trainer ends, stops what it left behind, writes ``exit.json``
+   atomically and updates the journal (retrying; ``exit.json`` is the truth that
+   any labtui process reconciles from if the journal cannot be written).
+
+It imports as little as possible: its resident memory and start-up time count.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .procs import create_time, read_json, write_json_atomic
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: orphans go to init, the run tag still finds them
+        pass
+
+
+def _log(run_dir: Path, msg: str) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    try:
+        with open(run_dir / "shim.log", "a", encoding="utf-8") as f:
+            f.write(f"{stamp} {msg}\n")
+    except OSError:
+        pass
+
+
+def _update_journal(run_dir: Path, journal_path: str, run_id: str, fields: dict) -> None:
+    """Set machine-owned fields of the run; retry a while if the journal is being edited badly."""
+    from .journal import Journal, JournalError
+
+    j = Journal(journal_path)
+    for attempt in range(20):
+        try:
+            with j.edit() as doc:
+                runs = doc.get("runs")
+                if runs is None or run_id not in runs:
+                    _log(run_dir, f"run {run_id} is not in {journal_path}; journal not updated")
+                    return
+                rec = runs[run_id]
+                for k, v in fields.items():
+                    if v is None:
+                        if k in rec:
+                            del rec[k]
+                    else:
+                        rec[k] = v
+            return
+        except JournalError as e:
+            _log(run_dir, f"journal update failed (attempt {attempt + 1}): {e}")
+            time.sleep(min(30.0, 0.5 * (attempt + 1)))
+        except OSError as e:
+            _log(run_dir, f"journal update failed (attempt {attempt + 1}): {e}")
+            time.sleep(1.0)
+
+
+def _reap_until(pid: int) -> int:
+    """Wait for ``pid`` (reaping any orphan on the way); return its raw wait status."""
+    while True:
+        try:
+            got, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        if got == pid:
+            return status
+
+
+def _stop_leftovers(grace: float = 3.0) -> None:
+    """Terminate every descendant still alive (orphaned workers/ranks), then kill."""
+    import psutil
+
+    me = psutil.Process()
+    kids = me.children(recursive=True)
+    if not kids:
+        return
+    for p in kids:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if not [p for p in me.children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]:
+            break
+        time.sleep(0.05)
+    for p in me.children(recursive=True):
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.05)
+                if not me.children():
+                    break
+        except ChildProcessError:
+            break
+
+
+def _iso_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+
+
+def run(run_dir: Path) -> int:
+    spec = read_json(run_dir / "spec.json")
+    if spec is None:
+        _log(run_dir, "spec.json missing or unreadable")
+        return 2
+    run_id = spec["run_id"]
+    journal_path = spec["journal"]
+
+    _become_subreaper()
+    me = os.getpid()
+    state = {"shim_pid": me, "shim_create": create_time(me)}
+    write_json_atomic(run_dir / "state.json", state)
+
+    trainer: subprocess.Popen | None = None
+
+    def forward(signum, _frame):
+        # A signal to the shim (e.g. system shutdown) is passed to the trainer root.
+        if trainer is not None and signum != signal.SIGHUP:
+            try:
+                os.kill(trainer.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    # Handlers, never SIG_IGN: handlers reset to default across exec, SIG_IGN would not.
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, forward)
+
+    env = dict(os.environ)
+    env.update(spec.get("env") or {})
+    env["LABTUI_RUN_ID"] = run_id
+    env["LABTUI_RUN_DIR"] = str(run_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    gpus = spec.get("gpus")
+    if gpus is not None:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+
+    log = open(run_dir / "output.log", "ab", buffering=0)
+    argv = spec["argv"]
+    try:
+        trainer = subprocess.Popen(
+            argv,
+            cwd=spec.get("cwd") or None,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            close_fds=True,
+            process_group=0,
+        )
+    except OSError as e:
+        log.write(f"labtui: cannot start {argv[0]!r}: {e.strerror or e}\n".encode())
+        log.close()
+        exit_info = {"code": 127, "signal": None, "ended": _iso_now(), "killed": False,
+                     "error": f"cannot start {argv[0]!r}: {e.strerror or e}"}
+        write_json_atomic(run_dir / "exit.json", exit_info)
+        _update_journal(run_dir, journal_path, run_id, {
+            "status": "failed", "ended": _to_dt(exit_info["ended"]), "exit_code": 127})
+        return 0
+    log.close()
+
+    ctime = create_time(trainer.pid)
+    state.update({"pid": trainer.pid, "create_time": ctime, "pgid": trainer.pid})
+    write_json_atomic(run_dir / "state.json", state)
+    _update_journal(run_dir, journal_path, run_id, {
+        "status": "running", "pid": trainer.pid, "create_time": ctime})
+
+    status = _reap_until(trainer.pid)
+    trainer.returncode = 0  # reaped by us; keep Popen from waiting again
+    _stop_leftovers()
+
+    code: int | None = None
+    sig: str | None = None
+    if os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status)).name
+    else:
+        code = os.WEXITSTATUS(status)
+    killed = (run_dir / "kill.json").exists()
+    exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
+    write_json_atomic(run_dir / "exit.json", exit_info)
+    _update_journal(run_dir, journal_path, run_id, {
+        "status": final_status(exit_info),
+        "ended": _to_dt(exit_info["ended"]),
+        "exit_code": code,
+        "signal": sig,
+    })
+    return 0
+
+
+def final_status(exit_info: dict) -> str:
+    if exit_info.get("killed"):
+        return "killed"
+    return "finished" if exit_info.get("code") == 0 else "failed"
+
+
+def _to_dt(iso: str):
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m tui.core.shim RUN_DIR", file=sys.stderr)
+        return 2
+    run_dir = Path(argv[0]).absolute()
+    # Detach from the launcher: it reaps this process at once; the grandchild carries on.
+    if os.fork() > 0:
+        os._exit(0)
+    try:
+        return run(run_dir)
+    except Exception as e:  # last resort: leave a trace, never a silent death
+        _log(run_dir, f"shim crashed: {type(e).__name__}: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
