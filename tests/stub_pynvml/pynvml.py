@@ -17,7 +17,10 @@ from types import SimpleNamespace
 
 if True:
     _cfg_path = os.environ.get("STUB_PYNVML_CONFIG")
-    _cfg = json.load(open(_cfg_path)) if _cfg_path else {}
+    _cfg = {}
+    if _cfg_path:
+        with open(_cfg_path) as _f:
+            _cfg = json.load(_f)
     if _cfg.get("warn_deprecated"):
         warnings.warn("The pynvml package is deprecated. Please install nvidia-ml-py instead.",
                       FutureWarning, stacklevel=2)

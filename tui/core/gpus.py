@@ -875,6 +875,22 @@ def resolve_gpus(spec, busy: set[int] | None = None,
 
 
 # --------------------------------------------------------------------------- labtui gpus --kill
+def _wait_dead(p: psutil.Process, timeout: float) -> bool:
+    """True once p is gone or a zombie (its parent, not us, reaps it)."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            if not p.is_running() or p.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            return True
+        except psutil.Error:
+            pass
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.05)
+
+
 def kill_foreign(pid: int, snapshot: GpuSnapshot | None = None, source: GpuSource | None = None,
                  grace: float = 5.0) -> str:
     """Kill a foreign GPU process of the current user. Returns a one-line report; UserError if refused.
@@ -920,23 +936,16 @@ def kill_foreign(pid: int, snapshot: GpuSnapshot | None = None, source: GpuSourc
         p = recheck()
         p.send_signal(_signal.SIGKILL if grace <= 0 else _signal.SIGTERM)
     except (ProcessLookupError, psutil.NoSuchProcess):
-        return f"{what} had already exited"
+        return f"{what} is gone (exited, or its pid is now another process's); nothing signalled"
     if grace <= 0:
         sig = "SIGKILL"
     else:
         sig = "SIGTERM"
-        try:
-            p.wait(grace)
-        except psutil.TimeoutExpired:
+        if not _wait_dead(p, grace):
             try:
                 recheck().send_signal(_signal.SIGKILL)
                 sig = "SIGTERM, then SIGKILL"
             except (ProcessLookupError, psutil.NoSuchProcess):
                 pass
-        except psutil.Error:
-            pass
-    try:
-        psutil.Process(pid).wait(2.0)
-    except (psutil.Error, ProcessLookupError):
-        pass
+    _wait_dead(p, 2.0)
     return f"killed {what} with {sig}"
