@@ -116,3 +116,31 @@ def test_kill_escalates_and_rechecks_create_time(tmp_path, procs):
     assert not psutil.pid_exists(stubborn.pid)
     with pytest.raises(UserError, match="not in the GPU process list"):
         G.kill_foreign(os.getpid(), snapshot=snap)
+
+
+def test_launched_run_ranks_attributed_and_protected(lab, tmp_path):
+    """A real run started by tui.core.runs.launch: its torchrun-like ranks (own sessions) on GPUs."""
+    from tui.core import runs
+    from tests.conftest import PROGS
+
+    rid = runs.launch(lab.journal, command=[sys.executable, str(PROGS / "ranks.py")], name="ranks_1")
+    try:
+        ranks_txt = lab.run_dir(rid) / "ranks.txt"
+        deadline = time.time() + 15
+        while not (ranks_txt.exists() and ranks_txt.read_text().strip()) and time.time() < deadline:
+            time.sleep(0.05)
+        ranks = [int(x) for x in ranks_txt.read_text().split()]
+        fake = write_fake(tmp_path, [{"gpus": [fake_gpu(0, 30), fake_gpu(1, 30), fake_gpu(2)], "processes": [
+            {"pid": r, "gpu": i, "mem_used": 30 * GiB} for i, r in enumerate(ranks)]}])
+        info = runs.get_run(lab.journal, rid)
+        snap = G.make_source("fake", fake_path=fake, runs_provider=G.journal_runs(lab.journal)).sample()
+        assert [snap.process(r).run_id for r in ranks] == [rid, rid]
+        usage = snap.runs[rid]
+        assert info.pid in usage.pids and set(ranks) <= set(usage.pids)
+        assert usage.gpus == (0, 1) and usage.gpu_mem == 60 * GiB
+        assert G.resolve_gpus("auto", set(), G.FakeSource(fake)) == ([2], None)
+        r = lab.labtui("gpus", "--kill", str(ranks[0]), env={G.FAKE_ENV: str(fake)})
+        assert r.returncode == 1 and f"use `labtui kill {rid}`" in r.stderr
+        assert psutil.pid_exists(ranks[0])
+    finally:
+        runs.kill(lab.journal, rid, grace=0.5)
