@@ -1,0 +1,574 @@
+"""Turning log text into metric points (no file I/O here; see ``tui.core.metrics``).
+
+The default text parser is a *template* parser: every line is split by one compiled regex
+into the text between numbers (the template) and the numbers.  What each number means
+(a metric named by the text before it, the step, the epoch, a batch ``i/N``, or nothing) is
+decided once per distinct template and cached, so a log of a million similar lines costs
+one regex split, one join and a dict lookup per line.
+
+Recognised shapes (each is covered by ``tests/test_metrics_parse.py``):
+``key: value``, ``key=value``, ``key = value``, multi-word keys (``train loss 4.23``;
+without ``:``/``=`` only for metric-like words: loss, acc, lr, ppl...), Python dict reprs
+and JSON objects (quoted keys, numbers as strings too), Keras ``- loss: 0.45``, PyTorch
+``Train Epoch: 1 [640/60000 (1%)]``, ``Epoch[10](53/54)``, ``Epoch [1][50/1000]``,
+``iter 120:``, ``Epoch 1/5`` headers, tqdm postfixes, units glued to numbers (``35.2ms``,
+``2.1%``), scientific notation, ``nan``/``inf``.  Not metrics: numbers with no key,
+versions (``2.1.0``), dates/times, thousands (``11,689,512``), counts with ``K/M/B``
+suffixes, keys naming sizes/counts/seeds/versions, and anything inside tracebacks or
+warning lines.
+
+x axis: ``step`` (step/global_step/iter/iteration keys), else ``epoch`` (epoch plus a batch
+``i/N`` on the same line gives ``epoch + i/N``), else ``line`` (ordinal of metric lines).
+The axis is fixed by the first line carrying step/epoch information; metric lines before it
+(hyperparameter echoes) are moved to its first x.  Values are carried forward: a validation
+line without a step gets the last step seen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from array import array
+from typing import Any, Iterable
+
+from .errors import UserError
+
+# --------------------------------------------------------------------------- tokens
+
+NUM_RE = re.compile(
+    r"(?<![\w.])([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)(?!\w)))",
+    re.IGNORECASE,
+)
+ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_WORD = r"[^\W\d](?:[\w.\-/]*\w)?"
+KEY_TAIL_RE = re.compile(
+    r"(?P<key>" + _WORD + r"(?: " + _WORD + r"){0,3})(?P<q>['\"]?)"
+    r"(?P<sep>\s*[:=]\s*|\s*[\[(]\s*|\s+)['\"]?$"
+)
+_SPLIT_KEY = re.compile(r"[\s/.]+")
+_PARTS = re.compile(r"[\s_\-./]+")
+UNITS = {"%", "ms", "s", "sec", "secs", "us", "µs", "ns", "min", "mins", "h", "it", "its",
+         "mb", "gb", "kb", "mib", "gib", "kib", "tb", "db", "x"}
+STOPWORDS = {"info", "debug", "warning", "warn", "error", "critical", "the", "a", "an", "and",
+             "with", "of", "at", "for", "is", "to", "in", "on", "after", "before", "done",
+             "finished", "end", "start", "starting", "current", "new", "got", "log"}
+DENY_PARTS = {"seed", "pid", "port", "version", "year", "month", "day", "hour", "minute",
+              "worker", "workers", "gpu", "gpus", "device", "devices", "rank", "size", "bs",
+              "params", "parameters", "param", "dim", "dims", "layers", "layer", "heads",
+              "hidden", "width", "height", "depth", "channels", "classes", "epochs", "steps",
+              "iters", "iterations", "patience", "warmup", "eta", "date", "timestamp", "id",
+              "line", "pages", "files"}
+X_STEP = {"step", "global_step", "globalstep", "iter", "iteration", "it"}
+X_EPOCH = {"epoch", "ep"}
+METRIC_WORD_RE = re.compile(
+    r"loss|acc|ppl|perplex|err|bleu|rouge|psnr|ssim|iou|wer$|cer$|mse|mae|f1|auc|reward|"
+    r"return|score|norm|entropy|top\d|prec|recall|dice|^lr$|_lr$|^lr_|^kl|^map$|^mem"
+)
+NUMBER_RE = re.compile(NUM_RE.pattern.replace("(?<![\\w.])", ""), re.IGNORECASE)
+
+
+def to_float(s: str) -> float:
+    """Float of a number token, tolerant of a glued unit (``35.2ms``); ValueError if none."""
+    try:
+        return float(s)
+    except ValueError:
+        m = NUMBER_RE.match(s.strip().strip("'\""))
+        if not m:
+            raise
+        return float(m.group(1))
+
+
+# --------------------------------------------------------------------------- series
+
+class Series:
+    """One metric: parallel compact arrays ``x``, ``y``, ``wall`` (unix seconds), all ``array('d')``."""
+
+    __slots__ = ("name", "x", "y", "wall")
+
+    def __init__(self, name: str, x=None, y=None, wall=None):
+        self.name = name
+        self.x = x if x is not None else array("d")
+        self.y = y if y is not None else array("d")
+        self.wall = wall if wall is not None else array("d")
+
+    def __len__(self) -> int:
+        return min(len(self.x), len(self.y), len(self.wall))
+
+    def __repr__(self) -> str:
+        return f"Series({self.name!r}, {len(self)} points)"
+
+    def copy(self) -> "Series":
+        n = len(self)
+        return Series(self.name, self.x[:n], self.y[:n], self.wall[:n])
+
+
+class _Sink:
+    """Parser state shared by the text, JSON-lines and CSV readers."""
+
+    kind = "base"
+
+    def __init__(self):
+        self.series: dict[str, Series] = {}
+        self.axis: str | None = None
+        self.last_step: float | None = None
+        self.last_epoch: float | None = None
+        self.line_no = 0          # metric lines seen
+        self.user_names: set[str] = set()
+
+    def get(self, name: str) -> Series:
+        s = self.series.get(name)
+        if s is None:
+            s = self.series[name] = Series(name)
+        return s
+
+    def state(self) -> dict:
+        return {"axis": self.axis, "last_step": self.last_step, "last_epoch": self.last_epoch,
+                "line_no": self.line_no, "user_names": sorted(self.user_names)}
+
+    def set_state(self, st: dict) -> None:
+        self.axis = st.get("axis")
+        self.last_step = st.get("last_step")
+        self.last_epoch = st.get("last_epoch")
+        self.line_no = st.get("line_no", 0)
+        self.user_names = set(st.get("user_names", ()))
+
+
+# --------------------------------------------------------------------------- patterns
+
+class Patterns:
+    """User regexes (Guild-style output scalars) plus whether the default parser also runs.
+
+    Named groups: ``step``/``iter``/``epoch`` set x; ``key`` + ``value`` give a dynamic
+    metric name; any other named group is a metric of that name.  A pattern without named
+    groups but one group uses ``name`` (from a ``scalars`` table) as the metric name.
+    Macros: ``\\value`` (a number), ``\\key`` (a non-space word), ``\\step`` (an integer).
+    """
+
+    def __init__(self, regexes: Iterable[tuple[str | None, str]] = (), defaults: bool = True,
+                 where: str = "pattern"):
+        self.defaults = defaults
+        self.items: list[tuple[str | None, re.Pattern]] = []
+        self.source = []
+        for name, rx in regexes:
+            self.source.append((name, rx))
+            text = (rx.replace(r"\value", r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|-inf)")
+                      .replace(r"\key", r"(?P<key>\S+)").replace(r"\step", r"(?P<step>\d+)"))
+            text = text.replace("(?P<key>\\S+)", "(?P<key>\\S+)")
+            try:
+                rc = re.compile(text)
+            except re.error as e:
+                raise UserError(f"{where}: bad metrics pattern {rx!r}: {e}") from None
+            if not rc.groupindex and rc.groups != 1:
+                raise UserError(f"{where}: metrics pattern {rx!r} needs named groups "
+                                f"(?P<name>...) or exactly one group with a name")
+            if not rc.groupindex and not name:
+                raise UserError(f"{where}: metrics pattern {rx!r} has no named group")
+            self.items.append((name, rc))
+
+    def signature(self) -> str:
+        return json.dumps([self.defaults, self.source])
+
+    def __bool__(self) -> bool:
+        return bool(self.items) or not self.defaults
+
+    @classmethod
+    def from_config(cls, cfg: Any, where: str) -> "Patterns":
+        """From ``[experiments.NAME.metrics]``: ``patterns`` (list), ``scalars`` (table), ``defaults`` (bool)."""
+        if cfg is None:
+            return cls()
+        if not isinstance(cfg, dict):
+            raise UserError(f"{where}: metrics must be a table")
+        unknown = set(cfg) - {"patterns", "scalars", "defaults"}
+        if unknown:
+            raise UserError(f"{where}: unknown metrics keys: {', '.join(sorted(unknown))}")
+        pats = cfg.get("patterns", [])
+        if isinstance(pats, str):
+            pats = [pats]
+        if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats):
+            raise UserError(f"{where}: metrics.patterns must be a list of regex strings")
+        scal = cfg.get("scalars", {})
+        if not isinstance(scal, dict) or not all(isinstance(v, str) for v in scal.values()):
+            raise UserError(f"{where}: metrics.scalars must be a table of name = regex")
+        defaults = cfg.get("defaults", True)
+        if not isinstance(defaults, bool):
+            raise UserError(f"{where}: metrics.defaults must be true or false")
+        return cls([(None, p) for p in pats] + list(scal.items()), defaults, where)
+
+
+# --------------------------------------------------------------------------- text parser
+
+_EMPTY = ()
+
+
+def _clean_key(key: str) -> str:
+    words = key.split(" ")
+    while len(words) > 1 and (words[0].lower() in STOPWORDS or (words[0].isupper() and len(words[0]) > 2)):
+        words.pop(0)
+    return " ".join(words[-3:])
+
+
+def _unit_ok(after: str) -> bool:
+    """The text right after a number: empty/punctuation, or a known unit."""
+    if not after:
+        return True
+    c = after[0]
+    if c == "." and len(after) > 1 and after[1].isdigit():
+        return False  # version 1.2.3
+    if c.isalpha() or c == "µ":
+        m = re.match(r"[^\W\d_]+", after)
+        return bool(m) and m.group(0).lower() in UNITS
+    return True
+
+
+def derive_plan(texts: list[str]):
+    """Decide once what each number of a template means.
+
+    Returns ``_EMPTY`` or a tuple ``(metrics, step_idx, epoch_idx, batch)`` where metrics is
+    a tuple of ``(name, idx, den_idx)`` (den_idx -1 unless the value is ``i/N``), step and
+    epoch indexes are -1 when absent and batch is ``(i_idx, n_idx)`` or None.
+    """
+    whole = "".join(texts)
+    head = texts[0].lstrip()
+    if (head.startswith(("File \"", "Traceback", "During handling", "raise ")) or "Warning:" in whole
+            or "warnings.warn" in whole or re.match(r"\s*\w*(Error|Exception)\b", whole)):
+        return _EMPTY
+    k = len(texts) - 1
+    metrics: list[tuple[str, int, int]] = []
+    step = epoch = -1
+    step_den = -1
+    batch = None
+    used = set()
+    for i in range(k):
+        if i in used:
+            continue
+        before, after = texts[i], texts[i + 1]
+        pair = after == "/" and i + 1 < k
+        if after in (",", ":", "-", ".", "e", "E") and i + 1 < k:
+            used.add(i + 1)
+            continue  # 11,689,512 / 12:00:01 / 2024-01-01
+        if not pair and not _unit_ok(after):
+            continue
+        m = KEY_TAIL_RE.search(before) if before else None
+        if not m:
+            if pair and epoch >= 0 and batch is None:
+                batch = (i, i + 1)
+            if pair:
+                used.add(i + 1)
+            continue
+        key = _clean_key(m.group("key"))
+        sep = m.group("sep").strip()
+        last = _SPLIT_KEY.split(key.lower())[-1]
+        lastu = key.lower().replace(" ", "_")
+        is_x = last in X_STEP or last in X_EPOCH or lastu in X_STEP
+        if sep in ("[", "(") and not is_x:
+            if pair:
+                used.add(i + 1)
+            continue
+        if not sep and not is_x and not METRIC_WORD_RE.search(last):
+            if pair:
+                used.add(i + 1)
+            continue
+        if pair:
+            used.add(i + 1)
+        if is_x:
+            if last in X_EPOCH:
+                if epoch < 0:
+                    epoch = i
+            elif step < 0:
+                step = i
+                step_den = i + 1 if pair else -1
+            continue
+        parts = set(_PARTS.split(key.lower()))
+        if parts & DENY_PARTS:
+            continue
+        if any(name == key for name, _, _ in metrics):
+            continue
+        metrics.append((key, i, i + 1 if pair else -1))
+    if epoch >= 0 and step >= 0 and step_den >= 0 and batch is None:
+        batch = (step, step_den)  # "Epoch 3 iter 50/1000": iter counts within the epoch
+        step = -1
+    if batch is not None and epoch < 0:
+        batch = None
+    if not metrics and step < 0 and epoch < 0:
+        return _EMPTY
+    return (tuple(metrics), step, epoch, batch)
+
+
+class TextParser(_Sink):
+    """Incremental parser of text logs; feed it complete lines with :meth:`feed`."""
+
+    kind = "text"
+    MAX_TEMPLATES = 20000
+    PENDING_LIMIT = 1000   # metric lines without any step/epoch before settling on the line axis
+    TB_MAX = 60
+
+    def __init__(self, patterns: Patterns | None = None):
+        super().__init__()
+        self.patterns = patterns or Patterns()
+        self._plans: dict[str, Any] = {}
+        self.in_tb = False
+        self.tb: list[str] = []
+        self.last_traceback: str | None = None
+
+    def state(self) -> dict:
+        st = super().state()
+        st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback)
+        return st
+
+    def set_state(self, st: dict) -> None:
+        super().set_state(st)
+        self.in_tb = st.get("in_tb", False)
+        self.tb = list(st.get("tb", []))
+        self.last_traceback = st.get("last_traceback")
+
+    # the x value of a metric line, deciding the axis on the first line with step/epoch info
+    def _x(self, has_step: bool, has_epoch: bool) -> float:
+        axis = self.axis
+        if axis is None:
+            if has_step or has_epoch:
+                self.axis = axis = "step" if has_step else "epoch"
+                x0 = self.last_step if has_step else self.last_epoch
+                for s in self.series.values():  # lines before: hyperparameter echoes etc.
+                    for j in range(len(s.x)):
+                        s.x[j] = x0
+            elif self.line_no > self.PENDING_LIMIT:
+                self.axis = axis = "line"
+        if axis == "step":
+            return self.last_step if self.last_step is not None else float(self.line_no)
+        if axis == "epoch":
+            return self.last_epoch if self.last_epoch is not None else float(self.line_no)
+        return float(self.line_no)
+
+    def feed(self, lines: list[str], w0: float, w1: float) -> bool:
+        """Parse complete lines (no terminators); wall times are spread from w0 to w1."""
+        split = NUM_RE.split
+        plans = self._plans
+        user = self.patterns.items
+        defaults = self.patterns.defaults
+        n = len(lines) or 1
+        dw = (w1 - w0) / n
+        changed = False
+        get = self.get
+        for li, line in enumerate(lines):
+            if self.in_tb:
+                self._tb_line(line)
+                continue
+            if len(line) > 1_000_000:
+                continue
+            if user:
+                changed |= self._user_line(line, w0 + dw * li)
+                if not defaults:
+                    continue
+            parts = split(line)
+            if len(parts) == 1:
+                if line.startswith("Traceback"):
+                    self.in_tb = True
+                    self.tb = [line]
+                continue
+            texts = parts[0::2]
+            tkey = "\x00".join(texts)
+            plan = plans.get(tkey)
+            if plan is None:
+                if len(plans) >= self.MAX_TEMPLATES:
+                    plans.clear()
+                plan = plans[tkey] = derive_plan(texts)
+            if plan is _EMPTY:
+                continue
+            metrics, si, ei, batch = plan
+            try:
+                if si >= 0:
+                    self.last_step = float(parts[2 * si + 1])
+                if ei >= 0:
+                    e = float(parts[2 * ei + 1])
+                    if batch is not None:
+                        bn = float(parts[2 * batch[1] + 1])
+                        if bn > 0:
+                            e += float(parts[2 * batch[0] + 1]) / bn
+                    self.last_epoch = e
+                if not metrics:
+                    if self.axis is None:
+                        self._x(si >= 0, ei >= 0)
+                    continue
+                self.line_no += 1
+                x = self._x(si >= 0, ei >= 0) if self.axis != "step" or si < 0 else self.last_step
+                wall = w0 + dw * li
+                for name, idx, den in metrics:
+                    if name in self.user_names:
+                        continue
+                    v = float(parts[2 * idx + 1])
+                    if den >= 0:
+                        d = float(parts[2 * den + 1])
+                        v = v / d if d else math.nan
+                    s = get(name)
+                    s.x.append(x)
+                    s.y.append(v)
+                    s.wall.append(wall)
+                changed = True
+            except (ValueError, OverflowError, ZeroDivisionError):
+                continue
+        return changed
+
+    def _tb_line(self, line: str) -> None:
+        tb = self.tb
+        if len(tb) < self.TB_MAX:
+            tb.append(line[:500])
+        if not line or line[:1] in (" ", "\t") or line.startswith(
+                ("Traceback", "During handling", "The above exception")):
+            return
+        self.in_tb = False
+        self.last_traceback = "\n".join(tb)
+
+    def _user_line(self, line: str, wall: float) -> bool:
+        changed = False
+        for name, rx in self.patterns.items:
+            for m in rx.finditer(line):
+                gd = m.groupdict()
+                vals: list[tuple[str, str]] = []
+                if not gd:
+                    vals.append((name, m.group(1)))
+                else:
+                    if gd.get("key") is not None and gd.get("value") is not None:
+                        vals.append((gd["key"], gd["value"]))
+                    for g, v in gd.items():
+                        if g in ("key", "value") or v is None:
+                            continue
+                        if g in ("step", "iter", "iteration", "global_step"):
+                            try:
+                                self.last_step = to_float(v)
+                            except ValueError:
+                                pass
+                            if self.axis is None or self.axis == "line":
+                                self.axis = "step"
+                        elif g == "epoch":
+                            try:
+                                self.last_epoch = to_float(v)
+                            except ValueError:
+                                pass
+                            if self.axis is None:
+                                self.axis = "epoch"
+                        else:
+                            vals.append((g, v))
+                    if not gd.get("value") is None and gd.get("key") is None and name:
+                        vals.append((name, gd["value"]))
+                if not vals:
+                    continue
+                self.line_no += 1
+                x = self._x(self.last_step is not None, self.last_epoch is not None)
+                for metric, v in vals:
+                    try:
+                        y = to_float(v)
+                    except ValueError:
+                        continue
+                    s = self.get(metric)
+                    self.user_names.add(metric)
+                    s.x.append(x)
+                    s.y.append(y)
+                    s.wall.append(wall)
+                    changed = True
+        return changed
+
+
+# --------------------------------------------------------------------------- JSON lines
+
+def _flatten(obj: dict, prefix: str, out: dict) -> None:
+    for k, v in obj.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            _flatten(v, name + "/", out)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[name] = float(v)
+
+
+class JsonlParser(_Sink):
+    """Our trainers' ``metrics.jsonl``: exact keys; ``step``, ``epoch``, ``time`` are not series."""
+
+    kind = "jsonl"
+
+    def feed(self, lines: list[str], w0: float, w1: float) -> bool:
+        changed = False
+        loads = json.loads
+        for line in lines:
+            if not line or line[0] != "{":
+                continue
+            try:
+                obj = loads(line)
+            except ValueError:
+                continue
+            if not isinstance(obj, dict):
+                continue
+            vals: dict[str, float] = {}
+            _flatten(obj, "", vals)
+            step = vals.pop("step", None)
+            epoch = vals.pop("epoch", None)
+            wall = vals.pop("time", None)
+            if step is not None:
+                self.last_step = step
+            if epoch is not None:
+                self.last_epoch = epoch
+            if self.axis is None:
+                self.axis = "step" if step is not None else "epoch" if epoch is not None else "line"
+            if not vals:
+                continue
+            self.line_no += 1
+            x = (self.last_step if self.axis == "step" else self.last_epoch if self.axis == "epoch"
+                 else None)
+            if x is None:
+                x = float(self.line_no)
+            if wall is None:
+                wall = w1
+            for k, v in vals.items():
+                s = self.get(k)
+                s.x.append(x)
+                s.y.append(v)
+                s.wall.append(wall)
+            changed = True
+        return changed
+
+
+# --------------------------------------------------------------------------- CSV
+
+def parse_csv(text: str, wall: float) -> tuple[dict[str, Series], str]:
+    """A metrics CSV (Lightning/Keras CSVLogger, YOLO results.csv): x is step, else epoch, else row."""
+    rows = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(rows)]
+    except StopIteration:
+        return {}, "line"
+    low = [h.lower() for h in header]
+    xi, axis = -1, "line"
+    for cand, ax in (("step", "step"), ("global_step", "step"), ("epoch", "epoch")):
+        if cand in low:
+            xi, axis = low.index(cand), ax
+            break
+    skip = {i for i, h in enumerate(low) if h in ("step", "global_step", "epoch", "time", "timestamp", "")}
+    cols = [(i, Series(h)) for i, h in enumerate(header) if i not in skip]
+    ti = low.index("time") if "time" in low else low.index("timestamp") if "timestamp" in low else -1
+    for r, row in enumerate(rows, 1):
+        if not row:
+            continue
+        try:
+            x = float(row[xi]) if xi >= 0 else float(r)
+        except (ValueError, IndexError):
+            continue
+        w = wall
+        if ti >= 0:
+            try:
+                w = float(row[ti])
+            except (ValueError, IndexError):
+                pass
+        for i, s in cols:
+            if i < len(row):
+                cell = row[i].strip()
+                if not cell:
+                    continue
+                try:
+                    v = float(cell)
+                except ValueError:
+                    continue
+                s.x.append(x)
+                s.y.append(v)
+                s.wall.append(w)
+    return {s.name: s for _, s in cols if len(s)}, axis
