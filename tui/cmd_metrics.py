@@ -1,0 +1,170 @@
+"""``labtui metrics SOURCE`` and ``labtui plot SOURCE``: series of a run or of any log file."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .core.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("metrics", help="print the metric series of a run id or a log file",
+                       description="Parse a run's metrics (metrics.jsonl, a metrics CSV or "
+                                   "output.log) or any log file; test a pattern with --pattern.")
+    _source_args(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help='{"metrics": {name: {"x": [...], "y": [...]}}, "x_axis": name}')
+    g.add_argument("--csv", action="store_true", help="long CSV: metric,<x axis>,value")
+    p.add_argument("--wall", action="store_true", help="include wall times (unix seconds)")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("plot", help="draw a run's or a log file's metrics in the terminal",
+                       description="A quick plotext chart over SSH without opening the app.")
+    _source_args(p)
+    p.add_argument("--metric", "-m", action="append", metavar="NAME",
+                   help="metric to draw (repeatable; default: the main loss)")
+    p.add_argument("--last", type=int, metavar="N", help="only the last N points of each series")
+    p.add_argument("--width", type=int, help="chart width (default: terminal)")
+    p.add_argument("--height", type=int, help="chart height (default: terminal, at most 30)")
+    p.add_argument("--smooth", type=float, default=0.0, metavar="W", help="EMA weight in [0,1)")
+    p.set_defaults(func=cmd_plot)
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", metavar="SOURCE", help="a run id, a run folder or a log file")
+    p.add_argument("--pattern", action="append", metavar="REGEX",
+                   help="extra regex with named groups (repeatable), e.g. 'Loss_D: (?P<loss_d>\\S+)'")
+    p.add_argument("--no-defaults", action="store_true",
+                   help="with --pattern: only the given patterns, not the default parser")
+    p.add_argument("--stitch", action="store_true", help="run id: join the resumed lineage into one curve")
+
+
+def load(args) -> tuple[dict, str, list]:
+    """(series, x_axis, resume_points) for a SOURCE."""
+    from .core import metrics as M
+
+    cli = None
+    if args.pattern:
+        cli = M.Patterns([(None, p) for p in args.pattern], defaults=not args.no_defaults,
+                         where="--pattern")
+    src = Path(args.source)
+    if src.is_file():
+        lm = M.parse_file(src, cli)
+        return lm.series, lm.x_axis, []
+    if src.is_dir():
+        rm = M.RunMetrics(src, cli)
+        rm.poll()
+        rm.save_cache()
+        return rm.series, rm.x_axis, []
+    from .core.journal import Journal
+
+    j = Journal(getattr(args, "journal", None) or None)
+    data = j.read()
+    if args.source not in (data.get("runs") or {}):
+        raise UserError(f"no run or file named {args.source!r}")
+    if args.stitch and cli is None:
+        st = M.stitched(j, args.source)
+        return st.series, st.x_axis, st.resume_points
+    pats = cli if cli is not None else M.patterns_for_run(data, args.source)
+    rm = M.RunMetrics(j.run_dir(args.source), pats)
+    rm.poll()
+    rm.save_cache()
+    return rm.series, rm.x_axis, []
+
+
+def _num(v: float):
+    if math.isfinite(v):
+        return int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
+    return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+
+
+def cmd_metrics(args) -> int:
+    series, axis, points = load(args)
+    out = sys.stdout
+    if args.json:
+        doc = {"metrics": {}, "x_axis": axis}
+        for k, s in series.items():
+            n = len(s)
+            d = {"x": [_num(v) for v in s.x[:n]], "y": [_num(v) for v in s.y[:n]]}
+            if args.wall:
+                d["wall"] = list(s.wall[:n])
+            doc["metrics"][k] = d
+        if points:
+            doc["resume_points"] = [{"run": r, "x": _num(x)} for r, x in points]
+        json.dump(doc, out)
+        out.write("\n")
+        return 0
+    if args.csv:
+        w = csv.writer(out)
+        w.writerow(["metric", axis, "value"] + (["wall"] if args.wall else []))
+        for k, s in series.items():
+            for i in range(len(s)):
+                w.writerow([k, repr(_num(s.x[i])), repr(s.y[i])] + ([s.wall[i]] if args.wall else []))
+        return 0
+    if not series:
+        out.write("no metrics found\n")
+        return 0
+    width = max(len(k) for k in series)
+    out.write(f"{'metric':<{width}}  {'points':>8}  {'last ' + axis:>12}  {'last':>12}  {'min':>12}  {'max':>12}\n")
+    for k, s in series.items():
+        n = len(s)
+        fin = [v for v in s.y[:n] if math.isfinite(v)]
+        lo = f"{min(fin):.6g}" if fin else "-"
+        hi = f"{max(fin):.6g}" if fin else "-"
+        out.write(f"{k:<{width}}  {n:>8}  {s.x[n - 1]:>12.6g}  {s.y[n - 1]:>12.6g}  {lo:>12}  {hi:>12}\n")
+    return 0
+
+
+def render(series: dict, names: list[str], axis: str, width: int, height: int,
+           smooth: float = 0.0, resume_points=()) -> str:
+    """A plotext chart as a string (series downsampled to ~2 points per column)."""
+    import plotext as plt
+
+    from .core.metrics import downsample, ema
+
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    for name in names:
+        s = series[name]
+        n = len(s)
+        y = ema(s.y[:n], smooth) if smooth else s.y[:n]
+        x, y = downsample(s.x[:n], y, 2 * width)
+        fin = [(a, b) for a, b in zip(x, y) if math.isfinite(b)]
+        if fin:
+            plt.plot([a for a, _ in fin], [b for _, b in fin], label=name, marker="braille")
+    for _, x in resume_points:
+        plt.vline(x)
+    plt.xlabel(axis)
+    return plt.build()
+
+
+def cmd_plot(args) -> int:
+    from .core.metrics import Series, main_metric
+
+    series, axis, points = load(args)
+    if not series:
+        raise UserError(f"no metrics found in {args.source}")
+    names = args.metric or [main_metric(series)]
+    missing = [n for n in names if n not in series]
+    if missing:
+        raise UserError(f"no metric {missing[0]!r}; have: {', '.join(series)}")
+    if args.last:
+        series = {k: Series(k, s.x[-args.last:], s.y[-args.last:], s.wall[-args.last:])
+                  for k, s in series.items() if k in names}
+    cols, rows = shutil.get_terminal_size((100, 30))
+    text = render(series, names, axis, args.width or cols, args.height or min(rows - 2, 30),
+                  args.smooth, points)
+    if not sys.stdout.isatty():
+        from .core.logparse import ANSI_RE
+
+        text = ANSI_RE.sub("", text)
+    sys.stdout.write(text + "\n")
+    return 0
