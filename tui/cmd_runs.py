@@ -262,10 +262,6 @@ def _tail_offset(path, n: int) -> int:
         pos = size
         count = 0
         block = 1 << 16
-        # A final line without newline counts as a line.
-        f.seek(max(0, size - 1))
-        if size and f.read(1) != b"\n":
-            count = 1
         while pos > 0:
             step = min(block, pos)
             pos -= step
@@ -279,7 +275,7 @@ def _tail_offset(path, n: int) -> int:
                 if i < 0:
                     break
                 count += 1
-                if count > n:
+                if count >= n:
                     return pos + i + 1
                 end = i
     return 0

@@ -1,0 +1,67 @@
+"""Shared fixtures: a fresh lab folder and a way to run the real `labtui` CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGS = Path(__file__).resolve().parent / "progs"
+
+
+def cli_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("LABTUI_JOURNAL", None)
+    env.pop("LABTUI_FAKE_GPUS", None)
+    env.update(extra or {})
+    return env
+
+
+class Lab:
+    def __init__(self, root: Path):
+        self.root = root
+        self.journal = root / "experiments.toml"
+
+    def labtui(self, *args: str, check: bool | None = None, timeout: float = 120,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+        p = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "--journal", str(self.journal), *args],
+            cwd=self.root, capture_output=True, text=True, timeout=timeout, env=cli_env(env),
+        )
+        if check and p.returncode != 0:
+            raise AssertionError(f"labtui {' '.join(args)} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "logs" / run_id
+
+    def wait_status(self, run_id: str, statuses, timeout: float = 30.0) -> str:
+        from tui.core import runs
+
+        statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+        deadline = time.monotonic() + timeout
+        st = None
+        while time.monotonic() < deadline:
+            st = runs.get_run(self.journal, run_id).status
+            if st in statuses:
+                return st
+            time.sleep(0.05)
+        raise AssertionError(f"{run_id} stayed {st}, wanted {statuses}")
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Lab:
+    (tmp_path / "experiments.toml").write_text(
+        "# test lab\n"
+        "[experiments.count]  # counts lines\n"
+        'command = "python {prog} --n {n} --code {code}"\n'
+        f'params = {{ prog = "{PROGS / "count.py"}", n = 5, code = 0 }}\n',
+        encoding="utf-8",
+    )
+    return Lab(tmp_path)
