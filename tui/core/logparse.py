@@ -19,8 +19,9 @@ warning lines.
 
 x axis: ``step`` (step/global_step/iter/iteration keys), else ``epoch`` (epoch plus a batch
 ``i/N`` on the same line gives ``epoch + i/N``), else ``line`` (ordinal of metric lines).
-The axis is fixed by the first line carrying step/epoch information; metric lines before it
-(hyperparameter echoes) are moved to its first x.  Values are carried forward: a validation
+The axis is fixed by the first line carrying step/epoch information; default-parsed metric
+lines before it (hyperparameter echoes, config dumps) are dropped.  After 1000 metric lines
+without any, the axis is ``line``.  Values are carried forward: a validation
 line without a step gets the last step seen.
 """
 
@@ -56,7 +57,7 @@ STOPWORDS = {"info", "debug", "warning", "warn", "error", "critical", "the", "a"
              "with", "of", "at", "for", "is", "to", "in", "on", "after", "before", "done",
              "finished", "end", "start", "starting", "current", "new", "got", "log"}
 DENY_PARTS = {"seed", "pid", "port", "version", "year", "month", "day", "hour", "minute",
-              "worker", "workers", "gpu", "gpus", "device", "devices", "rank", "size", "bs",
+              "worker", "workers", "gpus", "devices", "rank", "size", "bs",
               "params", "parameters", "param", "dim", "dims", "layers", "layer", "heads",
               "hidden", "width", "height", "depth", "channels", "classes", "epochs", "steps",
               "iters", "iterations", "patience", "warmup", "eta", "date", "timestamp", "id",
@@ -154,9 +155,16 @@ class Patterns:
         self.source = []
         for name, rx in regexes:
             self.source.append((name, rx))
-            text = (rx.replace(r"\value", r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|-inf)")
-                      .replace(r"\key", r"(?P<key>\S+)").replace(r"\step", r"(?P<step>\d+)"))
-            text = text.replace("(?P<key>\\S+)", "(?P<key>\\S+)")
+            num = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"
+            text = rx.replace(r"\key", r"(?P<key>[^\s:=]+)").replace(r"\step", r"(?P<step>\d+)")
+            if "(?P<key>" in text and "(?P<value>" not in text:
+                text = text.replace(r"\value", f"(?P<value>{num})", 1)
+            text = text.replace(r"\value", f"(?:{num})")
+            try:
+                if re.compile(text).groups == 0 and r"\value" in rx:
+                    text = rx.replace(r"\value", f"({num})", 1).replace(r"\value", f"(?:{num})")
+            except re.error:
+                pass
             try:
                 rc = re.compile(text)
             except re.error as e:
@@ -245,6 +253,8 @@ def derive_plan(texts: list[str]):
         if i in used:
             continue
         before, after = texts[i], texts[i + 1]
+        if i and before[:1].isalpha():  # a unit glued to the previous number: "35.2ms gpu: 3"
+            before = before.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZµ%/")
         pair = after == "/" and i + 1 < k
         if after in (",", ":", "-", ".", "e", "E") and i + 1 < k:
             used.add(i + 1)
@@ -330,10 +340,8 @@ class TextParser(_Sink):
         if axis is None:
             if has_step or has_epoch:
                 self.axis = axis = "step" if has_step else "epoch"
-                x0 = self.last_step if has_step else self.last_epoch
-                for s in self.series.values():  # lines before: hyperparameter echoes etc.
-                    for j in range(len(s.x)):
-                        s.x[j] = x0
+                # metric lines before any step/epoch: hyperparameter echoes, config dumps
+                self.series = {k: s for k, s in self.series.items() if k in self.user_names}
             elif self.line_no > self.PENDING_LIMIT:
                 self.axis = axis = "line"
         if axis == "step":
@@ -393,7 +401,7 @@ class TextParser(_Sink):
                         self._x(si >= 0, ei >= 0)
                     continue
                 self.line_no += 1
-                x = self._x(si >= 0, ei >= 0) if self.axis != "step" or si < 0 else self.last_step
+                x = self._x(si >= 0, ei >= 0)
                 wall = w0 + dw * li
                 for name, idx, den in metrics:
                     if name in self.user_names:
@@ -422,52 +430,54 @@ class TextParser(_Sink):
         self.last_traceback = "\n".join(tb)
 
     def _user_line(self, line: str, wall: float) -> bool:
-        changed = False
+        vals: list[tuple[str, str]] = []
+        has_x = False
         for name, rx in self.patterns.items:
             for m in rx.finditer(line):
                 gd = m.groupdict()
-                vals: list[tuple[str, str]] = []
                 if not gd:
                     vals.append((name, m.group(1)))
-                else:
-                    if gd.get("key") is not None and gd.get("value") is not None:
-                        vals.append((gd["key"], gd["value"]))
-                    for g, v in gd.items():
-                        if g in ("key", "value") or v is None:
-                            continue
+                    continue
+                key, value = gd.get("key"), gd.get("value")
+                if value is not None:
+                    if key is not None:
+                        vals.append((key, value))
+                    elif name:
+                        vals.append((name, value))
+                for g, v in gd.items():
+                    if g in ("key", "value") or v is None:
+                        continue
+                    try:
                         if g in ("step", "iter", "iteration", "global_step"):
-                            try:
-                                self.last_step = to_float(v)
-                            except ValueError:
-                                pass
-                            if self.axis is None or self.axis == "line":
+                            self.last_step = to_float(v)
+                            has_x = True
+                            if self.axis in (None, "line"):
                                 self.axis = "step"
                         elif g == "epoch":
-                            try:
-                                self.last_epoch = to_float(v)
-                            except ValueError:
-                                pass
+                            self.last_epoch = to_float(v)
+                            has_x = True
                             if self.axis is None:
                                 self.axis = "epoch"
                         else:
                             vals.append((g, v))
-                    if not gd.get("value") is None and gd.get("key") is None and name:
-                        vals.append((name, gd["value"]))
-                if not vals:
-                    continue
-                self.line_no += 1
-                x = self._x(self.last_step is not None, self.last_epoch is not None)
-                for metric, v in vals:
-                    try:
-                        y = to_float(v)
                     except ValueError:
                         continue
-                    s = self.get(metric)
-                    self.user_names.add(metric)
-                    s.x.append(x)
-                    s.y.append(y)
-                    s.wall.append(wall)
-                    changed = True
+        if not vals:
+            return False
+        self.line_no += 1
+        x = self._x(has_x and self.last_step is not None, has_x and self.last_epoch is not None)
+        changed = False
+        for metric, v in vals:
+            try:
+                y = to_float(v)
+            except ValueError:
+                continue
+            s = self.get(metric)
+            self.user_names.add(metric)
+            s.x.append(x)
+            s.y.append(y)
+            s.wall.append(wall)
+            changed = True
         return changed
 
 
