@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
+
 
 def register(sub) -> None:  # the app has no verb of its own; `labtui demo` lives here later
     pass
@@ -9,6 +13,11 @@ def register(sub) -> None:  # the app has no verb of its own; `labtui demo` live
 
 def open_app(args) -> int:
     from .cli import journal_path
+
+    colors = getattr(args, "colors", "auto") or "auto"
+    # Textual reads TEXTUAL_COLOR_SYSTEM when it is first imported: set it before that.
+    if colors in COLOR_SYSTEMS:
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors]
     from .app.app import run_app
 
-    return run_app(journal_path(args), colors=getattr(args, "colors", "auto"))
+    return run_app(journal_path(args), colors=colors)

@@ -1,0 +1,541 @@
+"""The labtui Textual app: runs table, live metric plot, GPU panel; detail/compare/help screens.
+
+State lives on the app and is changed only by message handlers; workers (threads) only
+read files through the core and post :class:`Polled`.  The data poll re-arms itself with
+``set_timer`` after each poll finishes, so a slow poll never overlaps the next one.
+Dialogs (new run, kill, resume, note, tags) are ModalScreens in ``tui/app/screens/``;
+every action has a binding with an id (see ``BINDINGS`` and ``docs/app.md``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Static
+
+from ..core.journal import Journal
+from . import model
+from .model import Poller, PollResult, Summary, lineage_curve, ordered, summarize
+from .fmt import age, show_path
+from .series import RunSeries
+from .widgets.gpu_panel import GpuPanel
+from .widgets.plot import WINDOWS, Curve, MetricPlot, PlotSettings
+from .widgets.runs_table import RunsTable
+
+SORTS = ("tree", "status", "age", "last", "experiment")
+SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
+AXES = ("step", "epoch", "time")
+STATUS_ORDER = {"running": 0, "starting": 1, "failed": 2, "lost": 3, "killed": 4, "finished": 5}
+
+
+class Polled(Message):
+    """A poll finished (posted from the worker thread)."""
+
+    def __init__(self, result: PollResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class LabApp(App):
+    CSS_PATH = "labtui.tcss"
+    TITLE = "labtui"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS = [
+        Binding("q", "quit_app", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("enter", "detail", "Detail", id="detail", show=False),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        Binding("space", "mark", "Mark", id="mark"),
+        Binding("c", "compare", "Compare", id="compare"),
+        Binding("m", "next_metric", "Metric", id="next_metric"),
+        Binding("M", "choose_metrics", "Metrics…", id="choose_metrics", show=False),
+        Binding("y", "log_scale", "Log", id="log_scale"),
+        Binding("e", "smoothing", "EMA", id="smoothing"),
+        Binding("E", "smoothing_down", "EMA-", id="smoothing_down", show=False),
+        Binding("x", "axis", "X axis", id="axis", show=False),
+        Binding("w", "window", "Window", id="window", show=False),
+        Binding("s", "sort", "Sort", id="sort", show=False),
+        Binding("u", "unmark", "Unmark all", id="unmark", show=False),
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
+    ]
+
+    def __init__(self, journal_path: str | Path = "experiments.toml", clock: Callable[[], float] | None = None,
+                 gpu_source: Any = None, poll_interval: float = 1.0, theme: str | None = None,
+                 gpu_interval: float = 1.0, **kw):
+        super().__init__(**kw)
+        self.journal = Journal(journal_path)
+        self.clock = clock or time.time
+        self.poll_interval = poll_interval
+        self._own_sampler = False
+        self.sampler = self._make_sampler(gpu_source, gpu_interval)
+        self.poller = Poller(self.journal, self.sampler, clock=self.clock)
+        if theme:
+            self.theme = theme
+        # state owned by message handlers
+        self.infos: dict[str, Any] = {}
+        self.run_list: list = []
+        self.store: dict[str, RunSeries] = {}
+        self.summaries: dict[str, Summary] = {}
+        self.log_stat: dict[str, tuple] = {}
+        self.gpu_snapshot = None
+        self.marked: list[str] = []
+        self.selected: str | None = None
+        self.filter_text = ""
+        self.sort_key = "tree"
+        self.plot_settings = PlotSettings()
+        self.journal_error: str | None = None
+        self.polls = 0
+        self.loading = True
+        self._cliffs: dict = {}
+        self._poll_running = False
+        self._stopping = False
+
+    # ------------------------------------------------------------------ setup
+    def _make_sampler(self, src, interval):
+        if src is None:
+            from ..core import gpus
+
+            src = gpus.make_source("auto", runs_provider=gpus.journal_runs(self.journal))
+        if hasattr(src, "latest"):
+            return src  # a Sampler (or a stand-in with latest()/history())
+        from ..core.gpus import Sampler
+
+        self._own_sampler = True
+        return Sampler(src, interval=interval)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        with Vertical(id="main"):
+            yield RunsTable(id="runs")
+            with Horizontal(id="lower"):
+                yield MetricPlot(id="plot")
+                yield GpuPanel(id="gpus")
+        yield Input(placeholder="filter: id, experiment, status, tag, key=value", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self._own_sampler:
+            self.sampler.start()
+        self.query_one("#filter", Input).display = False
+        self.query_one(RunsTable).focus()
+        self._update_topbar()
+        self._start_poll()
+
+    def on_unmount(self) -> None:
+        self._stopping = True
+        if self._own_sampler:
+            self.sampler.stop(timeout=1.0)
+
+    # ------------------------------------------------------------------ polling
+    def _start_poll(self) -> None:
+        if self._poll_running or self._stopping:
+            return
+        self._poll_running = True
+        self.poller.priority = tuple(dict.fromkeys([*(self.marked), *([self.selected] if self.selected else [])]))
+        self.run_worker(self._poll_thread, thread=True, group="poll", exit_on_error=False)
+
+    def _poll_thread(self) -> None:
+        try:
+            res = self.poller.poll()
+        except Exception as e:  # noqa: BLE001 - a bad file must not kill the poll loop
+            res = PollResult(None, [], {}, None, f"poll failed: {type(e).__name__}: {e}")
+        self.post_message(Polled(res))
+
+    def on_polled(self, msg: Polled) -> None:
+        res = msg.result
+        self._poll_running = False
+        self.polls += 1
+        self.apply(res)
+        if not self._stopping:
+            self.set_timer(0.05 if res.backlog else self.poll_interval, self._start_poll)
+
+    def apply(self, res: PollResult) -> None:
+        """Fold one poll into the app state and redraw what changed."""
+        changed_runs: set[str] = set()
+        if res.error != self.journal_error:
+            self.journal_error = res.error
+            self._update_topbar()
+        if res.runs is not None:
+            self.run_list = res.runs
+            self.infos = {r.id: r for r in res.runs}
+            changed_runs.update(self.infos)
+        for ch in res.chunks:
+            ser = self.store.get(ch.run_id)
+            if ser is None:
+                ser = self.store[ch.run_id] = RunSeries(ch.run_id)
+            if ch.reset:
+                ser.clear()
+            ser.extend(ch.rows)
+            changed_runs.add(ch.run_id)
+        if res.log_stat != self.log_stat:
+            changed_runs.update(k for k in res.log_stat if self.log_stat.get(k) != res.log_stat[k])
+            self.log_stat = res.log_stat
+        was_loading = self.loading
+        self.loading = res.backlog
+        for rid in changed_runs:
+            info = self.infos.get(rid)
+            if info is not None:
+                self.summaries[rid] = summarize(self.store.get(rid), info.params, self._preferred(info),
+                                                self._cliffs)
+        self.refresh_table()  # diff-based: only changed cells (ages, statuses...) redraw
+        if changed_runs or was_loading != self.loading:
+            self._update_topbar()
+        if changed_runs & set(self._plotted_ids()) or res.runs is not None:
+            self.refresh_plot()
+        if res.gpu is not None and res.gpu is not self.gpu_snapshot:
+            self.gpu_snapshot = res.gpu
+            self.refresh_gpus()
+        elif self.gpu_snapshot is None and res.gpu is None and self.polls == 1:
+            self.refresh_gpus()
+
+    def _preferred(self, info) -> str | None:
+        return info.extra.get("main_metric") if isinstance(info.extra.get("main_metric"), str) else None
+
+    # ------------------------------------------------------------------ derived rows
+    def flags(self, rid: str) -> list[str]:
+        out = []
+        s = self.summaries.get(rid)
+        info = self.infos.get(rid)
+        if s is not None and s.nan:
+            out.append("NaN")
+        if s is not None and s.cliff is not None:
+            out.append("cliff")
+        ls = self.log_stat.get(rid)
+        if ls is not None:
+            if ls[2]:
+                out.append("tb")
+            if info is not None and info.alive and self.clock() - ls[1] > model.SILENT_AFTER:
+                out.append("silent")
+        return out
+
+    def matches(self, info) -> bool:
+        f = self.filter_text.strip().lower()
+        if not f:
+            return True
+        for tok in f.split():
+            if "=" in tok:
+                k, _, v = tok.partition("=")
+                pv = info.params.get(k)
+                if pv is None or str(pv).lower() != v and not str(pv).lower().startswith(v):
+                    try:
+                        if pv is None or float(pv) != float(v):
+                            return False
+                    except (TypeError, ValueError):
+                        return False
+                continue
+            hay = [info.id, info.experiment or "", info.status, *info.tags,
+                   *(str(v) for v in info.params.values())]
+            if not any(tok in h.lower() for h in hay):
+                return False
+        return True
+
+    def rows(self) -> list[dict]:
+        now = self.clock()
+        items = ordered(self.run_list)
+        if self.sort_key != "tree":
+            items = [(0, r) for _d, r in items]
+            if self.sort_key == "status":
+                items.sort(key=lambda dr: STATUS_ORDER.get(dr[1].status, 9))
+            elif self.sort_key == "age":
+                items.sort(key=lambda dr: -(dr[1].started.timestamp() if dr[1].started else 0))
+            elif self.sort_key == "last":
+                def k(dr):
+                    s = self.summaries.get(dr[1].id)
+                    return (s is None or s.last is None, s.last if s and s.last is not None else 0)
+                items.sort(key=k)
+            elif self.sort_key == "experiment":
+                items.sort(key=lambda dr: dr[1].experiment or "")
+        out = []
+        for depth, r in items:
+            if not self.matches(r):
+                continue
+            started = r.started.timestamp() if hasattr(r.started, "timestamp") else None
+            out.append({
+                "info": r, "depth": depth,
+                "summary": self.summaries.get(r.id) or Summary(),
+                "flags": self.flags(r.id),
+                "age": age(now - started) if started else "",
+                "loading": self.loading and r.id not in self.store,
+            })
+        return out
+
+    # ------------------------------------------------------------------ redraws
+    def refresh_table(self) -> None:
+        table = self.query_one(RunsTable)
+        table.set_narrow(self.size.width < 120)
+        table.sync(self.rows(), set(self.marked), self.selected)
+        cur = table.current_id
+        if cur != self.selected:
+            self.selected = cur
+            self.refresh_plot()
+
+    def _plotted_ids(self) -> list[str]:
+        ids = list(self.marked)
+        if self.selected and self.selected not in ids:
+            ids.insert(0, self.selected) if not ids else ids.append(self.selected)
+        return ids
+
+    def available_metrics(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for rid in self._plotted_ids():
+            ser = self.store.get(rid)
+            if ser:
+                for m in ser.metrics():
+                    seen.setdefault(m)
+        return list(seen)
+
+    def current_metrics(self) -> list[str]:
+        if self.plot_settings.metrics:
+            return list(self.plot_settings.metrics)
+        s = self.summaries.get(self.selected or "")
+        if s and s.metric:
+            return [s.metric]
+        avail = self.available_metrics()
+        m = model.main_metric(avail)
+        return [m] if m else []
+
+    def refresh_plot(self) -> None:
+        plot = self.query_one(MetricPlot)
+        ids = self._plotted_ids()
+        metrics = self.current_metrics()
+        st = self.plot_settings
+        curves: list[Curve] = []
+        key = []
+        for rid in ids:
+            if rid not in self.infos:
+                continue
+            chain = model_chain(self.infos, rid)
+            key.append((rid, tuple((c, self.store[c].version) for c in chain if c in self.store)))
+            for m in metrics:
+                xs, ys, marks = lineage_curve(self.store, self.infos, rid, m, st.axis)
+                if not xs:
+                    continue
+                if st.axis == "time":
+                    t0 = next((x for x in xs if x == x), 0.0)
+                    xs = [(x - t0) / 60.0 for x in xs]
+                    marks = [(x - t0) / 60.0 for x in marks]
+                label = rid if len(metrics) == 1 else f"{rid} {m}"
+                curves.append(Curve(label, xs, ys, marks))
+        shown = PlotSettings(metrics, st.smoothing, st.log, st.axis, st.window)
+        msg = "" if curves else ("loading metrics…" if self.loading else
+                                 ("no metrics yet for " + (self.selected or "this run")) if self.selected else "no runs")
+        plot.set_curves(curves, shown, tuple(key), msg)
+
+    def refresh_gpus(self) -> None:
+        panel = self.query_one(GpuPanel)
+        hist = getattr(self.sampler, "history", None)
+        panel.show(self.gpu_snapshot, hist)
+
+    def _update_topbar(self) -> None:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" labtui ", style="bold reverse")
+        t.append(" ")
+        t.append(show_path(self.journal.path), style="dim")
+        counts: dict[str, int] = {}
+        for r in self.run_list:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        t.append(f"  {len(self.run_list)} runs")
+        if counts.get("running"):
+            t.append(f" · {counts['running']} running", style="green")
+        if self.marked:
+            t.append(f" · {len(self.marked)} marked", style="cyan")
+        if self.filter_text:
+            t.append(" · filter: ")
+            t.append(self.filter_text, style="bold yellow")
+        if self.sort_key != "tree":
+            t.append(f" · sort: {self.sort_key}")
+        if self.loading:
+            t.append(" · loading…", style="dim")
+        if self.journal_error:
+            t.append("\n")
+            t.append(self.journal_error, style="bold red")
+        bar = self.query_one("#topbar", Static)
+        if getattr(bar, "_lab_text", None) != t:
+            bar._lab_text = t
+            bar.update(t)
+
+    def on_resize(self, event) -> None:
+        if self.run_list:
+            self.refresh_table()
+
+    # ------------------------------------------------------------------ events
+    @on(DataTable.RowHighlighted, "#runs")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        rid = event.row_key.value if event.row_key is not None else None
+        if rid != self.selected:
+            self.selected = rid
+            self.refresh_plot()
+            if rid and rid in self.infos and self.poller.readers.get(rid) and not self.poller.readers[rid].done:
+                self._start_poll()  # load its whole curve now
+
+    @on(DataTable.RowSelected, "#runs")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_detail()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.refresh_table()
+        self._update_topbar()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.query_one(RunsTable).focus()
+        if not self.filter_text:
+            self.query_one("#filter", Input).display = False
+
+    # ------------------------------------------------------------------ actions
+    MAIN_ONLY = {"detail", "filter", "mark", "compare", "next_metric", "choose_metrics", "log_scale",
+                 "smoothing", "smoothing_down", "axis", "window", "sort", "unmark", "clear_filter"}
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in self.MAIN_ONLY and len(self.screen_stack) > 1:
+            return False  # main-screen actions are off (and hidden) on detail/compare/help
+        return True
+
+    def action_quit_app(self) -> None:
+        self.exit(return_code=0)
+
+    def still_running(self) -> int:
+        return sum(1 for r in self.run_list if r.alive)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self))
+
+    def action_detail(self) -> None:
+        if self.selected and self.selected in self.infos:
+            from .screens.detail import DetailScreen
+
+            self.push_screen(DetailScreen(self, self.selected))
+
+    def action_compare(self) -> None:
+        ids = list(self.marked) or ([self.selected] if self.selected else [])
+        if ids:
+            from .screens.compare import CompareScreen
+
+            self.push_screen(CompareScreen(self, ids))
+
+    def action_filter(self) -> None:
+        inp = self.query_one("#filter", Input)
+        inp.display = True
+        inp.focus()
+
+    def action_clear_filter(self) -> None:
+        inp = self.query_one("#filter", Input)
+        if inp.value or inp.display:
+            inp.value = ""
+            inp.display = False
+            self.filter_text = ""
+            self.refresh_table()
+            self._update_topbar()
+            self.query_one(RunsTable).focus()
+
+    def action_mark(self) -> None:
+        rid = self.selected
+        if not rid:
+            return
+        if rid in self.marked:
+            self.marked.remove(rid)
+        else:
+            self.marked.append(rid)
+        self.refresh_table()
+        self.refresh_plot()
+        self._update_topbar()
+        if rid in self.poller.readers and not self.poller.readers[rid].done:
+            self._start_poll()
+
+    def action_unmark(self) -> None:
+        self.marked.clear()
+        self.refresh_table()
+        self.refresh_plot()
+        self._update_topbar()
+
+    def action_sort(self) -> None:
+        self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
+        self.refresh_table()
+        self._update_topbar()
+
+    def set_metrics(self, metrics: list[str]) -> None:
+        self.plot_settings.metrics = list(metrics)
+        self.refresh_plot()
+
+    def action_next_metric(self) -> None:
+        avail = self.available_metrics()
+        if not avail:
+            return
+        cur = self.current_metrics()
+        i = avail.index(cur[0]) + 1 if cur and cur[0] in avail else 0
+        self.set_metrics([avail[i % len(avail)]])
+
+    def action_choose_metrics(self) -> None:
+        from .screens.metrics import MetricsScreen
+
+        avail = self.available_metrics()
+        if avail:
+            self.push_screen(MetricsScreen(avail, self.current_metrics()),
+                             lambda chosen: self.set_metrics(chosen) if chosen else None)
+
+    def action_log_scale(self) -> None:
+        self.plot_settings.log = not self.plot_settings.log
+        self.refresh_plot()
+
+    def action_smoothing(self) -> None:
+        steps = SMOOTHING_STEPS
+        cur = self.plot_settings.smoothing
+        i = min(range(len(steps)), key=lambda k: abs(steps[k] - cur))
+        self.plot_settings.smoothing = steps[(i + 1) % len(steps)]
+        self.refresh_plot()
+
+    def action_smoothing_down(self) -> None:
+        steps = SMOOTHING_STEPS
+        cur = self.plot_settings.smoothing
+        i = min(range(len(steps)), key=lambda k: abs(steps[k] - cur))
+        self.plot_settings.smoothing = steps[max(0, i - 1)]
+        self.refresh_plot()
+
+    def action_axis(self) -> None:
+        self.plot_settings.axis = AXES[(AXES.index(self.plot_settings.axis) + 1) % len(AXES)]
+        self.refresh_plot()
+
+    def action_window(self) -> None:
+        w = self.plot_settings.window
+        self.plot_settings.window = WINDOWS[(WINDOWS.index(w) + 1) % len(WINDOWS)] if w in WINDOWS else 0
+        self.refresh_plot()
+
+
+def model_chain(infos: dict, rid: str) -> list[str]:
+    chain, seen, cur = [], set(), rid
+    while cur in infos and cur not in seen:
+        chain.append(cur)
+        seen.add(cur)
+        cur = infos[cur].parent
+    return chain
+
+
+def run_app(journal_path: str | Path, colors: str = "auto") -> int:
+    """Open the app; after it closes, say that runs keep going (the app never stops a run)."""
+    import os
+
+    if colors and colors != "auto":
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
+    app = LabApp(journal_path)
+    app.run()
+    n = app.still_running()
+    if n:
+        print(f"labtui: {n} run(s) still running; reopen with `labtui`")
+    else:
+        print("labtui: no runs are running; reopen with `labtui`")
+    return int(app.return_code or 0)

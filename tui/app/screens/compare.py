@@ -1,0 +1,94 @@
+"""Compare (c): marked runs side by side: params that differ, last/best/min of each metric."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ..fmt import num, status_text
+from ..model import lower_is_better, stats
+
+_MISSING = object()
+
+
+def compare_rows(lab, ids: list[str], all_params: bool = False) -> list[tuple[str, list[Text]]]:
+    infos = [lab.infos[i] for i in ids if i in lab.infos]
+    rows: list[tuple[str, list[Text]]] = []
+    rows.append(("status", [status_text(r.status) for r in infos]))
+    rows.append(("experiment", [Text(r.experiment or "-") for r in infos]))
+    keys: dict[str, None] = {}
+    for r in infos:
+        for k in r.params:
+            keys.setdefault(k)
+    for k in keys:
+        vals = [r.params.get(k, _MISSING) for r in infos]
+        same = all(repr(v) == repr(vals[0]) for v in vals)
+        if same and not all_params and len(infos) > 1:
+            continue
+        rows.append((k, [Text("-" if v is _MISSING else str(v), style="" if same else "bold yellow")
+                         for v in vals]))
+    metrics: dict[str, None] = {}
+    for r in infos:
+        ser = lab.store.get(r.id)
+        if ser:
+            for m in ser.metrics():
+                metrics.setdefault(m)
+    for m in metrics:
+        lows = lower_is_better(m)
+        per = []
+        for r in infos:
+            ser = lab.store.get(r.id)
+            col = ser.values.get(m) if ser else None
+            per.append(stats(col) if col is not None else (None, None, None))
+        bests = [(lo if lows else hi) for _l, lo, hi in per]
+        fin = [b for b in bests if b is not None]
+        winner = (min(fin) if lows else max(fin)) if fin else None
+        rows.append((f"{m} last", [Text(num(l)) for l, _lo, _hi in per]))
+        rows.append((f"{m} best", [Text(num(b), style="bold green" if b is not None and b == winner and len(infos) > 1 else "")
+                                   for b in bests]))
+        rows.append((f"{m} min", [Text(num(lo), style="dim") for _l, lo, _hi in per]))
+    steps = []
+    for r in infos:
+        ser = lab.store.get(r.id)
+        steps.append(Text(num(ser.last_step()) if ser and ser.n else ""))
+    rows.append(("last step", steps))
+    rows.append(("notes", [Text(str(len(r.notes))) for r in infos]))
+    return rows
+
+
+class CompareScreen(Screen):
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back", id="compare_back"),
+        Binding("a", "toggle_all", "All params", id="compare_all_params"),
+    ]
+
+    def __init__(self, lab, ids: list[str]) -> None:
+        super().__init__()
+        self.lab = lab
+        self.ids = [i for i in ids if i in lab.infos]
+        self.all_params = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"compare {len(self.ids)} runs — params that differ, metrics last/best/min"),
+                     classes="title")
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.build()
+
+    def build(self) -> None:
+        t = self.query_one(DataTable)
+        t.clear(columns=True)
+        t.add_column(Text(""), key="_k")
+        for i in self.ids:
+            t.add_column(Text(i), key=i)
+        for k, vals in compare_rows(self.lab, self.ids, self.all_params):
+            t.add_row(Text(k, style="bold"), *vals)
+
+    def action_toggle_all(self) -> None:
+        self.all_params = not self.all_params
+        self.build()

@@ -1,0 +1,194 @@
+"""Run detail (Enter): command, params, GPUs, times, exit code, checkpoints, notes, and a followed log."""
+
+from __future__ import annotations
+
+import os
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog, Static
+
+from ..fmt import log_text, show_path, status_text
+
+TAIL_BYTES = 512 * 1024
+MAX_LINES = 5000
+
+
+class LogChunk(Message):
+    def __init__(self, lines: list[str], reset: bool) -> None:
+        super().__init__()
+        self.lines = lines
+        self.reset = reset
+
+
+class LogFollower:
+    """Reads output.log by byte offset (worker thread); the first read is the file's tail."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset: int | None = None
+        self.partial = b""
+        self.ino = None
+
+    def read(self) -> tuple[list[str], bool]:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return [], False
+        reset = False
+        if self.ino is not None and (st.st_ino != self.ino or st.st_size < (self.offset or 0)):
+            self.offset, self.partial, reset = None, b"", True
+        self.ino = st.st_ino
+        first = self.offset is None
+        if first:
+            self.offset = max(0, st.st_size - TAIL_BYTES)
+        if st.st_size == self.offset:
+            return [], reset
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(st.st_size - self.offset)
+        self.offset += len(data)
+        data = self.partial + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.partial = data
+            return [], reset
+        self.partial = data[cut + 1:]
+        lines = data[:cut].decode("utf-8", "replace").split("\n")
+        if first and self.offset - len(data) > 0 and lines:
+            lines = lines[1:]  # the first line of a tail is cut in the middle
+        return lines[-MAX_LINES:], reset
+
+
+def info_table(info, checkpoints: list[str], latest: str | None, clock) -> Table:
+    t = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+    t.add_column("k", style="bold", no_wrap=True, width=11)
+    t.add_column("v", ratio=1)
+    st = status_text(info.status)
+    if info.exit_code is not None or info.signal:
+        st.append(f"  exit {info.exit_code if info.exit_code is not None else ''}"
+                  f"{' ' + info.signal if info.signal else ''}", style="dim")
+    t.add_row("status", st)
+    t.add_row("experiment", Text(info.experiment or "-"))
+    t.add_row("command", Text(info.command))
+    if info.params:
+        t.add_row("params", Text("  ".join(f"{k}={v}" for k, v in info.params.items())))
+    gpus = info.gpus
+    t.add_row("gpus", Text("cpu" if gpus == [] else ("-" if gpus is None else ",".join(map(str, gpus)))))
+    times = Text(str(info.started or "-"))
+    if info.ended:
+        times.append(f"  →  {info.ended}")
+    t.add_row("times", times)
+    if info.parent:
+        lin = Text(f"resumed from {info.parent}")
+        if info.resume_step is not None:
+            lin.append(f" at step {info.resume_step}")
+        t.add_row("lineage", lin)
+    if checkpoints:
+        ck = Text(", ".join(checkpoints[-6:]))
+        if latest:
+            ck.append(f"  (latest: {latest})", style="green")
+        t.add_row("checkpoints", ck)
+    if info.tags or info.verdict:
+        t.add_row("tags", Text(" ".join(info.tags) + (f"  verdict: {info.verdict}" if info.verdict else "")))
+    for i, n in enumerate(info.notes):
+        at = n.get("at")
+        line = Text(f"{at:%Y-%m-%d %H:%M}  " if hasattr(at, "strftime") else "", style="dim")
+        line.append(n.get("text", ""))
+        t.add_row("notes" if i == 0 else "", line)
+    t.add_row("folder", Text(show_path(info.run_dir), style="dim"))
+    return t
+
+
+class DetailScreen(Screen):
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back", id="detail_back"),
+        Binding("f", "toggle_follow", "Follow", id="detail_follow"),
+        Binding("G", "end", "End", id="detail_end", show=False),
+    ]
+
+    def __init__(self, lab, run_id: str) -> None:
+        super().__init__()
+        self.lab = lab
+        self.run_id = run_id
+        info = lab.infos[run_id]
+        self.follower = LogFollower(info.run_dir / "output.log")
+        self.follow = True
+        self._busy = False
+        self.lines_shown = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"run {self.run_id}"), classes="title")
+        with VerticalScroll(id="detail-info"):
+            yield Static(id="info")
+        yield RichLog(id="detail-log", markup=False, highlight=False, wrap=False, max_lines=MAX_LINES,
+                      auto_scroll=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_info()
+        self._read()
+
+    def refresh_info(self) -> None:
+        info = self.lab.infos.get(self.run_id)
+        if info is None:
+            return
+        ck_dir = info.run_dir / "checkpoints"
+        try:
+            ck_sig = os.stat(ck_dir).st_mtime
+        except OSError:
+            ck_sig = None
+        if (info, ck_sig) == getattr(self, "_info_sig", None):
+            return  # nothing changed: no redraw
+        self._info_sig = (info, ck_sig)
+        ck_dir = info.run_dir / "checkpoints"
+        try:
+            cks = sorted((e.name for e in os.scandir(ck_dir) if e.is_dir() and not e.name.endswith(".tmp")),
+                         key=lambda n: (len(n), n))
+        except OSError:
+            cks = []
+        latest = None
+        try:
+            latest = (ck_dir / "latest").read_text(encoding="utf-8").strip() or None
+        except OSError:
+            pass
+        self.query_one("#info", Static).update(info_table(info, cks, latest, self.lab.clock))
+
+    def _read(self) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        self.run_worker(self._read_thread, thread=True, group="log", exit_on_error=False)
+
+    def _read_thread(self) -> None:
+        try:
+            lines, reset = self.follower.read()
+        except OSError:
+            lines, reset = [], False
+        self.post_message(LogChunk(lines, reset))
+
+    def on_log_chunk(self, msg: LogChunk) -> None:
+        self._busy = False
+        log = self.query_one(RichLog)
+        if msg.reset:
+            log.clear()
+            self.lines_shown = 0
+        for line in msg.lines:
+            log.write(log_text(line), scroll_end=self.follow)
+        self.lines_shown += len(msg.lines)
+        self.refresh_info()
+        if self.is_attached:
+            self.set_timer(self.lab.poll_interval, self._read)
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self.query_one(RichLog).auto_scroll = self.follow
+        self.notify("following the log" if self.follow else "not following", timeout=2)
+
+    def action_end(self) -> None:
+        self.query_one(RichLog).scroll_end(animate=False)

@@ -1,0 +1,103 @@
+"""GPU panel: one line per GPU (util/mem bars, sparkline, temperature, power, runs), or host CPU/RAM."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...core.gpus import NA, fmt
+from ..fmt import bar, sparkline
+
+
+def _gib(b) -> str:
+    if b is NA or b is None:
+        return "n/a"
+    return f"{b / 1024 ** 3:.0f}G" if b >= 10 * 1024 ** 3 else f"{b / 1024 ** 3:.1f}G"
+
+
+def _frac(a, b):
+    if a is NA or b is NA or a is None or b is None or not b:
+        return None
+    return a / b
+
+
+def render_gpus(snap, history, width: int) -> Text:
+    """The panel's whole text for a snapshot (``history(i)`` -> [(t, util, mem)])."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if snap is None:
+        t.append("GPUs: sampling…", style="dim")
+        return t
+    narrow = width < 60
+    bw = 6 if narrow else 10
+    sw = 0 if narrow else max(0, min(20, width - 70))
+    if not snap.ok:
+        t.append("no NVIDIA GPU", style="bold yellow")
+        if snap.reason:
+            t.append(f"  {snap.reason}", style="dim")
+        h = snap.host
+        t.append("\n")
+        cpu = None if h.cpu_percent is NA else h.cpu_percent
+        t.append("CPU ", style="bold")
+        t.append_text(bar(None if cpu is None else cpu / 100, bw, "green"))
+        t.append(f" {fmt(h.cpu_percent, '%'):>4}")
+        if h.load1 is not NA:
+            t.append(f"  load {h.load1:g} {h.load5:g} {h.load15:g}", style="dim")
+        if h.cpu_count is not NA:
+            t.append(f"  {h.cpu_count} cores", style="dim")
+        t.append("\nRAM ", style="bold")
+        t.append_text(bar(_frac(h.mem_used, h.mem_total), bw, "cyan"))
+        t.append(f" {_gib(h.mem_used)}/{_gib(h.mem_total)}")
+        for rid, u in sorted(snap.runs.items()):
+            t.append("\n  ")
+            t.append(rid, style="bold")
+            t.append(f" cpu {u.cpu_percent:.0f}% rss {_gib(u.rss)}", style="dim")
+        return t
+    by_gpu: dict[int, list[str]] = {}
+    foreign: dict[int, int] = {}
+    for p in snap.processes:
+        if p.run_id:
+            lst = by_gpu.setdefault(p.gpu, [])
+            if p.run_id not in lst:
+                lst.append(p.run_id)
+        else:
+            foreign[p.gpu] = foreign.get(p.gpu, 0) + 1
+    for i, g in enumerate(snap.gpus):
+        if i:
+            t.append("\n")
+        t.append(f"{g.index} ", style="bold")
+        if g.lost or g.error:
+            t.append(g.error or "lost", style="bold red")
+            continue
+        util = None if g.util is NA else g.util
+        t.append_text(bar(None if util is None else util / 100, bw, "green"))
+        t.append(f" {fmt(g.util, '%'):>4} ")
+        t.append_text(bar(_frac(g.mem_used, g.mem_total), bw, "cyan"))
+        t.append(f" {_gib(g.mem_used)}/{_gib(g.mem_total)}")
+        if sw:
+            hist = [u for _t, u, _m in history(g.index)] if history else []
+            t.append(" " + sparkline(hist, sw), style="green")
+        t.append(f" {fmt(g.temperature, '°C'):>5}")
+        if not narrow:
+            t.append(f" {fmt(g.power_draw, 'W'):>5}")
+        names = by_gpu.get(g.index, [])
+        if names:
+            t.append(" " + ",".join(names), style="bold cyan")
+        if foreign.get(g.index):
+            t.append(f" +{foreign[g.index]} foreign", style="yellow")
+    return t
+
+
+class GpuPanel(Static):
+    """Redraws only when the rendered text changes."""
+
+    def __init__(self, **kw):
+        super().__init__("", **kw)
+        self._last: Text | None = None
+
+    def show(self, snap, history) -> None:
+        w = self.size.width or 80
+        txt = render_gpus(snap, history, w)
+        if self._last is not None and txt == self._last:
+            return
+        self._last = txt
+        self.update(txt)

@@ -1,0 +1,127 @@
+"""The metric plot: plotext curves, downsampled to the widget's width, built only when data changed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual_plotext import PlotextPlot
+
+from ..model import downsample, ema
+
+COLORS = ["cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white",
+          "cyan+", "orange+", "green+", "magenta+", "red+", "blue+", "yellow+", "gray"]
+WINDOWS = (0, 1000, 10000, 100000)  # last N steps; 0 = all
+
+
+@dataclass
+class PlotSettings:
+    metrics: list = field(default_factory=list)   # [] = the main metric of the selected run
+    smoothing: float = 0.0                         # EMA weight, 0 = off
+    log: bool = False
+    axis: str = "step"                             # step | epoch | time
+    window: int = 0                                # last N steps, 0 = all
+
+    def key(self) -> tuple:
+        return (tuple(self.metrics), self.smoothing, self.log, self.axis, self.window)
+
+
+@dataclass
+class Curve:
+    label: str
+    xs: list
+    ys: list
+    marks: list = field(default_factory=list)  # resume points (x)
+
+
+class MetricPlot(PlotextPlot):
+    """A PlotextPlot that caches its built text: redraws cost nothing unless data/size changed."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.curves: list[Curve] = []
+        self.settings = PlotSettings()
+        self.data_key: tuple = ()
+        self.message = "no metrics yet"
+        self._cache_key = None
+        self._cache: Text | None = None
+        self.builds = 0
+
+    def set_curves(self, curves: list[Curve], settings: PlotSettings, data_key: tuple,
+                   message: str = "") -> None:
+        key = (data_key, settings.key(), message)
+        if key == self.data_key:
+            return
+        self.curves, self.settings, self.message = curves, settings, message
+        self.data_key = key
+        self.refresh()
+
+    def render(self):
+        w, h = self.size.width, self.size.height
+        key = (self.data_key, w, h, self.app.theme)
+        if key == self._cache_key and self._cache is not None:
+            return self._cache
+        self._cache = self._build(w, h)
+        self._cache_key = key
+        return self._cache
+
+    def _build(self, w: int, h: int):
+        if w < 10 or h < 4:
+            return Text("")
+        if not self.curves:
+            return Text(self.message or "no metrics yet", style="dim", justify="center")
+        self.builds += 1
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        s = self.settings
+        cols = max(10, w - 12)
+        any_points = False
+        for i, c in enumerate(self.curves):
+            xs, ys = c.xs, c.ys
+            if s.window and s.axis == "step" and len(xs):
+                lo = xs[-1] - s.window
+                k = next((j for j in range(len(xs) - 1, -1, -1) if xs[j] < lo), -1) + 1 \
+                    if len(xs) < 4096 else _bisect(xs, lo)
+                xs, ys = xs[k:], ys[k:]
+            if s.smoothing > 0:
+                ys = ema(list(ys), s.smoothing)
+            dx, dy = downsample(xs, ys, cols)
+            if s.log:
+                pts = [(x, y) for x, y in zip(dx, dy) if y > 0]
+                dx, dy = [p[0] for p in pts], [p[1] for p in pts]
+            if not dx:
+                continue
+            any_points = True
+            plt.plot(dx, dy, label=c.label, color=COLORS[i % len(COLORS)], marker="braille")
+            for m in c.marks:
+                if dx[0] <= m <= dx[-1]:
+                    plt.vline(m, "gray")
+        if not any_points:
+            return Text("no points to show" + (" (log scale drops values <= 0)" if s.log else ""),
+                        style="dim", justify="center")
+        if s.log:
+            plt.yscale("log")
+        plt.xlabel({"step": "step", "epoch": "epoch", "time": "wall time (min)"}[s.axis])
+        title = ", ".join(s.metrics) if s.metrics else ""
+        extra = []
+        if s.smoothing:
+            extra.append(f"ema {s.smoothing:.2f}")
+        if s.log:
+            extra.append("log")
+        if s.window:
+            extra.append(f"last {s.window}")
+        plt.title(title + (f"  [{' '.join(extra)}]" if extra else ""))
+        return super().render()
+
+
+def _bisect(xs, v) -> int:
+    lo, hi = 0, len(xs)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if xs[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

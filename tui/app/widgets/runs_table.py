@@ -1,0 +1,120 @@
+"""The runs table: one row per run, resume chains as a tree, only changed cells redrawn."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from ..fmt import FLAG_STYLE, age, count, num, status_text
+
+# key, label, shown at narrow widths
+COLUMNS = [
+    ("id", "run", True),
+    ("experiment", "experiment", False),
+    ("status", "status", True),
+    ("gpus", "gpus", False),
+    ("progress", "progress", True),
+    ("last", "last", True),
+    ("best", "best", False),
+    ("flags", "flags", True),
+    ("notes", "✎", False),
+    ("age", "age", True),
+]
+
+
+def row_cells(row: dict, marked: bool) -> dict[str, Text]:
+    """All cells of one row as Rich Text (ids/params are data, never markup)."""
+    info = row["info"]
+    s = row["summary"]
+    depth = row["depth"]
+    idt = Text()
+    idt.append("● " if marked else "  ", style="bold cyan")
+    if depth:
+        idt.append("  " * (depth - 1) + "└ ", style="dim")
+    idt.append(info.id, style="bold" if info.alive else "")
+    prog = Text()
+    if s.step is not None:
+        unit = s.extra.get("unit", "step")
+        if unit == "epoch" and s.epoch is not None:
+            prog.append(f"ep {s.epoch:g}" + (f"/{s.total:g}" if s.total else ""))
+        else:
+            prog.append(count(s.step) + (f"/{count(s.total)}" if s.total else ""))
+        if info.alive and s.rate:
+            prog.append(f" {s.rate:.3g}/s", style="dim")
+            if s.eta is not None:
+                prog.append(f" eta {age(s.eta)}", style="cyan")
+    elif row.get("loading"):
+        prog.append("…", style="dim")
+    flags = Text()
+    for f in row["flags"]:
+        if flags:
+            flags.append(" ")
+        flags.append(f, style=FLAG_STYLE.get(f, "yellow"))
+    gpus = info.gpus
+    gtxt = "cpu" if gpus == [] else ("" if gpus is None else ",".join(map(str, gpus)))
+    last = Text(num(s.last), style="bold red" if s.last is not None and s.last != s.last else "")
+    if s.metric and s.last is not None:
+        last = Text(num(s.last))
+    return {
+        "id": idt,
+        "experiment": Text(info.experiment or "-"),
+        "status": status_text(info.status),
+        "gpus": Text(gtxt),
+        "progress": prog,
+        "last": last,
+        "best": Text(num(s.best), style="green"),
+        "flags": flags,
+        "notes": Text(str(len(info.notes)) if info.notes else ""),
+        "age": Text(row["age"], style="dim"),
+    }
+
+
+class RunsTable(DataTable):
+    """DataTable whose rows are keyed by run id; ``sync`` updates only what changed."""
+
+    def __init__(self, **kw):
+        super().__init__(cursor_type="row", zebra_stripes=False, **kw)
+        self._cols: list[str] = []
+        self._order: list[str] = []
+        self._cells: dict[str, dict[str, Text]] = {}
+        self.narrow = False
+
+    def set_narrow(self, narrow: bool) -> None:
+        if narrow == self.narrow and self._cols:
+            return
+        self.narrow = narrow
+        self._cols = []  # force a rebuild on the next sync
+
+    def sync(self, rows: list[dict], marked: set[str], keep: str | None) -> None:
+        cols = [k for k, _l, n in COLUMNS if n or not self.narrow]
+        order = [r["info"].id for r in rows]
+        cells = {r["info"].id: row_cells(r, r["info"].id in marked) for r in rows}
+        if cols != self._cols or order != self._order:
+            self._rebuild(cols, order, cells, keep)
+            return
+        for rid, new in cells.items():
+            old = self._cells.get(rid, {})
+            for c in cols:
+                if old.get(c) != new[c]:
+                    self.update_cell(rid, c, new[c], update_width=True)
+        self._cells = cells
+
+    def _rebuild(self, cols, order, cells, keep) -> None:
+        self.clear(columns=cols != self._cols)
+        if cols != self._cols:
+            labels = {k: l for k, l, _n in COLUMNS}
+            for c in cols:
+                self.add_column(labels[c], key=c)
+        for rid in order:
+            self.add_row(*(cells[rid][c] for c in cols), key=rid)
+        self._cols, self._order, self._cells = cols, order, cells
+        if keep in order:
+            self.move_cursor(row=order.index(keep), animate=False)
+
+    @property
+    def current_id(self) -> str | None:
+        if not self._order or self.cursor_row is None:
+            return None
+        if 0 <= self.cursor_row < len(self._order):
+            return self._order[self.cursor_row]
+        return None
