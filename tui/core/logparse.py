@@ -318,6 +318,9 @@ class TextParser(_Sink):
     def __init__(self, patterns: Patterns | None = None):
         super().__init__()
         self.patterns = patterns or Patterns()
+        for _, rx in self.patterns.items:  # names the user's patterns own (defaults skip them)
+            self.user_names.update(g for g in rx.groupindex
+                                   if g not in ("key", "value", "step", "iter", "iteration", "global_step", "epoch"))
         self._plans: dict[str, Any] = {}
         self.in_tb = False
         self.tb: list[str] = []
@@ -367,9 +370,10 @@ class TextParser(_Sink):
             if len(line) > 1_000_000:
                 continue
             if user:
+                if defaults:
+                    changed |= self._default_line(line, li, w0, dw)
                 changed |= self._user_line(line, w0 + dw * li)
-                if not defaults:
-                    continue
+                continue
             parts = split(line)
             if len(parts) == 1:
                 if line.startswith("Traceback"):
@@ -418,6 +422,14 @@ class TextParser(_Sink):
             except (ValueError, OverflowError, ZeroDivisionError):
                 continue
         return changed
+
+    def _default_line(self, line: str, li: int, w0: float, dw: float) -> bool:
+        user = self.patterns
+        self.patterns = Patterns()
+        try:
+            return self.feed([line], w0 + dw * li, w0 + dw * (li + 1))
+        finally:
+            self.patterns = user
 
     def _tb_line(self, line: str) -> None:
         tb = self.tb
