@@ -233,6 +233,21 @@ def _read_tag(pid: int) -> str | None:
     return None
 
 
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, start time in clock ticks) from /proc/PID/stat: one read, cheaper than psutil."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[1]), int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _ppid(pid: int) -> int | None:
+    st = _stat(pid)
+    return st[0] if st else None
+
+
 def _user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
@@ -265,12 +280,15 @@ class _ProcScanner:
         self._procs: dict[int, psutil.Process] = {}
         self._rescan = rescan
         self._scanned_at = 0.0
-        self._lock = threading.Lock()
+        self._children: dict[int, list[int]] | None = None
+        self._who: dict[int, tuple] = {}
+        self._children_at = 0.0
 
     def tags(self) -> dict[int, str]:
         now = time.monotonic()
         if now - self._scanned_at > self._rescan:
             self._tags.clear()
+            self._who.clear()  # exec keeps pid and start time but may change environ/cmdline
             self._scanned_at = now
         pids = set(psutil.pids())
         for gone in set(self._tags) - pids:
@@ -278,6 +296,36 @@ class _ProcScanner:
         for pid in pids - set(self._tags):
             self._tags[pid] = _read_tag(pid)
         return {pid: t for pid, t in self._tags.items() if t}
+
+    def children(self, max_age: float = 5.0) -> dict[int, list[int]]:
+        """ppid -> child pids of every process, rebuilt at most every `max_age` s (one
+        /proc/PID/stat read per process); used only to find untagged descendants of a run."""
+        now = time.monotonic()
+        if self._children is None or now - self._children_at > max_age:
+            children: dict[int, list[int]] = {}
+            for pid in list(self._tags):
+                ppid = _ppid(pid)
+                if ppid is not None:
+                    children.setdefault(ppid, []).append(pid)
+            self._children, self._children_at = children, now
+        return self._children
+
+    def who(self, pid: int, start: int) -> tuple | None:
+        """(user, same_user, short command, create_time, run tag) of a GPU process, cached per
+        (pid, start time) since none of these change during a process's life."""
+        hit = self._who.get(pid)
+        if hit is not None and hit[0] == start:
+            return hit[1]
+        try:
+            p = psutil.Process(pid)
+            uid = p.uids().real
+            info = (_user_name(uid), uid == os.getuid(), _short_cmd(p), p.create_time(), _read_tag(pid))
+        except (psutil.Error, OSError):
+            return None
+        if len(self._who) > 4096:
+            self._who.clear()
+        self._who[pid] = (start, info)
+        return info
 
     def proc(self, pid: int, create_time: Any = None) -> psutil.Process | None:
         p = self._procs.get(pid)
@@ -303,9 +351,8 @@ def _roots_by_tag(tags: dict[int, str]) -> dict[str, list[tuple[int, float | Non
     """Topmost tagged process of each run (its trainer, as far as /proc can tell)."""
     roots: dict[str, list[tuple[int, float | None]]] = {}
     for pid, run in tags.items():
-        try:
-            ppid = psutil.Process(pid).ppid()
-        except (psutil.Error, OSError):
+        ppid = _ppid(pid)
+        if ppid is None:
             continue
         if tags.get(ppid) != run:
             roots.setdefault(run, []).append((pid, None))
@@ -342,43 +389,31 @@ def _build(raw: _Raw, scanner: _ProcScanner, runs_provider: RunsProvider | None,
             if pid and scanner.proc(pid, ct) is not None:
                 root_of[pid] = run
 
-    my_uid = os.getuid()
     procs: list[GpuProcess] = []
     for rp in raw.procs:
-        p = scanner.proc(rp.pid)
-        if p is None:
+        st = _stat(rp.pid)
+        who = scanner.who(rp.pid, st[1]) if st else None
+        if who is None:
             procs.append(GpuProcess(pid=rp.pid, gpu=rp.gpu, mem_used=_num(rp.mem_used), run_id=None,
                                     foreign=True, visible=False))
             continue
-        run = _read_tag(rp.pid) or root_of.get(rp.pid)
-        if run is None:
-            try:
-                for anc in p.parents():
-                    run = tags.get(anc.pid) or root_of.get(anc.pid)
-                    if run:
-                        break
-            except (psutil.Error, OSError):
-                pass
-        try:
-            uid = p.uids().real
-            user, same, ctime = _user_name(uid), uid == my_uid, p.create_time()
-        except (psutil.Error, OSError):
-            user, same, ctime = NA, NA, NA
+        user, same, name, ctime, tag = who
+        run = tag or root_of.get(rp.pid)
+        anc, depth = st[0], 0
+        while run is None and anc and anc > 1 and depth < 64:  # ancestry: a descendant of a run
+            run = tags.get(anc) or root_of.get(anc)
+            ast = _stat(anc)
+            anc, depth = (ast[0] if ast else 0), depth + 1
         procs.append(GpuProcess(pid=rp.pid, gpu=rp.gpu, mem_used=_num(rp.mem_used), run_id=run,
                                 foreign=run is None, visible=True, user=user, same_user=same,
-                                name=_short_cmd(p), create_time=ctime))
+                                name=name, create_time=ctime))
 
     # per-run usage over the whole tree: tagged processes + descendants of the roots
     members: dict[str, set[int]] = {}
     for pid, run in tags.items():
         members.setdefault(run, set()).add(pid)
     if root_of:
-        children: dict[int, list[int]] = {}
-        for pid in list(scanner._tags):
-            try:
-                children.setdefault(psutil.Process(pid).ppid(), []).append(pid)
-            except (psutil.Error, OSError):
-                pass
+        children = scanner.children()
         for pid, run in root_of.items():
             tree = members.setdefault(run, set())
             stack, visited = [pid], set()
