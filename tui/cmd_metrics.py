@@ -136,7 +136,7 @@ def render(series: dict, names: list[str], axis: str, width: int, height: int,
         s = series[name]
         n = len(s)
         y = ema(s.y[:n], smooth) if smooth else s.y[:n]
-        x, y = downsample(s.x[:n], y, 2 * width)
+        x, y = downsample(s.x[:n], y, width)
         fin = [(a, b) for a, b in zip(x, y) if math.isfinite(b)]
         if fin:
             plt.plot([a for a, _ in fin], [b for _, b in fin], label=name, marker="braille")

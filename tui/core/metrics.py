@@ -326,10 +326,12 @@ class LogMetrics:
                 parser = JsonlParser() if self.kind == "jsonl" else TextParser(self.patterns)
                 parser.set_state(hdr["parser"])
                 for name, n in hdr["series"]:
-                    s = Series(name)
-                    for a in (s.x, s.y, s.wall):
+                    cols = []
+                    for _ in range(3):
+                        a = array("d")
                         a.fromfile(f, n)
-                    parser.series[name] = s
+                        cols.append(a[:])  # a slice is allocated exactly (fromfile over-allocates)
+                    parser.series[name] = Series(name, *cols)
         except (OSError, ValueError, KeyError, EOFError, struct.error, TypeError):
             return False
         self.tail, self.parser = tail, parser
@@ -598,8 +600,9 @@ def _downsample_np(x, y, n, k):
     np = _np
     xa = np.frombuffer(x, dtype=np.float64, count=n) if isinstance(x, array) else np.asarray(x[:n], float)
     ya = np.frombuffer(y, dtype=np.float64, count=n) if isinstance(y, array) else np.asarray(y[:n], float)
-    fin = np.isfinite(ya)
-    allfin = bool(fin.all())
+    with np.errstate(all="ignore"):
+        allfin = bool(np.isfinite(ya.sum()))  # one pass; an overflowing sum takes the slow path
+    fin = None if allfin else np.isfinite(ya)
     nb = (k - 2) // (2 if allfin else 3)
     m = (n // nb) * nb
     sel = [np.array([0, n - 1])]
