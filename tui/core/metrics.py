@@ -280,8 +280,8 @@ class LogMetrics:
         return f"{PARSER_VERSION}:{self.kind}:{self.patterns.signature()}"
 
     def save_cache(self) -> None:
-        if not self.cache_path:
-            return
+        if not self.cache_path or (self._unsaved == 0 and self.cache_path.exists()):
+            return  # nothing new since the cache was written or loaded
         with self.lock:
             p = self.parser
             names = list(p.series)
