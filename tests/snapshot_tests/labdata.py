@@ -147,6 +147,16 @@ def series(start: int, end: int, every: int = 10, lr: float = 1e-3, seed: int = 
     return out
 
 
+LITERAL_LOG = [
+    "loading data",
+    "[bold]x[/] is not markup, [red]neither is this[/red]",
+    "an escape: \x1b]0;retitled\x07 and a cursor move \x1b[2J done",
+    "\x1b[32mgreen ok\x1b[0m and \x1b[1;31mbold red\x1b[0m",
+    "epoch 1:  10%|#         | 10/100\repoch 1: 100%|##########| 100/100",
+    "step 800 loss 0.674",
+]
+
+
 def standard_lab(root: Path) -> Lab:
     """Runs in every status, a resume chain, the lab1..lab12 ablation, one NaN run."""
     lab = Lab(root)
@@ -154,7 +164,8 @@ def standard_lab(root: Path) -> Lab:
     lab.run("training_8", "gan", "finished", {"g_lr": 1e-4, "d_lr": 4e-4, "steps": 2000}, 0, 40, gpus=[0],
             metrics=series(0, 2000, 20), notes=["baseline"])
     lab.run("training_11", "gan", "killed", {"g_lr": 1e-4, "d_lr": 1e-4, "steps": 2000}, 10, 30, gpus=[0],
-            metrics=series(0, 800, 20, seed=3), notes=["converging, keep going", "[bold]x[/] not markup"])
+            metrics=series(0, 800, 20, seed=3), notes=["converging, keep going", "[bold]x[/] not markup"],
+            log=LITERAL_LOG)
     lab.run("training_11.1", "gan", "failed", {"g_lr": 1e-4, "d_lr": 1e-4, "steps": 2000}, 45, 12, gpus=[0],
             parent="training_11", resume_step=800, metrics=series(800, 1200, 20, seed=3, t0=t + 45 * 60 - 400),
             log=["resuming from step-800", "Traceback (most recent call last):",

@@ -26,7 +26,6 @@ from ..core.journal import Journal
 from . import model
 from .model import Poller, PollResult, Summary, lineage_curve, ordered, summarize
 from .fmt import age, show_path
-from .series import RunSeries
 from .widgets.gpu_panel import GpuPanel
 from .widgets.plot import WINDOWS, Curve, MetricPlot, PlotSettings
 from .widgets.runs_table import RunsTable
@@ -85,9 +84,9 @@ class LabApp(App):
         # state owned by message handlers
         self.infos: dict[str, Any] = {}
         self.run_list: list = []
-        self.store: dict[str, RunSeries] = {}
+        self.store: dict[str, model.RunData] = {}
         self.summaries: dict[str, Summary] = {}
-        self.log_stat: dict[str, tuple] = {}
+        self.log_mtimes: dict[str, float | None] = {}
         self.gpu_snapshot = None
         self.marked: list[str] = []
         self.selected: str | None = None
@@ -97,7 +96,6 @@ class LabApp(App):
         self.journal_error: str | None = None
         self.polls = 0
         self.loading = True
-        self._cliffs: dict = {}
         self._poll_running = False
         self._stopping = False
 
@@ -170,24 +168,20 @@ class LabApp(App):
             self.run_list = res.runs
             self.infos = {r.id: r for r in res.runs}
             changed_runs.update(self.infos)
-        for ch in res.chunks:
-            ser = self.store.get(ch.run_id)
-            if ser is None:
-                ser = self.store[ch.run_id] = RunSeries(ch.run_id)
-            if ch.reset:
-                ser.clear()
-            ser.extend(ch.rows)
-            changed_runs.add(ch.run_id)
-        if res.log_stat != self.log_stat:
-            changed_runs.update(k for k in res.log_stat if self.log_stat.get(k) != res.log_stat[k])
-            self.log_stat = res.log_stat
+        for rd in res.updates:
+            self.store[rd.run_id] = rd
+            self.summaries[rd.run_id] = rd.summary or Summary()
+            changed_runs.add(rd.run_id)
+        if res.runs is not None:  # params (totals) may have changed: re-derive from held series
+            for rid, rd in self.store.items():
+                info = self.infos.get(rid)
+                if info is not None and rd not in res.updates:
+                    s = summarize(rd.series, info.params)
+                    s.nan, s.cliff = self.summaries[rid].nan, self.summaries[rid].cliff
+                    self.summaries[rid] = s
+        self.log_mtimes.update(res.log_mtimes)
         was_loading = self.loading
         self.loading = res.backlog
-        for rid in changed_runs:
-            info = self.infos.get(rid)
-            if info is not None:
-                self.summaries[rid] = summarize(self.store.get(rid), info.params, self._preferred(info),
-                                                self._cliffs)
         self.refresh_table()  # diff-based: only changed cells (ages, statuses...) redraw
         if changed_runs or was_loading != self.loading:
             self._update_topbar()
@@ -199,24 +193,14 @@ class LabApp(App):
         elif self.gpu_snapshot is None and res.gpu is None and self.polls == 1:
             self.refresh_gpus()
 
-    def _preferred(self, info) -> str | None:
-        return info.extra.get("main_metric") if isinstance(info.extra.get("main_metric"), str) else None
-
     # ------------------------------------------------------------------ derived rows
     def flags(self, rid: str) -> list[str]:
-        out = []
-        s = self.summaries.get(rid)
+        rd = self.store.get(rid)
+        out = list(rd.flags) if rd is not None else []
         info = self.infos.get(rid)
-        if s is not None and s.nan:
-            out.append("NaN")
-        if s is not None and s.cliff is not None:
-            out.append("cliff")
-        ls = self.log_stat.get(rid)
-        if ls is not None:
-            if ls[2]:
-                out.append("tb")
-            if info is not None and info.alive and self.clock() - ls[1] > model.SILENT_AFTER:
-                out.append("silent")
+        mt = self.log_mtimes.get(rid)
+        if info is not None and info.alive and mt is not None and self.clock() - mt > model.SILENT_AFTER:
+            out.append("silent")
         return out
 
     def matches(self, info) -> bool:
@@ -289,10 +273,11 @@ class LabApp(App):
     def available_metrics(self) -> list[str]:
         seen: dict[str, None] = {}
         for rid in self._plotted_ids():
-            ser = self.store.get(rid)
-            if ser:
-                for m in ser.metrics():
-                    seen.setdefault(m)
+            rd = self.store.get(rid)
+            if rd:
+                for m in rd.series:
+                    if m != "epoch":
+                        seen.setdefault(m)
         return list(seen)
 
     def current_metrics(self) -> list[str]:
@@ -316,14 +301,15 @@ class LabApp(App):
             if rid not in self.infos:
                 continue
             chain = model_chain(self.infos, rid)
-            key.append((rid, tuple((c, self.store[c].version) for c in chain if c in self.store)))
+            key.append((rid, tuple((c, self.store[c].version, self.infos[c].resume_step) for c in chain
+                                   if c in self.store)))
             for m in metrics:
                 xs, ys, marks = lineage_curve(self.store, self.infos, rid, m, st.axis)
-                if not xs:
+                if not len(xs):
                     continue
                 if st.axis == "time":
-                    t0 = next((x for x in xs if x == x), 0.0)
-                    xs = [(x - t0) / 60.0 for x in xs]
+                    t0 = float(xs[0])
+                    xs = (xs - t0) / 60.0
                     marks = [(x - t0) / 60.0 for x in marks]
                 label = rid if len(metrics) == 1 else f"{rid} {m}"
                 curves.append(Curve(label, xs, ys, marks))
@@ -376,7 +362,7 @@ class LabApp(App):
         if rid != self.selected:
             self.selected = rid
             self.refresh_plot()
-            if rid and rid in self.infos and self.poller.readers.get(rid) and not self.poller.readers[rid].done:
+            if rid and rid in self.infos and rid not in self.store:
                 self._start_poll()  # load its whole curve now
 
     @on(DataTable.RowSelected, "#runs")
@@ -454,7 +440,7 @@ class LabApp(App):
         self.refresh_table()
         self.refresh_plot()
         self._update_topbar()
-        if rid in self.poller.readers and not self.poller.readers[rid].done:
+        if rid not in self.store:
             self._start_poll()
 
     def action_unmark(self) -> None:

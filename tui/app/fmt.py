@@ -102,7 +102,7 @@ _SGR_RE = None
 
 def log_text(line: str) -> Text:
     """One raw log line as inert Rich Text: last ``\\r`` redraw, SGR colours kept, every other
-    escape/control sequence dropped or shown visibly; ``[bold]x[/]`` stays literal text."""
+    escape/control sequence shown visibly (``^[]0;title^G``); ``[bold]x[/]`` stays literal text."""
     import re
 
     from ..core.text import ANSI_RE, _CTRL_RE, _visible, last_redraw
@@ -122,6 +122,8 @@ def log_text(line: str) -> Text:
         sgr = _SGR_RE.fullmatch(m.group(0))
         if sgr:
             style = _sgr_style(sgr.group(1), style)
+        else:  # any other escape sequence is shown (inert, dim), never sent to the terminal
+            out.append(_CTRL_RE.sub(_visible, m.group(0)), style="dim")
     seg = line[pos:]
     if seg:
         out.append(_CTRL_RE.sub(_visible, seg), style=style or None)

@@ -17,7 +17,6 @@ from typing import Any, Callable
 from ..core import runs as core_runs
 from ..core.journal import Journal, JournalError
 from ..core.errors import UserError
-from .series import Chunk, RunSeries, SeriesReader
 
 TOTAL_KEYS = ("total_steps", "max_steps", "steps", "num_steps", "iters", "max_iters", "iterations")
 EPOCH_KEYS = ("epochs", "num_epochs", "max_epochs", "n_epochs")
@@ -26,20 +25,26 @@ TAIL_BYTES = 64 * 1024
 
 
 @dataclass
-class LogTail:
-    size: int = -1
-    mtime: float = 0.0
-    traceback: bool = False
+class RunData:
+    """What the app holds of one run's metrics (copies made by the worker)."""
+
+    run_id: str
+    series: dict                      # name -> tui.core.metrics.Series
+    x_axis: str = "step"
+    version: int = 0
+    summary: "Summary | None" = None
+    flags: tuple = ()
+    log_mtime: float | None = None
 
 
 @dataclass
 class PollResult:
     runs: list | None                 # list[RunInfo] or None when the journal did not change
-    chunks: list[Chunk]
-    log_stat: dict                    # run id -> (size, mtime, traceback)
+    updates: list[RunData]
+    log_mtimes: dict                  # run id -> mtime of its newest output (silence flag)
     gpu: Any = None                   # GpuSnapshot | None
     error: str | None = None
-    backlog: bool = False             # metric files not fully read yet: poll again soon
+    backlog: bool = False             # metric files not all read yet: poll again soon
     took: float = 0.0
 
 
@@ -72,28 +77,30 @@ def ordered(infos: list) -> list[tuple[int, Any]]:
 
 
 class Poller:
-    """One poll at a time (the app re-arms it after each finishes); owns readers' offsets."""
+    """One poll at a time (the app re-arms it after each finishes); owns the metric readers."""
 
-    def __init__(self, journal: Journal, sampler=None, budget_bytes: int = 8 << 20,
+    def __init__(self, journal: Journal, sampler=None, time_budget: float = 0.25,
                  clock: Callable[[], float] = time.time):
         self.journal = journal
         self.sampler = sampler
-        self.budget = budget_bytes
+        self.time_budget = time_budget
         self.clock = clock
-        self.readers: dict[str, SeriesReader] = {}
-        self.tails: dict[str, LogTail] = {}
+        self.readers: dict[str, Any] = {}   # run id -> metrics.RunMetrics
+        self.pending: set[str] = set()      # runs never read yet
         self._sig: tuple | None = None
+        self._data: dict = {}
         self._last_runs: list | None = None
-        self.priority: tuple[str, ...] = ()  # selected + marked runs: read first, in full
+        self.priority: tuple[str, ...] = ()  # selected + marked runs: read first
 
     def _runs(self) -> tuple[list | None, str | None]:
         try:
             data = self.journal.read()
         except (JournalError, UserError) as e:
             return None, str(e)
+        self._data = data
         infos = core_runs.list_runs(self.journal, data=data, write_back=True)
-        sig = tuple((r.id, r.status, r.ended, r.exit_code, len(r.notes), tuple(r.tags), r.verdict,
-                     repr(r.params), repr(r.gpus), r.parent) for r in infos)
+        sig = tuple((r.id, r.status, r.ended, r.exit_code, repr(r.notes), tuple(r.tags), r.verdict,
+                     repr(r.params), repr(r.gpus), r.parent, r.resume_step) for r in infos)
         if sig == self._sig:
             return None, None
         self._sig = sig
@@ -101,57 +108,82 @@ class Poller:
         return infos, None
 
     def poll(self) -> PollResult:
+        from ..core import metrics as M
+
         t0 = time.perf_counter()
         infos, err = self._runs()
         known = self._last_runs or []
-        chunks: list[Chunk] = []
-        budget = self.budget
+        updates: list[RunData] = []
         backlog = False
-        order = [r for r in known if r.id in self.priority] + [r for r in known if r.id not in self.priority]
-        for r in order:
-            rd = self.readers.get(r.id)
-            if rd is None:
-                rd = self.readers[r.id] = SeriesReader(r.id, r.run_dir)
-            if budget <= 0 and r.id not in self.priority:
-                backlog = backlog or not rd.done
-                continue
-            before = rd.offset
-            ch = rd.read_new(None if r.id in self.priority else budget)
-            budget -= rd.offset - before if rd.offset >= before else 0
-            if ch is not None:
-                chunks.append(ch)
-            if not rd.done:
+        prio = [r for r in known if r.id in self.priority]
+        rest = [r for r in known if r.id not in self.priority]
+        # runs never read come before live ones: a first paint needs every row's numbers
+        rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, not r.alive))
+        mtimes = {}
+        for r in prio + rest:
+            rm = self.readers.get(r.id)
+            if rm is None:
+                try:
+                    pats = M.patterns_for_run(self._data, r.id)
+                except UserError:
+                    pats = None
+                rm = self.readers[r.id] = M.RunMetrics(r.run_dir, pats)
+                self.pending.add(r.id)
+            fresh = r.id in self.pending
+            if not fresh and not r.alive and r.id not in self.priority and rm.version:
+                continue  # ended and fully read: nothing new will come
+            if time.perf_counter() - t0 > self.time_budget and r.id not in self.priority:
                 backlog = True
-        log_stat = self._logs(known)
-        gpu = self.sampler.latest() if self.sampler is not None else None
-        return PollResult(infos, chunks, log_stat, gpu, err, backlog, time.perf_counter() - t0)
-
-    def _logs(self, infos: list) -> dict:
-        out = {}
-        for r in infos:
-            path = r.run_dir / "output.log"
-            try:
-                st = os.stat(path)
-            except OSError:
                 continue
-            t = self.tails.get(r.id)
-            if t is None:
-                t = self.tails[r.id] = LogTail()
-            if st.st_size != t.size:
-                t.traceback = _tail_has_traceback(path, st.st_size)
-                t.size, t.mtime = st.st_size, st.st_mtime
-            out[r.id] = (t.size, t.mtime, t.traceback)
-        return out
+            try:
+                changed = rm.poll()
+            except (OSError, UserError):
+                changed = False
+            self.pending.discard(r.id)
+            mt = _mtime(r.run_dir)
+            mtimes[r.id] = mt
+            if changed or fresh:
+                updates.append(self.run_data(r, rm, mt))
+        gpu = self.sampler.latest() if self.sampler is not None else None
+        return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0)
+
+    def run_data(self, info, rm, mtime) -> RunData:
+        from ..core import metrics as M
+
+        ser = rm.snapshot()
+        summary = summarize(ser, info.params)
+        fl: list[str] = []
+        nan_at = None
+        for s in ser.values():
+            x = M._first_nonfinite(s) if hasattr(M, "_first_nonfinite") else None
+            if x is not None and (nan_at is None or x < nan_at):
+                nan_at = x
+        if nan_at is not None:
+            fl.append("NaN")
+            summary.nan = True
+        if summary.metric is not None:
+            s = ser[summary.metric]
+            i = M.find_cliff(s.y[:len(s)])
+            if i is not None:
+                summary.cliff = s.x[i]
+                fl.append("cliff")
+        tb = None
+        if not info.alive and info.status != "finished" or info.alive:
+            tb = rm.last_traceback
+        if tb:
+            fl.append("tb")
+        return RunData(info.id, ser, rm.x_axis, rm.version, summary, tuple(fl), mtime)
 
 
-def _tail_has_traceback(path: Path, size: int) -> bool:
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(0, size - TAIL_BYTES))
-            data = f.read(TAIL_BYTES)
-    except OSError:
-        return False
-    return b"Traceback (most recent call last)" in data
+def _mtime(run_dir: Path) -> float | None:
+    best = None
+    for name in ("output.log", "metrics.jsonl"):
+        try:
+            m = os.stat(run_dir / name).st_mtime
+        except OSError:
+            continue
+        best = m if best is None or m > best else best
+    return best
 
 
 # --------------------------------------------------------------------------- summaries
@@ -161,18 +193,13 @@ def lower_is_better(metric: str) -> bool:
     return not any(k in m for k in ("acc", "f1", "auc", "bleu", "score", "precision", "recall", "iou", "reward"))
 
 
-def main_metric(metrics: list[str], preferred: str | None = None) -> str | None:
+def main_metric(metrics, preferred: str | None = None) -> str | None:
+    from ..core.metrics import main_metric as mm
+
+    metrics = list(metrics)
     if preferred and preferred in metrics:
         return preferred
-    for name in ("loss", "val_loss", "train_loss"):
-        if name in metrics:
-            return name
-    for m in metrics:
-        if "loss" in m.lower():
-            return m
-    skip = {"lr", "learning_rate", "grad_norm"}
-    rest = [m for m in metrics if m not in skip]
-    return rest[0] if rest else (metrics[0] if metrics else None)
+    return mm(m for m in metrics if m not in ("epoch", "lr", "learning_rate")) or mm(metrics)
 
 
 @dataclass
@@ -191,40 +218,17 @@ class Summary:
     extra: dict = field(default_factory=dict)
 
 
-def _finite(col, n=None):
-    return [v for v in (col if n is None else col[-n:]) if v == v and math.isfinite(v)]
-
-
 def stats(col) -> tuple[float | None, float | None, float | None]:
     """(last, min, max) of the finite values of a column."""
-    last = None
-    for v in reversed(col):
-        if v == v and math.isfinite(v):
-            last = v
-            break
-    if last is None:
+    import numpy as np
+
+    if col is None or not len(col):
         return None, None, None
-    fin = [v for v in col if v == v and math.isfinite(v)]
-    return last, min(fin), max(fin)
-
-
-def find_cliff(steps, col, window: int = 20, factor: float = 3.0) -> float | None:
-    """First step where the metric jumps far above its recent range (a 'loss cliff')."""
-    n = len(col)
-    if n < window + 2:
-        return None
-    import statistics
-
-    for i in range(window, n):
-        prev = [v for v in col[i - window:i] if v == v and math.isfinite(v)]
-        v = col[i]
-        if len(prev) < window // 2 or not (v == v and math.isfinite(v)):
-            continue
-        med = statistics.median(prev)
-        spread = max(prev) - min(prev)
-        if v - med > factor * max(spread, abs(med) * 0.5, 1e-12):
-            return steps[i]
-    return None
+    a = np.frombuffer(col, dtype=np.float64) if hasattr(col, "typecode") else np.asarray(col, float)
+    fin = a[np.isfinite(a)]
+    if not len(fin):
+        return None, None, None
+    return float(fin[-1]), float(fin.min()), float(fin.max())
 
 
 def total_of(params: dict) -> tuple[float | None, str]:
@@ -239,52 +243,45 @@ def total_of(params: dict) -> tuple[float | None, str]:
     return None, "step"
 
 
-def summarize(series: RunSeries | None, params: dict, preferred: str | None = None,
-              cliff_cache: dict | None = None) -> Summary:
+def summarize(series: dict, params: dict, preferred: str | None = None) -> Summary:
     s = Summary()
-    if series is None or series.n == 0:
+    metric = main_metric(series, preferred)
+    if metric is None:
         return s
-    metric = main_metric(series.metrics(), preferred)
+    main = series[metric]
+    n = len(main)
+    if not n:
+        return s
     s.metric = metric
-    steps = series.axes["step"]
-    s.step = steps[-1]
-    ep = series.axes["epoch"]
-    if ep and ep[-1] == ep[-1]:
-        s.epoch = ep[-1]
-    if metric is not None:
-        col = series.values[metric]
-        last, lo, hi = stats(col)
-        s.last, s.minimum = last, lo
-        s.best = lo if lower_is_better(metric) else hi
-        key = (series.run_id, series.version, metric)
-        if cliff_cache is not None and key in cliff_cache:
-            s.cliff = cliff_cache[key]
-        else:
-            s.cliff = find_cliff(steps, col[-5000:]) if lower_is_better(metric) else None
-            if cliff_cache is not None:
-                cliff_cache[key] = s.cliff
-    s.nan = bool(series.nonfinite)
-    # rate from the wall-time axis over the last points
-    t = series.axes["time"]
-    k = min(len(t), 50)
-    if k >= 2 and t[-1] == t[-1] and t[-k] == t[-k] and t[-1] > t[-k]:
-        s.rate = (steps[-1] - steps[-k]) / (t[-1] - t[-k])
+    s.step = main.x[n - 1]
+    ep = series.get("epoch")
+    if ep is not None and len(ep):
+        s.epoch = ep.y[len(ep) - 1]
+    last, lo, hi = stats(main.y[:n])
+    s.last, s.minimum = last, lo
+    s.best = lo if lower_is_better(metric) else hi
+    k = min(n, 50)
+    w = main.wall
+    if k >= 2 and math.isfinite(w[n - 1]) and math.isfinite(w[n - k]) and w[n - 1] > w[n - k]:
+        s.rate = (main.x[n - 1] - main.x[n - k]) / (w[n - 1] - w[n - k])
     total, unit = total_of(params)
     if total is not None:
         s.total = total
-        if unit == "epoch" and s.epoch is not None and s.rate and s.step:
-            spe = s.step / max(s.epoch, 1e-9)  # steps per epoch
+        s.extra["unit"] = unit
+        if unit == "epoch" and s.epoch and s.rate and s.step:
+            spe = s.step / s.epoch  # steps per epoch
             s.eta = max(0.0, (total * spe - s.step) / s.rate)
         elif unit == "step" and s.rate:
             s.eta = max(0.0, (total - s.step) / s.rate)
-        s.extra["unit"] = unit
     return s
 
 
 def lineage_curve(store: dict, infos: dict, run_id: str, metric: str, axis: str = "step"):
-    """One curve for a resumed run: each ancestor's points up to the child's resume step.
+    """One curve for a resumed run (the rule of ``metrics.stitched``): each ancestor's points
+    before its child's resume step, then the child's.  Returns (xs, ys, resume_xs) where x is
+    the step, the epoch (interpolated from an ``epoch`` series) or the wall time."""
+    import numpy as np
 
-    Returns (xs, ys, resume_xs)."""
     chain = []
     cur, seen = run_id, set()
     while cur in infos and cur not in seen:
@@ -292,77 +289,75 @@ def lineage_curve(store: dict, infos: dict, run_id: str, metric: str, axis: str 
         seen.add(cur)
         cur = infos[cur].parent
     chain.reverse()
-    xs: list[float] = []
-    ys: list[float] = []
+    parts: list[tuple] = []  # (x, y, wall, epoch-or-None)
     marks: list[float] = []
     for i, rid in enumerate(chain):
-        ser = store.get(rid)
-        if ser is None or metric not in ser.values:
+        rd = store.get(rid)
+        s = rd.series.get(metric) if rd is not None else None
+        if s is None or not len(s):
             continue
-        sx, sy = ser.xy(metric, axis)
-        steps = ser.axes["step"]
-        limit = None
-        if i + 1 < len(chain):
-            child = infos[chain[i + 1]]
-            limit = child.resume_step
-        if limit is None:
-            xs.extend(sx)
-            ys.extend(sy)
-        else:
-            for st, x, y in zip(steps, sx, sy):
-                if st <= limit:
-                    xs.append(x)
-                    ys.append(y)
+        n = len(s)
+        x = np.frombuffer(s.x, dtype=np.float64, count=n)
+        y = np.frombuffer(s.y, dtype=np.float64, count=n)
+        w = np.frombuffer(s.wall, dtype=np.float64, count=n)
         if i > 0:
             r = infos[rid].resume_step
-            if r is not None and axis == "step":
-                marks.append(float(r))
-            elif len(sx):
-                marks.append(sx[0])
+            r = float(r) if isinstance(r, (int, float)) else float(x[0])
+            if x[0] < r:
+                x = x + (r - x[0])
+            cut = []
+            for px, py, pw, pe in parts:
+                k = int(np.searchsorted(px, r, side="left"))
+                cut.append((px[:k], py[:k], pw[:k], pe))
+            parts = cut
+            marks.append(r)
+        ep = rd.series.get("epoch")
+        parts.append((x, y, w, ep))
+    if not parts:
+        return [], [], []
+    if axis == "step":
+        xs = np.concatenate([p[0] for p in parts])
+    elif axis == "time":
+        xs = np.concatenate([p[2] for p in parts])
+        if len(marks):
+            marks = [float(np.interp(m, np.concatenate([p[0] for p in parts]), xs)) for m in marks]
+    else:  # epoch: map steps onto the epoch series of each part
+        segs = []
+        for px, _py, _pw, ep in parts:
+            if ep is not None and len(ep) >= 2:
+                ex = np.frombuffer(ep.x, dtype=np.float64, count=len(ep))
+                ey = np.frombuffer(ep.y, dtype=np.float64, count=len(ep))
+                segs.append(np.interp(px, ex, ey))
+            else:
+                segs.append(np.full(len(px), np.nan))
+        steps = np.concatenate([p[0] for p in parts])
+        xs = np.concatenate(segs)
+        if marks and np.isfinite(xs).any():
+            ok = np.isfinite(xs)
+            marks = [float(np.interp(m, steps[ok], xs[ok])) for m in marks]
+    ys = np.concatenate([p[1] for p in parts])
     return xs, ys, marks
 
 
-def downsample(xs, ys, width: int) -> tuple[list, list]:
-    """Min/max buckets: about two points per column, NaNs dropped."""
+def downsample(xs, ys, width: int):
+    """About two points per column (min/max buckets of ``tui.core.metrics.downsample``)."""
     import numpy as np
+    from ..core.metrics import downsample as ds
 
     x = np.asarray(xs, dtype=float)
     y = np.asarray(ys, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.all():
         x, y = x[ok], y[ok]
-    n = len(x)
-    if n <= 2 * width or width <= 0:
+    if len(x) <= 2 * width:
         return x.tolist(), y.tolist()
-    buckets = np.linspace(0, n, width + 1).astype(int)
-    out_x, out_y = [], []
-    starts, ends = buckets[:-1], buckets[1:]
-    mn = np.minimum.reduceat(y, starts)
-    mx = np.maximum.reduceat(y, starts)
-    amin = np.empty(width, dtype=int)
-    amax = np.empty(width, dtype=int)
-    for i, (a, b) in enumerate(zip(starts, ends)):
-        seg = y[a:b]
-        amin[i] = a + int(seg.argmin()) if b > a else a
-        amax[i] = a + int(seg.argmax()) if b > a else a
-    first = np.minimum(amin, amax)
-    second = np.maximum(amin, amax)
-    idx = np.stack([first, second], axis=1).ravel()
-    return x[idx].tolist(), y[idx].tolist()
+    from array import array
+
+    dx, dy = ds(array("d", x.tobytes()), array("d", y.tobytes()), 2 * width)
+    return list(dx), list(dy)
 
 
-def ema(ys: list, weight: float) -> list:
-    """TensorBoard-style exponential moving average (debiased), NaN-tolerant."""
-    if weight <= 0:
-        return list(ys)
-    out = []
-    last = 0.0
-    num = 0
-    for v in ys:
-        if v != v:
-            out.append(v)
-            continue
-        last = last * weight + (1 - weight) * v
-        num += 1
-        out.append(last / (1 - weight ** num))
-    return out
+def ema(ys, weight: float):
+    from ..core.metrics import ema as _ema
+
+    return list(_ema(ys, weight)) if weight > 0 else list(ys)

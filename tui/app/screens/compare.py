@@ -32,17 +32,18 @@ def compare_rows(lab, ids: list[str], all_params: bool = False) -> list[tuple[st
                          for v in vals]))
     metrics: dict[str, None] = {}
     for r in infos:
-        ser = lab.store.get(r.id)
-        if ser:
-            for m in ser.metrics():
-                metrics.setdefault(m)
+        rd = lab.store.get(r.id)
+        if rd:
+            for m in rd.series:
+                if m != "epoch":
+                    metrics.setdefault(m)
     for m in metrics:
         lows = lower_is_better(m)
         per = []
         for r in infos:
-            ser = lab.store.get(r.id)
-            col = ser.values.get(m) if ser else None
-            per.append(stats(col) if col is not None else (None, None, None))
+            rd = lab.store.get(r.id)
+            col = rd.series.get(m) if rd else None
+            per.append(stats(col.y[:len(col)]) if col is not None else (None, None, None))
         bests = [(lo if lows else hi) for _l, lo, hi in per]
         fin = [b for b in bests if b is not None]
         winner = (min(fin) if lows else max(fin)) if fin else None
@@ -52,8 +53,8 @@ def compare_rows(lab, ids: list[str], all_params: bool = False) -> list[tuple[st
         rows.append((f"{m} min", [Text(num(lo), style="dim") for _l, lo, _hi in per]))
     steps = []
     for r in infos:
-        ser = lab.store.get(r.id)
-        steps.append(Text(num(ser.last_step()) if ser and ser.n else ""))
+        s = lab.summaries.get(r.id)
+        steps.append(Text(num(s.step) if s and s.step is not None else ""))
     rows.append(("last step", steps))
     rows.append(("notes", [Text(str(len(r.notes))) for r in infos]))
     return rows

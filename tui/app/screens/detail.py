@@ -71,7 +71,7 @@ def info_table(info, checkpoints: list[str], latest: str | None, clock) -> Table
     t.add_column("v", ratio=1)
     st = status_text(info.status)
     if info.exit_code is not None or info.signal:
-        st.append(f"  exit {info.exit_code if info.exit_code is not None else ''}"
+        st.append(f"   exit {info.exit_code if info.exit_code is not None else ''}"
                   f"{' ' + info.signal if info.signal else ''}", style="dim")
     t.add_row("status", st)
     t.add_row("experiment", Text(info.experiment or "-"))

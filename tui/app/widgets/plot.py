@@ -81,9 +81,7 @@ class MetricPlot(PlotextPlot):
         for i, c in enumerate(self.curves):
             xs, ys = c.xs, c.ys
             if s.window and s.axis == "step" and len(xs):
-                lo = xs[-1] - s.window
-                k = next((j for j in range(len(xs) - 1, -1, -1) if xs[j] < lo), -1) + 1 \
-                    if len(xs) < 4096 else _bisect(xs, lo)
+                k = _bisect(xs, xs[-1] - s.window)
                 xs, ys = xs[k:], ys[k:]
             if s.smoothing > 0:
                 ys = ema(list(ys), s.smoothing)
