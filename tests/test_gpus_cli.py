@@ -127,16 +127,18 @@ def test_launched_run_ranks_attributed_and_protected(lab, tmp_path):
     try:
         ranks_txt = lab.run_dir(rid) / "ranks.txt"
         deadline = time.time() + 15
-        while not (ranks_txt.exists() and ranks_txt.read_text().strip()) and time.time() < deadline:
+        ranks: list[int] = []
+        while len(ranks) < 2 and time.time() < deadline:
             time.sleep(0.05)
-        ranks = [int(x) for x in ranks_txt.read_text().split()]
+            ranks = [int(x) for x in ranks_txt.read_text().split()] if ranks_txt.exists() else []
+        assert len(ranks) == 2, (runs.get_run(lab.journal, rid), (lab.run_dir(rid) / "output.log").read_text())
         fake = write_fake(tmp_path, [{"gpus": [fake_gpu(0, 30), fake_gpu(1, 30), fake_gpu(2)], "processes": [
             {"pid": r, "gpu": i, "mem_used": 30 * GiB} for i, r in enumerate(ranks)]}])
         info = runs.get_run(lab.journal, rid)
         snap = G.make_source("fake", fake_path=fake, runs_provider=G.journal_runs(lab.journal)).sample()
-        assert [snap.process(r).run_id for r in ranks] == [rid, rid]
+        assert [snap.process(r).run_id for r in ranks] == [rid, rid], (snap.processes, info)
         usage = snap.runs[rid]
-        assert info.pid in usage.pids and set(ranks) <= set(usage.pids)
+        assert info.pid in usage.pids and set(ranks) <= set(usage.pids), (usage, info)
         assert usage.gpus == (0, 1) and usage.gpu_mem == 60 * GiB
         assert G.resolve_gpus("auto", set(), G.FakeSource(fake)) == ([2], None)
         r = lab.labtui("gpus", "--kill", str(ranks[0]), env={G.FAKE_ENV: str(fake)})

@@ -107,7 +107,7 @@ def render(snap: G.GpuSnapshot, history: G.Sampler | None = None) -> str:
         rows = [["GPU", "NAME", "UTIL", "MEMORY", "TEMP", "POWER", "MIG"] + (["UTIL (history)"] if history else [])]
         for g in snap.gpus:
             if g.lost or g.error:
-                rows.append([str(g.index), f(g.name), "LOST" if g.lost else "ERROR", g.error or "", "", "", ""]
+                rows.append([str(g.index), f(g.name), "LOST" if g.lost else "ERROR", "", "", "", ""]
                             + ([""] if history else []))
                 continue
             mig = "n/a" if g.mig_mode is G.NA else ("on" if g.mig_mode else "off")
@@ -118,6 +118,7 @@ def render(snap: G.GpuSnapshot, history: G.Sampler | None = None) -> str:
                 row.append(_spark([u for _, u, _ in history.history(g.index)]))
             rows.append(row)
         out += _table(rows)
+        out += [f"GPU {g.index}: {g.error}" for g in snap.gpus if g.error]
     if snap.processes:
         out.append("")
         rows = [["PID", "GPU", "MEMORY", "USER", "RUN", "COMMAND"]]

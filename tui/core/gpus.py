@@ -282,6 +282,8 @@ class _ProcScanner:
         self._scanned_at = 0.0
         self._children: dict[int, list[int]] | None = None
         self._who: dict[int, tuple] = {}
+        self._unsure: set[int] = set()
+        self._seen: set[int] = set()
         self._children_at = 0.0
 
     def tags(self) -> dict[int, str]:
@@ -293,8 +295,13 @@ class _ProcScanner:
         pids = set(psutil.pids())
         for gone in set(self._tags) - pids:
             del self._tags[gone]
-        for pid in pids - set(self._tags):
+        # an untagged pid is read again on the next sample: a child caught between fork and
+        # exec still shows its parent's environment
+        for pid in (pids - set(self._tags)) | self._unsure:
             self._tags[pid] = _read_tag(pid)
+        self._unsure = {pid for pid in pids - self._unsure if self._tags.get(pid) is None
+                        and pid not in self._seen}
+        self._seen = pids
         return {pid: t for pid, t in self._tags.items() if t}
 
     def children(self, max_age: float = 5.0) -> dict[int, list[int]]:
@@ -324,7 +331,8 @@ class _ProcScanner:
             return None
         if len(self._who) > 4096:
             self._who.clear()
-        self._who[pid] = (start, info)
+        if time.time() - info[3] > 2.0:  # not cached while it may still be before its exec
+            self._who[pid] = (start, info)
         return info
 
     def proc(self, pid: int, create_time: Any = None) -> psutil.Process | None:
