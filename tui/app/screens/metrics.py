@@ -11,7 +11,7 @@ from textual.widgets import SelectionList
 class MetricsScreen(ModalScreen[list]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="metrics_cancel"),
-        Binding("enter", "done", "Apply", id="metrics_apply"),
+        Binding("enter", "done", "Apply", id="metrics_apply", priority=True),
     ]
 
     def __init__(self, available: list[str], chosen: list[str]) -> None:

@@ -1,0 +1,298 @@
+"""Pilot tests of the app: selection, filter, marking, metric choice, live updates, literal text."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+pytest.importorskip("textual")
+
+from tests.snapshot_tests.conftest import app_factory, lab, settle  # noqa: F401,E402  (fixtures)
+from tests.snapshot_tests.labdata import NOW, series  # noqa: E402
+from tui.core import procs  # noqa: E402
+
+SIZE = (160, 48)
+
+
+def sync(fn):
+    """Run an async test with asyncio.run (no pytest-asyncio plugin needed)."""
+    import asyncio
+    import functools
+    import inspect
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        return asyncio.run(fn(*a, **kw))
+
+    wrapper.__signature__ = inspect.signature(fn)
+    return wrapper
+
+
+async def goto(pilot, run_id):
+    table = pilot.app.query_one("#runs")
+    order = table._order
+    delta = order.index(run_id) - order.index(table.current_id)
+    for _ in range(abs(delta)):
+        await pilot.press("down" if delta > 0 else "up")
+    await pilot.pause()
+    assert pilot.app.selected == run_id
+
+
+@sync
+async def test_selection_moves_plot(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.selected == "training_8"
+        assert [c.label for c in app.query_one("#plot").curves] == ["training_8"]
+        await goto(pilot, "lab3")
+        assert [c.label for c in app.query_one("#plot").curves] == ["lab3"]
+
+
+@sync
+async def test_resume_chain_is_a_tree_and_one_curve(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows = {r["info"].id: r["depth"] for r in app.rows()}
+        assert rows["training_11"] == 0 and rows["training_11.1"] == 1 and rows["training_11.2"] == 2
+        await goto(pilot, "training_11.2")
+        (curve,) = app.query_one("#plot").curves
+        assert curve.xs[0] == 0 and curve.xs[-1] == 1640   # training_11's start .. training_11.2's end
+        assert curve.marks == [800.0, 1200.0]
+
+
+@sync
+async def test_statuses_and_flags(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        st = {r.id: r.status for r in app.run_list}
+        assert st["training_8"] == "finished" and st["training_11"] == "killed"
+        assert st["training_11.1"] == "failed" and st["training_11.2"] == "running"
+        assert st["sweep_3"] == "starting" and st["sweep_1"] == "lost"
+        assert "NaN" in app.flags("lab7")
+        assert "tb" in app.flags("training_11.1")
+        assert app.flags("lab1") == []
+        assert app.still_running() == 3  # training_11.2, sweep_3, lab12
+
+
+@sync
+async def test_filter(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        for ch in "failed":
+            await pilot.press(ch)
+        await pilot.pause()
+        assert [r["info"].id for r in app.rows()] == ["training_11.1", "lab7"]
+        assert app.query_one("#runs").row_count == 2
+        await pilot.press("enter")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.filter_text == "" and app.query_one("#runs").row_count == 18
+        app.filter_text = "dropout=0.5"
+        assert [r["info"].id for r in app.rows()] == ["lab10", "lab11", "lab12"]
+        app.filter_text = "best"  # a tag
+        assert [r["info"].id for r in app.rows()] == ["lab4"]
+        app.filter_text = "training_11"
+        assert len(app.rows()) == 3
+
+
+@sync
+async def test_mark_overlay_and_compare(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for rid in ("lab1", "lab2", "lab3"):
+            await goto(pilot, rid)
+            await pilot.press("space")
+        assert app.marked == ["lab1", "lab2", "lab3"]
+        await settle(pilot, polls=app.polls + 1)
+        assert [c.label for c in app.query_one("#plot").curves] == ["lab1", "lab2", "lab3"]
+        await pilot.press("space")  # unmark lab3
+        assert app.marked == ["lab1", "lab2"]
+        await pilot.press("c")
+        await pilot.pause()
+        from tui.app.screens.compare import CompareScreen, compare_rows
+
+        assert isinstance(app.screen, CompareScreen)
+        rows = dict(compare_rows(app, ["lab1", "lab2"]))
+        assert "lr" in rows and "dropout" not in rows and "steps" not in rows   # only params that differ
+        assert "loss best" in rows and "loss min" in rows and "loss last" in rows
+        await pilot.press("escape")
+        await pilot.press("u")
+        assert app.marked == []
+
+
+@sync
+async def test_metric_choice_scale_smoothing_axis(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.current_metrics() == ["loss"]
+        assert set(app.available_metrics()) == {"loss", "lr", "acc"}
+        await pilot.press("m")
+        assert app.current_metrics() != ["loss"]
+        first = app.current_metrics()
+        await pilot.press("m")
+        assert app.current_metrics() != first
+        await pilot.press("M")
+        await pilot.pause()
+        from textual.widgets import SelectionList
+
+        sl = app.screen.query_one(SelectionList)
+        sl.deselect_all()
+        sl.select("loss")
+        sl.select("acc")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_metrics() == ["loss", "acc"]
+        assert [c.label for c in app.query_one("#plot").curves] == ["training_8 loss", "training_8 acc"]
+        await pilot.press("y", "e", "x", "w")
+        s = app.plot_settings
+        assert s.log and s.smoothing == 0.6 and s.axis == "epoch" and s.window == 1000
+        await pilot.press("E")
+        assert app.plot_settings.smoothing == 0.0
+        await pilot.press("x")
+        assert app.plot_settings.axis == "time"
+        await pilot.pause()
+
+
+@sync
+async def test_sort_cycles(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        assert app.sort_key == "status"
+        assert app.rows()[0]["info"].status == "running"
+
+
+@sync
+async def test_detail_shows_text_literally(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "training_11")
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        from textual.widgets import RichLog
+
+        log = app.screen.query_one(RichLog)
+        text = "\n".join(line.text for line in log.lines)
+        assert "[bold]x[/] is not markup" in text
+        assert "^[]0;retitled^G" in text and "\x1b" not in text
+        assert "epoch 1: 100%" in text and "10%" not in text  # \r redraw: the last one shows
+        info = str(app.screen.query_one("#info").render())
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
+
+
+@sync
+async def test_new_run_and_status_change_within_2s(app_factory, lab):
+    app = app_factory(poll_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # another terminal launches a run and a running run ends
+        d = lab.logs / "late_1"
+        d.mkdir()
+        with open(d / "metrics.jsonl", "w") as f:
+            for row in series(0, 100, 10):
+                f.write(json.dumps(row) + "\n")
+        procs.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
+                                                  "ended": "2026-05-13T09:59:00+08:00", "killed": False})
+        with open(lab.journal, "a") as f:
+            f.write('[runs.late_1]\nexperiment = "gan"\ncommand = "x"\nstatus = "running"\n'
+                    'started = 2026-05-13T09:58:00+08:00\n')
+        t0 = time.monotonic()
+        while "late_1" not in app.infos and time.monotonic() - t0 < 5:
+            await pilot.pause(0.05)
+        assert time.monotonic() - t0 < 2.0
+        assert app.infos["late_1"].status == "finished"
+        assert "late_1" in app.query_one("#runs")._order
+
+
+@sync
+async def test_poll_never_overlaps(app_factory):
+    app = app_factory(poll_interval=0.01)
+    seen = []
+    async with app.run_test(size=SIZE) as pilot:
+        orig = app.poller.poll
+        active = [0]
+
+        def slow():
+            active[0] += 1
+            seen.append(active[0])
+            time.sleep(0.05)
+            try:
+                return orig()
+            finally:
+                active[0] -= 1
+
+        app.poller.poll = slow
+        await pilot.pause(0.6)
+    assert seen and max(seen) == 1
+
+
+@sync
+async def test_idle_app_does_not_redraw(app_factory):
+    app = app_factory(poll_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, polls=3)
+        plot = app.query_one("#plot")
+        builds = plot.builds
+        polls = app.polls
+        await pilot.pause(0.6)
+        assert app.polls > polls + 3
+        assert plot.builds == builds   # nothing changed: the plot was not rebuilt
+
+
+@sync
+async def test_quit_leaves_runs_running(app_factory, lab):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+    assert app.return_code == 0
+    assert all(p.poll() is None for p in lab.procs)  # the runs' processes are untouched
+
+
+@sync
+async def test_help_lists_every_binding_with_an_id(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert all(b.id for b in app.BINDINGS)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        from tui.app.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+def test_colors_flag_sets_textual_env_before_import(monkeypatch):
+    import argparse
+    import sys
+
+    import tui.cmd_app as cmd_app
+
+    seen = {}
+
+    class FakeApp:
+        @staticmethod
+        def run_app(path, colors="auto"):
+            seen["env"] = os.environ.get("TEXTUAL_COLOR_SYSTEM")
+            return 0
+
+    monkeypatch.setitem(sys.modules, "tui.app.app", FakeApp)
+    monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
+    assert cmd_app.open_app(argparse.Namespace(colors="16")) == 0
+    assert seen["env"] == "standard"
+
