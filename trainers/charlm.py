@@ -213,7 +213,7 @@ def run(argv=None) -> int:
             vals["tokens_per_s"] = r.throughput() * tokens_per_step
             r.log(step, vals, epoch=epoch)
         r.maybe_save(step, make_state)
-        if r.stop_requested():
+        if r.stop_requested(step):
             break
     code = r.finish(step, make_state, last, epoch=step * tokens_per_step / len(train))
     if args.sample_chars and not code:

@@ -112,6 +112,9 @@ def make_parser(prog: str, description: str, *, steps: int, batch_size: int,
     g = p.add_argument_group("run (shared by all labtui trainers)")
     g.add_argument("--steps", type=positive_int, default=steps,
                    help="total optimisation steps; a resumed run continues up to this (default %(default)s)")
+    g.add_argument("--stop-at", metavar="STEP", type=positive_int, default=None,
+                   help="end this process after STEP with a checkpoint (exit 0) while schedules still "
+                        "span --steps: for jobs split into time-limited chunks")
     g.add_argument("--batch-size", type=positive_int, default=batch_size,
                    help="batch size per process (default %(default)s)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
@@ -482,16 +485,18 @@ class Run:
                              "saving a checkpoint (send again to exit at once)\n")
             sys.stderr.flush()
 
-    def stop_requested(self) -> bool:
-        """True once a stop signal arrived (on any rank under DDP: all ranks agree)."""
+    def stop_requested(self, step: int | None = None) -> bool:
+        """True once a stop signal arrived (on any rank under DDP: all ranks agree) or ``step``
+        reached --stop-at."""
+        at_limit = bool(step is not None and self.args.stop_at and step >= self.args.stop_at)
         if self.dist is None:
-            return self._stop_signal != 0
+            return self._stop_signal != 0 or at_limit
         t = torch.tensor([self._stop_signal], dtype=torch.int64,
                          device=self.device if self.device.type == "cuda" else "cpu")
         self.dist.all_reduce(t, op=self.dist.ReduceOp.MAX)
         if t.item() and not self._stop_signal:
             self._stop_signal = int(t.item())
-        return self._stop_signal != 0
+        return self._stop_signal != 0 or at_limit
 
     # ---- timing for throughput
     def step_timer(self):
@@ -568,7 +573,7 @@ class Run:
             set_rng_state(rngs[self.rank])
         old = state.get("args", {})
         changed = {k: (old[k], v) for k, v in vars(self.args).items()
-                   if k in old and old[k] != v and k not in ("resume", "out", "steps")}
+                   if k in old and old[k] != v and k not in ("resume", "out", "steps", "stop_at")}
         if changed:
             self.print("resume: changed " + ", ".join(f"--{k.replace('_', '-')} {a} -> {b}"
                                                     for k, (a, b) in changed.items()))
@@ -609,6 +614,8 @@ class Run:
         if self._stop_signal:
             self.print(f"stopped by {signal.Signals(self._stop_signal).name} at step {step}; "
                        f"resume with --resume {self.run_dir}")
+        elif step < self.args.steps:
+            self.print(f"stopped at step {step} (--stop-at); resume with --resume {self.run_dir}")
         else:
             self.print(f"done: {step} steps")
         if self.dist is not None:

@@ -181,7 +181,7 @@ def run(argv=None) -> int:
             vals["it_per_s"] = r.throughput()
             r.log(step, vals)
         r.maybe_save(step, make_state)
-        if r.stop_requested():
+        if r.stop_requested(step):
             break
     return r.finish(step, make_state, last)
 
