@@ -93,9 +93,17 @@ class GpuPanel(Static):
     def __init__(self, **kw):
         super().__init__("", **kw)
         self._last: Text | None = None
+        self._data = None
+
+    def on_resize(self, event) -> None:
+        if self._data is not None:
+            self.show(*self._data)
 
     def show(self, snap, history) -> None:
-        w = self.size.width or 80
+        self._data = (snap, history)
+        w = self.content_size.width
+        if not w:
+            return  # not laid out yet: on_resize draws it
         txt = render_gpus(snap, history, w)
         if self._last is not None and txt == self._last:
             return

@@ -77,6 +77,7 @@ class RunsTable(DataTable):
         self._cols: list[str] = []
         self._order: list[str] = []
         self._cells: dict[str, dict[str, Text]] = {}
+        self._widths: dict[str, int] = {}
         self.narrow = False
 
     def set_narrow(self, narrow: bool) -> None:
@@ -89,25 +90,29 @@ class RunsTable(DataTable):
         cols = [k for k, _l, n in COLUMNS if n or not self.narrow]
         order = [r["info"].id for r in rows]
         cells = {r["info"].id: row_cells(r, r["info"].id in marked) for r in rows}
-        if cols != self._cols or order != self._order:
-            self._rebuild(cols, order, cells, keep)
+        labels = {k: l for k, l, _n in COLUMNS}
+        # explicit widths (not DataTable's idle-time auto width): deterministic, and a
+        # column only grows when its content does
+        widths = {c: max([len(labels[c])] + [cells[r][c].cell_len for r in order]) for c in cols}
+        if cols != self._cols or order != self._order or any(
+                widths[c] > self._widths.get(c, 0) for c in cols):
+            self._rebuild(cols, order, cells, keep, widths)
             return
         for rid, new in cells.items():
             old = self._cells.get(rid, {})
             for c in cols:
                 if old.get(c) != new[c]:
-                    self.update_cell(rid, c, new[c], update_width=True)
+                    self.update_cell(rid, c, new[c])
         self._cells = cells
 
-    def _rebuild(self, cols, order, cells, keep) -> None:
-        self.clear(columns=cols != self._cols)
-        if cols != self._cols:
-            labels = {k: l for k, l, _n in COLUMNS}
-            for c in cols:
-                self.add_column(labels[c], key=c)
+    def _rebuild(self, cols, order, cells, keep, widths) -> None:
+        self.clear(columns=True)
+        labels = {k: l for k, l, _n in COLUMNS}
+        for c in cols:
+            self.add_column(labels[c], key=c, width=widths[c])
         for rid in order:
             self.add_row(*(cells[rid][c] for c in cols), key=rid)
-        self._cols, self._order, self._cells = cols, order, cells
+        self._cols, self._order, self._cells, self._widths = cols, order, cells, widths
         if keep in order:
             self.move_cursor(row=order.index(keep), animate=False)
 
