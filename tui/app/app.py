@@ -179,6 +179,18 @@ class LabApp(App):
                     s = summarize(rd.series, info.params)
                     s.nan, s.cliff = self.summaries[rid].nan, self.summaries[rid].cliff
                     self.summaries[rid] = s
+        for rid, x in res.cliffs.items():
+            rd = self.store.get(rid)
+            if rd is None:
+                continue
+            fl = tuple(f for f in rd.flags if f != "cliff")
+            if x is not None:
+                fl = fl + ("cliff",)
+            if fl != rd.flags:
+                rd.flags = fl
+                changed_runs.add(rid)
+            if rid in self.summaries:
+                self.summaries[rid].cliff = x
         self.log_mtimes.update(res.log_mtimes)
         was_loading = self.loading
         self.loading = res.backlog

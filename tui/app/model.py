@@ -46,6 +46,7 @@ class PollResult:
     error: str | None = None
     backlog: bool = False             # metric files not all read yet: poll again soon
     took: float = 0.0
+    cliffs: dict = field(default_factory=dict)  # run id -> x of a loss cliff or None (checked later)
 
 
 def ordered(infos: list) -> list[tuple[int, Any]]:
@@ -91,6 +92,8 @@ class Poller:
         self._data: dict = {}
         self._last_runs: list | None = None
         self.priority: tuple[str, ...] = ()  # selected + marked runs: read first
+        self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
+        self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
 
     def _runs(self) -> tuple[list | None, str | None]:
         try:
@@ -140,12 +143,35 @@ class Poller:
             except (OSError, UserError):
                 changed = False
             self.pending.discard(r.id)
+            if fresh and changed:
+                try:
+                    rm.save_cache()  # the next open starts from the core's cache, not a re-parse
+                except OSError:
+                    pass
             mt = _mtime(r.run_dir)
             mtimes[r.id] = mt
             if changed or fresh:
                 updates.append(self.run_data(r, rm, mt))
+                self.cliff_due.setdefault(r.id, 0.0)
+        # loss-cliff checks scan whole series: done after the numbers are shown, within budget
+        cliffs = {}
+        now = time.monotonic()
+        if not backlog:
+            for rid, due in sorted(self.cliff_due.items(), key=lambda kv: kv[1]):
+                if due > now or time.perf_counter() - t0 > self.time_budget:
+                    continue
+                rm = self.readers.get(rid)
+                info = next((r for r in known if r.id == rid), None)
+                if rm is None or info is None:
+                    self.cliff_due.pop(rid, None)
+                    continue
+                cliffs[rid] = _cliff(rm)
+                if info.alive:
+                    self.cliff_due[rid] = now + self.cliff_every
+                else:
+                    self.cliff_due.pop(rid, None)
         gpu = self.sampler.latest() if self.sampler is not None else None
-        return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0)
+        return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs)
 
     def run_data(self, info, rm, mtime) -> RunData:
         from ..core import metrics as M
@@ -161,18 +187,25 @@ class Poller:
         if nan_at is not None:
             fl.append("NaN")
             summary.nan = True
-        if summary.metric is not None:
-            s = ser[summary.metric]
-            i = M.find_cliff(s.y[:len(s)])
-            if i is not None:
-                summary.cliff = s.x[i]
-                fl.append("cliff")
         tb = None
         if not info.alive and info.status != "finished" or info.alive:
             tb = rm.last_traceback
         if tb:
             fl.append("tb")
         return RunData(info.id, ser, rm.x_axis, rm.version, summary, tuple(fl), mtime)
+
+
+def _cliff(rm) -> float | None:
+    from ..core import metrics as M
+
+    with rm.lock:
+        ser = rm.series
+        name = main_metric(ser)
+        if name is None or not lower_is_better(name):
+            return None
+        s = ser[name]
+        i = M.find_cliff(s.y[:len(s)])
+        return s.x[i] if i is not None else None
 
 
 def _mtime(run_dir: Path) -> float | None:

@@ -77,6 +77,8 @@ class MetricPlot(PlotextPlot):
         plt.clear_figure()
         s = self.settings
         cols = max(10, w - 12)
+        # plotext costs grow with points x curves: fewer points per curve when many overlay
+        per = cols if len(self.curves) <= 4 else max(cols // 3, 40)
         any_points = False
         for i, c in enumerate(self.curves):
             xs, ys = c.xs, c.ys
@@ -85,14 +87,17 @@ class MetricPlot(PlotextPlot):
                 xs, ys = xs[k:], ys[k:]
             if s.smoothing > 0:
                 ys = ema(list(ys), s.smoothing)
-            dx, dy = downsample(xs, ys, cols)
+            dx, dy = downsample(xs, ys, per)
             if s.log:
                 pts = [(x, y) for x, y in zip(dx, dy) if y > 0]
                 dx, dy = [p[0] for p in pts], [p[1] for p in pts]
             if not dx:
                 continue
             any_points = True
-            plt.plot(dx, dy, label=c.label, color=COLORS[i % len(COLORS)], marker="braille")
+            if len(self.curves) <= 4:
+                plt.plot(dx, dy, label=c.label, color=COLORS[i % len(COLORS)], marker="braille")
+            else:  # many curves: points only (plotext's line interpolation is the slow part)
+                plt.scatter(dx, dy, label=c.label, color=COLORS[i % len(COLORS)], marker="braille")
             for m in c.marks:
                 if dx[0] <= m <= dx[-1]:
                     plt.vline(m, "gray")
