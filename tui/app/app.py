@@ -98,6 +98,7 @@ class LabApp(App):
         self.loading = True
         self._poll_running = False
         self._stopping = False
+        self._table_at = 0.0
 
     # ------------------------------------------------------------------ setup
     def _make_sampler(self, src, interval):
@@ -194,7 +195,10 @@ class LabApp(App):
         self.log_mtimes.update(res.log_mtimes)
         was_loading = self.loading
         self.loading = res.backlog
-        self.refresh_table()  # diff-based: only changed cells (ages, statuses...) redraw
+        now = time.monotonic()
+        if changed_runs or res.runs is not None or now - self._table_at > 10.0:
+            self._table_at = now
+            self.refresh_table()  # diff-based: only changed cells (ages, statuses...) redraw
         if changed_runs or was_loading != self.loading:
             self._update_topbar()
         if changed_runs & set(self._plotted_ids()) or res.runs is not None:

@@ -97,6 +97,15 @@ class Poller:
 
     def _runs(self) -> tuple[list | None, str | None]:
         try:
+            st = os.stat(self.journal.path)
+            jsig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            jsig = None
+        if (jsig is not None and jsig == getattr(self, "_jsig", None) and self._last_runs is not None
+                and not any(r.alive for r in self._last_runs)):
+            return None, None  # nothing live and the journal unchanged: statuses cannot change
+        self._jsig = jsig
+        try:
             data = self.journal.read()
         except (JournalError, UserError) as e:
             return None, str(e)
