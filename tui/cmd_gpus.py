@@ -7,7 +7,18 @@ import os
 import sys
 import time
 
-from tui.core import gpus as G
+
+
+class _LazyGpus:
+    """tui.core.gpus, imported on first use: building the CLI parser must stay cheap."""
+
+    def __getattr__(self, name):
+        from tui.core import gpus
+
+        return getattr(gpus, name)
+
+
+G = _LazyGpus()
 from tui.core.errors import UserError
 
 

@@ -119,13 +119,15 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
 
 # ----------------------------------------------------------------------------- ls / show
 
-def _flags(j: Journal, info: runs.RunInfo) -> list[str]:
+def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None) -> list[str]:
     try:
         from .core.metrics import run_flags
     except ImportError:  # metrics module not installed in this build
         return []
     try:
-        return list(run_flags(j, info.id))
+        if not info.run_dir.is_dir():
+            return []
+        return list(run_flags(j, info.id, alive=info.alive, data=data))
     except UserError:
         return []
     except Exception as e:  # a strange log must never break the listing
@@ -162,14 +164,15 @@ def _ordered(infos: list[runs.RunInfo]) -> list[tuple[int, runs.RunInfo]]:
 
 def cmd_ls(args) -> int:
     j = _journal(args)
-    infos = runs.list_runs(j)
+    data = j.read()
+    infos = runs.list_runs(j, data)
     if args.status:
         infos = [r for r in infos if r.status in args.status]
     if args.json:
         out = []
         for r in infos:
             d = r.to_json()
-            d["flags"] = _flags(j, r)
+            d["flags"] = _flags(j, r, data)
             out.append(d)
         emit_json({"journal": str(j.path), "runs": out})
         return 0
@@ -186,7 +189,7 @@ def cmd_ls(args) -> int:
         rows.append((
             rid, r.experiment or "-", r.status, gpus,
             age(t - started) if started else "", exit_s, str(len(r.notes)) if r.notes else "",
-            " ".join(_flags(j, r)),
+            " ".join(_flags(j, r, data)),
         ))
     _table(rows)
     return 0

@@ -33,6 +33,7 @@ from .errors import UserError
 DEFAULT_NAME = "experiments.toml"
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_ID_LEN = 128
+CACHE_MIN_BYTES = 64 * 1024
 
 
 class JournalError(UserError):
@@ -100,11 +101,51 @@ class Journal:
             raise JournalError(f"{self.path}: cannot read: {e.strerror}") from None
 
     def read(self) -> dict[str, Any]:
-        """Parse with tomllib (fast); ``{}`` when the file does not exist."""
-        text = self.read_text()
-        if text is None:
+        """Parse with tomllib (fast); ``{}`` when the file does not exist.
+
+        A large journal's parse is cached in ``logs/.journal-cache`` keyed on a hash of
+        its bytes (tomllib is pure Python: ~170 ms for a 1,000-run journal, the cache
+        ~10 ms).  The cache is only ever a copy: a mismatch or a bad cache re-parses.
+        """
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
             return {}
-        return self._parse_fast(text)
+        except OSError as e:
+            raise JournalError(f"{self.path}: cannot read: {e.strerror}") from None
+        if len(raw) < CACHE_MIN_BYTES:
+            return self._parse_fast(self._decode(raw))
+        import hashlib
+        import pickle
+
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        cache = self.logs_dir / ".journal-cache"
+        try:
+            with open(cache, "rb") as f:
+                if f.read(16) == digest:
+                    data = pickle.load(f)
+                    if isinstance(data, dict):
+                        return data
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, ImportError):
+            pass
+        data = self._parse_fast(self._decode(raw))
+        try:
+            self.logs_dir.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".journal-cache.", dir=self.logs_dir)
+            with os.fdopen(fd, "wb") as f:
+                f.write(digest)
+                pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only lab still lists
+        return data
+
+    def _decode(self, raw: bytes) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise JournalError(f"{self.path}:{line}: not UTF-8 text ({e.reason}); the journal was not changed") from None
 
     def _parse_fast(self, text: str) -> dict[str, Any]:
         try:

@@ -165,6 +165,7 @@ def run(run_dir: Path) -> int:
     gpus = spec.get("gpus")
     if gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # indices as NVML and `labtui gpus` number them
 
     log = open(run_dir / "output.log", "ab", buffering=0)
     argv = spec["argv"]
