@@ -16,7 +16,7 @@ from pathlib import Path
 from .core.errors import UserError
 
 # Modules adding verbs: each exposes register(subparsers) and sets func=handler(args) -> int.
-COMMAND_MODULES = ["tui.cmd_runs", "tui.cmd_metrics", "tui.cmd_gpus", "tui.cmd_app"]
+COMMAND_MODULES = ["tui.cmd_runs", "tui.cmd_metrics", "tui.cmd_gpus", "tui.demo"]
 
 
 class _Parser(argparse.ArgumentParser):

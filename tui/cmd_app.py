@@ -7,10 +7,6 @@ import os
 COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
 
 
-def register(sub) -> None:  # the app has no verb of its own; `labtui demo` lives here later
-    pass
-
-
 def open_app(args) -> int:
     from .cli import journal_path
 

@@ -1,0 +1,193 @@
+"""``labtui demo``: a lab with real runs of the bundled trainers, then the app on it.
+
+The demo is an ablation a researcher would recognise: three GAN settings (the default
+converges, ``r1 = 0`` collapses to one mode, ``g_lr = d_lr = 1e-2`` oscillates), and a
+short run that checkpoints and is then *resumed*, so the resume chain shows in the tree.
+Everything goes through the core (``tui.core.runs``), exactly as the headless verbs do.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from .core import runs
+from .core.errors import UserError
+from .core.journal import Journal
+
+JOURNAL_TEMPLATE = '''\
+# labtui journal: experiment templates and every run ever launched.
+#
+# Edit it freely in your editor: labtui keeps your comments, order and formatting when it
+# writes. `labtui run NAME --set key=value` starts a run from a template below; each run
+# is recorded under [runs.<id>] with its command, params, status, times and your notes.
+# Machine-owned fields (status, pid, create_time, started, ended, exit_code, signal) are
+# written by labtui; notes, tags and verdict are yours.
+
+[experiments.gan]
+# A small GAN on a 2-D ring of 8 Gaussians with two learning rates (TTUR).
+# Converges with the defaults; r1 = 0 collapses to one mode; g_lr = d_lr = 1e-2 oscillates.
+command = "python -m trainers.gan --steps {steps} --g-lr {g_lr} --d-lr {d_lr} --g-weight {g_weight} --r1 {r1} --ckpt-every {ckpt_every}"
+params = { steps = 6000, g_lr = 3e-4, d_lr = 1e-3, g_weight = 1.0, r1 = 0.1, ckpt_every = 250 }
+
+[experiments.charlm]
+# A character-level transformer on Python docstrings (train/val loss, lr schedule, tokens/s).
+command = "python -m trainers.charlm --steps {steps} --lr {lr} --batch-size {batch_size}"
+params = { steps = 500, lr = 3e-3, batch_size = 16 }
+
+[experiments.cnn]
+# A CNN on the 8x8 handwritten digits (loss, held-out accuracy).
+command = "python -m trainers.cnn --steps {steps} --lr {lr}"
+params = { steps = 900, lr = 3e-3 }
+
+# Your own script, unchanged: labtui parses its output for curves. Optional extras:
+# [experiments.ttur]
+# command = "python train_ttur.py --batch_size {batch_size} --g_lr {g_lr} --d_lr {d_lr}"
+# params = { batch_size = 4, g_lr = 1e-4, d_lr = 1e-4 }
+# gpus = [0]                       # default GPUs (CUDA_VISIBLE_DEVICES); `--gpus auto` picks free ones
+# [experiments.ttur.metrics]       # extra patterns for its log (see docs/metrics.md)
+# patterns = ['Loss_perception: (?P<loss_perception>\\S+)']
+'''
+
+# (name, params) of the ablation; the last one is stopped early and resumed.
+ABLATION = [
+    ("gan-ttur", {}),
+    ("gan-no-r1", {"r1": 0}),
+    ("gan-high-lr", {"g_lr": 1e-2, "d_lr": 1e-2}),
+]
+RESUME_PARENT = ("gan-short", {"steps": 6000, "ckpt_every": 100})
+RESUME_AT = 200
+
+
+def ensure_lab(path: Path) -> Journal:
+    path.mkdir(parents=True, exist_ok=True)
+    j = Journal(path / "experiments.toml")
+    if not j.path.exists():
+        j.path.write_text(JOURNAL_TEMPLATE, encoding="utf-8")
+    j.read()  # a broken journal is reported, never overwritten
+    return j
+
+
+def _unique(j: Journal, base: str) -> str:
+    taken = set((j.read().get("runs") or {}).keys())
+    if j.logs_dir.is_dir():
+        taken.update(p.name for p in j.logs_dir.iterdir())
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def start(path: Path, say: Callable[[str], None] = print, wait_resume: float = 0.0) -> list[str]:
+    """Launch the demo runs in the lab at ``path``; return their ids.
+
+    With ``wait_resume`` > 0 wait (that many seconds at most) for the short run and resume it
+    here; otherwise a detached helper resumes it while the app is already open.
+    """
+    j = ensure_lab(path)
+    exps = j.read().get("experiments") or {}
+    if "gan" not in exps:
+        raise UserError(f"{j.path} has no [experiments.gan]: use a new folder for the demo")
+    ids = []
+    name, params = RESUME_PARENT
+    # The short run stops itself at RESUME_AT with a checkpoint, as a time-limited job would;
+    # its resume uses the plain template, so it goes on to the full number of steps.
+    short = runs.launch(j, experiment="gan", params=params, name=_unique(j, name),
+                        command=str(exps["gan"]["command"]) + f" --stop-at {RESUME_AT}")
+    ids.append(short)
+    for name, params in ABLATION:
+        ids.append(runs.launch(j, experiment="gan", params=params, name=_unique(j, name)))
+    say(f"labtui demo: started {', '.join(ids)} in {j.root}")
+    if wait_resume > 0:
+        resumed = resume_when_ready(j, short, wait_resume, say)
+        if resumed:
+            ids.append(resumed)
+    else:
+        _spawn_resumer(j, short)
+        say(f"labtui demo: {short} stops at step {RESUME_AT}; it will be resumed as soon as it has")
+    return ids
+
+
+def resume_when_ready(j: Journal, short: str, timeout: float, say: Callable[[str], None]) -> str | None:
+    """Wait for the short run to end with a checkpoint, then resume it (one note explains)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and runs.get_run(j, short).alive:
+        time.sleep(0.2)
+    info = runs.get_run(j, short)
+    if info.alive or runs.latest_checkpoint(info.run_dir) is None:
+        say(f"labtui demo: {short} has no checkpoint yet ({info.status}); resume it later with "
+            f"`labtui resume {short}` or `r` in the app")
+        return None
+    resumed = runs.resume(j, short)
+    runs.add_note(j, resumed, f"demo: resumed {short} from its step-{RESUME_AT} checkpoint")
+    say(f"labtui demo: resumed {short} as {resumed}")
+    return resumed
+
+
+def _spawn_resumer(j: Journal, short: str) -> None:
+    """A detached helper process does the resume, so the app opens at once."""
+    import subprocess
+
+    log = open(j.logs_dir / short / "demo-resume.log", "ab")
+    try:
+        subprocess.Popen([sys.executable, "-m", "tui.demo", str(j.path), short],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                         close_fds=True, env=runs._shim_env(), cwd=str(j.root))
+    finally:
+        log.close()
+
+
+def stop(path: Path, grace: float = 10.0, say: Callable[[str], None] = print) -> int:
+    j = Journal(path / "experiments.toml")
+    if not j.path.exists():
+        raise UserError(f"no demo lab at {path} (no experiments.toml)")
+    alive = [r for r in runs.list_runs(j) if r.alive]
+    if not alive:
+        say(f"labtui demo: no run is running in {j.root}")
+        return 0
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(max_workers=len(alive)) as ex:
+        futs = {ex.submit(runs.kill, j, r.id, grace, False, "labtui demo --stop"): r.id for r in alive}
+        for f in cf.as_completed(futs):
+            try:
+                say(f"labtui demo: {futs[f]} {f.result()}")
+            except UserError as e:  # ended by itself in the meantime
+                say(f"labtui demo: {futs[f]}: {e}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="create a demo lab with real training runs and open the app on it",
+                       description="Creates (or reuses) a lab folder, launches three GAN runs of an "
+                                   "ablation and a resumed run, and opens the app. Quitting leaves the "
+                                   "runs going; `labtui demo --stop` stops them.")
+    p.add_argument("path", nargs="?", default="labtui-demo", help="lab folder (default ./labtui-demo)")
+    p.add_argument("--stop", action="store_true", help="stop every running run of the demo lab")
+    p.add_argument("--no-app", action="store_true", help="start the runs but do not open the app")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args) -> int:
+    path = Path(args.path).absolute()
+    say = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if args.stop:
+        return stop(path, say=say)
+    start(path, say=say, wait_resume=120.0 if args.no_app else 0.0)
+    if args.no_app:
+        say(f"labtui demo: open the app with `labtui --journal {path / 'experiments.toml'}`; "
+            f"stop the runs with `labtui demo --stop {args.path}`")
+        return 0
+    from .cmd_app import open_app
+
+    args.journal = str(path / "experiments.toml")
+    return open_app(args)
+
+
+if __name__ == "__main__":  # the detached resumer: python -m tui.demo JOURNAL RUN_ID
+    _j, _short = Journal(sys.argv[1]), sys.argv[2]
+    resume_when_ready(_j, _short, 600.0, print)
