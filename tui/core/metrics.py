@@ -50,10 +50,21 @@ from typing import Any, Iterable, Sequence
 from .errors import UserError
 from .logparse import (ANSI_RE, JsonlParser, Patterns, Series, TextParser, _Sink, parse_csv)
 
-try:  # optional: faster downsampling; never required (not a dependency of labtui or torch)
-    import numpy as _np
-except Exception:  # pragma: no cover - depends on the environment
-    _np = None
+# numpy is imported on first use (``_numpy()``), not at import: ``labtui ls`` never needs it on a
+# warm flags cache.  ``_np``: False = not tried yet, None = unavailable (tests set None to force the
+# pure-Python paths), else the module.
+_np: Any = False
+
+
+def _numpy():
+    global _np
+    if _np is False:
+        try:
+            import numpy
+            _np = numpy
+        except Exception:  # pragma: no cover - depends on the environment
+            _np = None
+    return _np
 
 __all__ = ["Series", "Patterns", "RunMetrics", "LogMetrics", "Stitched", "stitched", "downsample",
            "ema", "main_metric", "Flags", "flags", "silence", "run_flags", "last_traceback",
@@ -567,7 +578,7 @@ def downsample(x: Sequence[float], y: Sequence[float], k: int) -> tuple[array, a
     k = max(int(k), 4)
     if n <= k:
         return array("d", x[:n]), array("d", y[:n])
-    if _np is not None:
+    if _numpy() is not None:
         return _downsample_np(x, y, n, k)
     nb = (k - 2) // 3
     idx = {0, n - 1}
@@ -639,6 +650,25 @@ def ema(y: Iterable[float], weight: float) -> array:
     """Debiased exponential moving average (TensorBoard's smoothing slider, weight in [0, 1));
     non-finite values pass through without disturbing the average."""
     w = min(max(float(weight), 0.0), 0.999999)
+    np = _numpy() if w else None
+    if np is not None:
+        ya = _as_np(y)
+        if len(ya) > 64:
+            out = _ema_np(np, ya, w)
+            if out is not None:
+                return array("d", out.tobytes())
+    return _ema_py(y, w)
+
+
+def _as_np(y):
+    np = _np
+    if isinstance(y, array) and y.typecode == "d":
+        return np.frombuffer(y, dtype=np.float64) if len(y) else np.zeros(0)
+    return np.asarray(y if isinstance(y, (list, tuple)) or hasattr(y, "__array__") else list(y),
+                      dtype=np.float64)
+
+
+def _ema_py(y: Iterable[float], w: float) -> array:
     out = array("d")
     last, num = 0.0, 0
     isfin = math.isfinite
@@ -649,6 +679,48 @@ def ema(y: Iterable[float], weight: float) -> array:
         last = last * w + (1 - w) * v
         num += 1
         out.append(last / (1 - w ** num) if w else v)
+    return out
+
+
+def _ema_np(np, ya, w: float):
+    """``_ema_py`` vectorised: blocks of B points where ``w**-B`` stays below 2**40; within a
+    block ``last_i = w**i * (L0 + (1-w) * cumsum(v_j * w**-j))``; one Python step per block
+    carries the state.  Agrees with the sequential recurrence to ~1e-14 relative."""
+    fin = np.isfinite(ya)
+    allfin = bool(fin.all())
+    v = ya if allfin else ya[fin]
+    m = len(v)
+    out_f = np.empty(m)
+    if m:
+        B = int(min(m, max(1, math.floor(40 * math.log(2) / -math.log(w)))))
+        j = np.arange(1, B + 1, dtype=np.float64)
+        wp = w ** j                   # w**1 .. w**B
+        winv = w ** -j                # w**-1 .. w**-B
+        nb = -(-m // B)
+        pad = nb * B - m
+        vb = (np.concatenate([v, np.zeros(pad)]) if pad else v).reshape(nb, B)
+        part = np.cumsum(vb * winv, axis=1)          # zero-start partial sums, scaled
+        part *= (1 - w)
+        part *= wp                                    # last_i of a block started from 0
+        if nb > 1:
+            carry = np.empty(nb)
+            wB = float(wp[-1])
+            L = 0.0
+            ends = part[:, -1].tolist()
+            for b in range(nb):
+                carry[b] = L
+                L = ends[b] + wB * L
+            part += carry[:, None] * wp[None, :]
+        last = part.reshape(-1)[:m]
+        num = np.arange(1, m + 1, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            out_f = last / (1 - np.power(w, num))
+        if not np.isfinite(out_f).all():
+            return None  # overflow somewhere: the sequential recurrence decides
+    if allfin:
+        return out_f
+    out = ya.copy()
+    out[fin] = out_f
     return out
 
 
@@ -674,7 +746,7 @@ class Flags:
 
 def _first_nonfinite(s: Series) -> float | None:
     y = s.y
-    if _np is not None and len(y):
+    if len(y) > 64 and _numpy() is not None:
         a = _np.frombuffer(y, dtype=_np.float64, count=len(s))
         bad = ~_np.isfinite(a)
         if bad.any():
@@ -699,23 +771,80 @@ def find_cliff(y: Sequence[float], window: int = 50, z: float = 12.0, rel: float
     by more than ``z`` robust sigmas (1.4826 * MAD) *and* by ``rel`` of the median's size.
     Long series are judged on block medians (at most ``max_points`` blocks), then refined."""
     n = len(y)
-    fin = [v if math.isfinite(v) else None for v in (y if n <= max_points else ())]
+    np = _numpy() if n > 2 * window else None
     if n > max_points:
         b = -(-n // max_points)
-        blocks = []
-        for i in range(0, n, b):
-            seg = [v for v in y[i:i + b] if math.isfinite(v)]
-            blocks.append(_median(seg) if seg else None)
-        j = _cliff_scan(blocks, window, z, rel, warmup)
-        if j is None:
-            return None
-        ref = [v for v in blocks[max(0, j - window):j] if v is not None]
+        if np is not None:
+            blocks = _block_medians(np, y, n, b)
+            j = _cliff_scan_np(np, blocks, window, z, rel, warmup)
+            if j is None:
+                return None
+            ref = [float(v) for v in blocks[max(0, j - window):j] if v == v]
+        else:
+            blocks = []
+            for i in range(0, n, b):
+                seg = [v for v in y[i:i + b] if math.isfinite(v)]
+                blocks.append(_median(seg) if seg else None)
+            j = _cliff_scan(blocks, window, z, rel, warmup)
+            if j is None:
+                return None
+            ref = [v for v in blocks[max(0, j - window):j] if v is not None]
         med = _median(ref)
         for i in range(j * b, min(n, (j + 1) * b)):
             if math.isfinite(y[i]) and abs(y[i] - med) > rel * max(abs(med), 1e-12):
                 return i
         return j * b
+    if np is not None:
+        return _cliff_scan_np(np, _as_np(y)[:n], window, z, rel, warmup)
+    fin = [v if math.isfinite(v) else None for v in y]
     return _cliff_scan(fin, window, z, rel, warmup)
+
+
+def _block_medians(np, y, n: int, b: int):
+    """Median of the finite values of each block ``y[i:i+b]`` (NaN where none), as ``_median``."""
+    a = _as_np(y)[:n]
+    nb = -(-n // b)
+    v = np.full(nb * b, np.nan)
+    v[:n] = a
+    v[~np.isfinite(v)] = np.nan
+    v = np.sort(v.reshape(nb, b), axis=1)        # NaNs sort last
+    c = b - np.isnan(v).sum(axis=1)               # finite values per block
+    rows = np.arange(nb)
+    hi = v[rows, np.minimum(c // 2, b - 1)]
+    lo = v[rows, np.maximum(c // 2 - 1, 0)]
+    med = np.where(c % 2 == 1, hi, 0.5 * (lo + hi))
+    med[c == 0] = np.nan
+    return med
+
+
+def _cliff_scan_np(np, v, window: int, z: float, rel: float, warmup: int) -> int | None:
+    """``_cliff_scan`` over a float array (NaN/inf = skipped): the first ``window`` finite
+    values run the exact Python scan, the rest are judged on sliding windows in chunks."""
+    fin = np.isfinite(v)
+    idx = np.flatnonzero(fin)
+    f = v[idx]
+    m = len(f)
+    head = _cliff_scan(f[:window].tolist(), window, z, rel, warmup)
+    if head is not None:
+        return int(idx[head])
+    if m <= window or warmup > window:
+        return None
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    wins = sliding_window_view(f, window)         # wins[p] = f[p:p+window]; judges f[p+window]
+    zk = z * 1.4826
+    step = 4096
+    for p0 in range(0, m - window, step):
+        p1 = min(m - window, p0 + step)
+        w = wins[p0:p1]
+        med = np.median(w, axis=1)
+        mad = np.median(np.abs(w - med[:, None]), axis=1)
+        val = f[p0 + window:p1 + window]
+        d = np.abs(val - med)
+        hit = (d > zk * mad) & (d > rel * np.maximum(np.abs(med), 1e-12)) & (d > 1e-12)
+        if hit.any():
+            return int(idx[p0 + window + int(hit.argmax())])
+    return None
 
 
 def _cliff_scan(v: list, window: int, z: float, rel: float, warmup: int) -> int | None:
