@@ -26,7 +26,7 @@ def test_downsample_keeps_extremes_first_last(ys, k):
     x = array("d", range(len(ys)))
     y = array("d", ys)
     dx, dy = M.downsample(x, y, k)
-    assert len(dx) == len(dy) <= max(k, 4)
+    assert len(dx) == len(dy) <= max(k, 5)
     assert list(dx) == sorted(dx)
     assert dx[0] == 0 and dx[-1] == len(ys) - 1
     fin = [v for v in ys if math.isfinite(v)]
@@ -34,6 +34,13 @@ def test_downsample_keeps_extremes_first_last(ys, k):
         assert min(fin) in dy and max(fin) in dy
     if any(not math.isfinite(v) for v in ys):
         assert any(not math.isfinite(v) for v in dy)
+
+
+def test_downsample_tiny_k_with_nonfinite():
+    y = array("d", [1.0, 0.0, 2.0, math.nan, 1.5, 0.5, 1.0])
+    dx, dy = M.downsample(array("d", range(7)), y, 4)
+    assert len(dx) <= 5 and dx[0] == 0 and dx[-1] == 6 and 0.0 in dy and 2.0 in dy
+    assert any(math.isnan(v) for v in dy)
 
 
 def test_downsample_pure_python_matches_contract(monkeypatch):
@@ -181,3 +188,108 @@ def test_cli_run_id_via_journal(tmp_path):
     assert set(json.loads(r.stdout)["metrics"]) == {"loss", "D", "d_loss"}
     r = cli("metrics", "nope", "--journal", str(tmp_path / "experiments.toml"))
     assert r.returncode == 1 and "no run or file" in r.stderr
+
+
+def _flag_lab(tmp_path):
+    j = _lab(tmp_path, {"r": {"experiment": "plain", "status": "failed", "exit_code": 1}})
+    d = j.run_dir("r")
+    d.mkdir(parents=True)
+    rnd = random.Random(2)
+    rows = [{"step": s, "loss": 1.0 + rnd.uniform(-0.01, 0.01)} for s in range(600)]
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (d / "output.log").write_text("training\n")
+    return j, d, rows
+
+
+def test_run_flags_cache_written_and_used(tmp_path, monkeypatch):
+    j, d, _rows = _flag_lab(tmp_path)
+    assert M.run_flags(j, "r") == []
+    assert (d / M.FLAGS_CACHE).exists()
+    calls = []
+    monkeypatch.setattr(M, "_metric_flags", lambda *a: calls.append(a) or (None, None))
+    assert M.run_flags(j, "r") == []
+    assert calls == []  # unchanged files: the cache answers
+    # rewritten in place, same size, mtime restored: the ctime still tells
+    st = os.stat(d / "metrics.jsonl")
+    (d / "metrics.jsonl").write_bytes((d / "metrics.jsonl").read_bytes())
+    os.utime(d / "metrics.jsonl", ns=(st.st_atime_ns, st.st_mtime_ns))
+    M.run_flags(j, "r")
+    assert len(calls) == 1
+
+
+def test_run_flags_cache_never_stale(tmp_path):
+    j, d, rows = _flag_lab(tmp_path)
+    assert M.run_flags(j, "r") == []
+    with open(d / "metrics.jsonl", "a") as f:  # appended: size changes
+        f.write(json.dumps({"step": 600, "loss": float("nan")}).replace("NaN", '"nan"') + "\n")
+        f.write('{"step": 601, "loss": NaN}\n')
+    assert M.run_flags(j, "r") == ["NaN@601"]
+    # replaced by a file of the same size with the old mtime restored (rsync): inode differs
+    st = os.stat(d / "metrics.jsonl")
+    text = (d / "metrics.jsonl").read_text().replace('"loss": NaN', '"loss": 1.0')
+    text = text[:-1] + " " * (st.st_size - len(text.encode()) - 1) + "\n"
+    (d / "new.jsonl").write_text(text)
+    os.utime(d / "new.jsonl", ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(d / "new.jsonl", d / "metrics.jsonl")
+    assert os.stat(d / "metrics.jsonl").st_size == st.st_size
+    assert M.run_flags(j, "r") == []
+    # a traceback appended to the log of the failed run
+    with open(d / "output.log", "a") as f:
+        f.write("Traceback (most recent call last):\n  File \"t.py\", line 1\nValueError: x\n")
+    assert M.run_flags(j, "r") == ["traceback"]
+    # a cliff appears
+    with open(d / "metrics.jsonl", "a") as f:
+        f.write("".join(json.dumps({"step": 700 + i, "loss": 9.0}) + "\n" for i in range(30)))
+    assert M.run_flags(j, "r") == ["cliff@700", "traceback"]
+
+
+def test_run_flags_corrupt_cache_ignored(tmp_path):
+    j, d, _rows = _flag_lab(tmp_path)
+    with open(d / "metrics.jsonl", "a") as f:
+        f.write('{"step": 900, "loss": Infinity}\n')
+    want = M.run_flags(j, "r")
+    assert want == ["NaN@900"]
+    for junk in (b"", b"\xff\xfe garbage", b"[1, 2]", b'{"v": 1, "sig": 3}', b'{"v": 1}',
+                 b'{"v": 99, "sig": null, "nan": null}'):
+        (d / M.FLAGS_CACHE).write_bytes(junk)
+        assert M.run_flags(j, "r") == want
+    # a cache claiming other findings under a wrong key is not believed
+    doc = json.loads((d / M.FLAGS_CACHE).read_text())
+    doc["sig"][-1] = [1, 2, 3, 4, 5]
+    doc["nan"] = 5.0
+    (d / M.FLAGS_CACHE).write_text(json.dumps(doc))
+    assert M.run_flags(j, "r") == want
+
+
+def test_find_cliff_numpy_matches_python(monkeypatch):
+    rnd = random.Random(5)
+    cases = []
+    for n in (30, 120, 700, 5000, 30000):
+        ys = [1.0 + rnd.uniform(-0.01, 0.01) for _ in range(n)]
+        c = rnd.randrange(n)
+        for i in range(c, n):
+            ys[i] += rnd.choice([0.2, 3.0])
+        for _ in range(5):
+            ys[rnd.randrange(n)] = rnd.choice([math.nan, math.inf])
+        cases.append(array("d", ys))
+        cases.append(array("d", [rnd.gauss(0, 1) for _ in range(n)]))
+    got = [M.find_cliff(y) for y in cases] + [M.find_cliff(y, max_points=1000) for y in cases]
+    monkeypatch.setattr(M, "_np", None)
+    want = [M.find_cliff(y) for y in cases] + [M.find_cliff(y, max_points=1000) for y in cases]
+    assert got == want and any(v is not None for v in want)
+
+
+@pytest.mark.parametrize("w", [0.1, 0.6, 0.9, 0.99, 0.999999])
+def test_ema_numpy_matches_python(w):
+    rnd = random.Random(7)
+    ys = [2 * math.exp(-i / 5000) + rnd.uniform(-0.05, 0.05) for i in range(20000)]
+    for i in range(0, 20000, 997):
+        ys[i] = [math.nan, math.inf][i % 2]
+    got = M.ema(array("d", ys), w)
+    want = M._ema_py(ys, w)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        if math.isfinite(b):
+            assert abs(a - b) <= 1e-12 * max(1, abs(b))
+        else:
+            assert a == b or (math.isnan(a) and math.isnan(b))

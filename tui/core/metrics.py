@@ -575,7 +575,7 @@ def downsample(x: Sequence[float], y: Sequence[float], k: int) -> tuple[array, a
     """At most ``k`` points: per bucket of consecutive points its min and max (in x order);
     the first, last, global min/max and the first non-finite value of each bucket are kept."""
     n = min(len(x), len(y))
-    k = max(int(k), 4)
+    k = max(int(k), 5)  # first, last, min, max and a non-finite point fit
     if n <= k:
         return array("d", x[:n]), array("d", y[:n])
     if _numpy() is not None:
@@ -641,8 +641,24 @@ def _downsample_np(x, y, n, k):
             sel.append(np.array([m + int(np.argmax(~np.isfinite(r)))]))
     order = np.unique(np.concatenate(sel))
     if len(order) > k:  # the remainder bucket can push us over by a couple
-        keep = np.linspace(0, len(order) - 1, k).astype(int)
-        order = order[np.unique(keep)]
+        must = [0, n - 1]
+        if allfin:
+            must += [int(ya.argmin()), int(ya.argmax())]
+        else:
+            if fin.any():
+                yf = ya[fin]
+                fi = np.flatnonzero(fin)
+                must += [int(fi[yf.argmin()]), int(fi[yf.argmax()])]
+            if not fin.all():
+                must.append(int(np.argmax(~fin)))
+        must = np.unique(np.array(must))
+        rest = np.setdiff1d(order, must, assume_unique=True)
+        room = k - len(must)
+        if room > 0 and len(rest):
+            rest = rest[np.unique(np.linspace(0, len(rest) - 1, room).astype(int))]
+        else:
+            rest = rest[:0]
+        order = np.union1d(must, rest)
     return array("d", xa[order].tobytes()), array("d", ya[order].tobytes())
 
 
@@ -837,14 +853,24 @@ def _cliff_scan_np(np, v, window: int, z: float, rel: float, warmup: int) -> int
     for p0 in range(0, m - window, step):
         p1 = min(m - window, p0 + step)
         w = wins[p0:p1]
-        med = np.median(w, axis=1)
-        mad = np.median(np.abs(w - med[:, None]), axis=1)
+        med = _row_median(np, w)
+        mad = _row_median(np, np.abs(w - med[:, None]))
         val = f[p0 + window:p1 + window]
         d = np.abs(val - med)
         hit = (d > zk * mad) & (d > rel * np.maximum(np.abs(med), 1e-12)) & (d > 1e-12)
         if hit.any():
             return int(idx[p0 + window + int(hit.argmax())])
     return None
+
+
+def _row_median(np, w):
+    """Median of each row, as ``_median`` computes it (``0.5 * (a + b)`` for an even count)."""
+    k = w.shape[1]
+    h = k // 2
+    p = np.sort(w, axis=1)  # faster than np.partition / np.median for short rows
+    if k % 2:
+        return p[:, h]
+    return 0.5 * (p[:, h - 1] + p[:, h])
 
 
 def _cliff_scan(v: list, window: int, z: float, rel: float, warmup: int) -> int | None:
@@ -904,47 +930,143 @@ def _fmt_x(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.4g}"
 
 
+FLAGS_CACHE = ".flags-cache"
+FLAGS_VERSION = 1
+
+
+def _stat_key(p) -> list | None:
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _flags_source(run_dir: str, pats: Patterns) -> str:
+    """The file ``RunMetrics`` reads (its ``_pick`` rule) without opening anything (a path
+    relative to the run folder)."""
+    if not pats:
+        try:
+            if os.stat(os.path.join(run_dir, "metrics.jsonl")).st_size > 0:
+                return "metrics.jsonl"
+        except OSError:
+            pass
+        c = _find_csv(Path(run_dir))
+        if c is not None:
+            return os.path.relpath(c, run_dir)
+    return "output.log"
+
+
+_DEFAULT_SIG: list = []
+
+
+def _pattern_sig(pats: Patterns) -> str:
+    if not pats.source and pats.defaults is True:  # the common case: default patterns only
+        if not _DEFAULT_SIG:
+            _DEFAULT_SIG.append(pats.signature())
+        return _DEFAULT_SIG[0]
+    return pats.signature()
+
+
+def _load_flags_cache(path) -> dict | None:
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read(1 << 16))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("v") == FLAGS_VERSION else None
+
+
+def _save_flags_cache(path: str, doc: dict) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(doc, f)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _metric_flags(run_dir: Path, pats: Patterns) -> tuple[float | None, float | None]:
+    """(x of the first NaN/inf of any series, x of the main metric's cliff), from the files."""
+    rm = RunMetrics(run_dir, pats)
+    rm.poll()
+    rm.save_cache()
+    ser = rm.series
+    nan_at = None
+    for s in ser.values():
+        x = _first_nonfinite(s)
+        if x is not None and (nan_at is None or x < nan_at):
+            nan_at = x
+    cliff = None
+    name = main_metric(ser)
+    if name is not None:
+        s = ser[name]
+        f = find_cliff(s.y[:len(s)])
+        if f is not None:
+            cliff = s.x[f]
+    return nan_at, cliff
+
+
 def run_flags(journal, run_id: str, alive: bool | None = None, now: float | None = None,
               silent_minutes: float = 10.0, data: dict | None = None) -> list[str]:
     """Short flags for ``labtui ls``: ``NaN@1200``, ``cliff@803250``, ``silent 12m``, ``traceback``.
-    Uses the run's metrics cache; ``alive`` defaults to the journal status being running/starting."""
+    Uses the run's metrics cache; ``alive`` defaults to the journal status being running/starting.
+
+    The NaN/cliff/traceback findings are kept in ``<run_dir>/.flags-cache`` keyed on the
+    size, mtime, ctime and inode of the files they came from (and the patterns): an unchanged
+    run costs a few stats and one small read; any change to those files recomputes."""
     j = _journal(journal)
     data = data if data is not None else j.read()
     rec = (data.get("runs") or {}).get(run_id) or {}
     run_dir = j.run_dir(run_id)
+    rd = os.fspath(run_dir)
     out: list[str] = []
     try:
-        rm = RunMetrics(run_dir, patterns_for_run(data, run_id))
+        pats = patterns_for_run(data, run_id)
     except UserError:
-        rm = RunMetrics(run_dir)
-    rm.poll()
-    rm.save_cache()
-    ser = rm.series
-    name = main_metric(ser)
-    nan_at = None
-    for k, s in ser.items():
-        x = _first_nonfinite(s)
-        if x is not None and (nan_at is None or x < nan_at):
-            nan_at = x
-    if nan_at is not None:
-        out.append(f"NaN@{_fmt_x(nan_at)}")
-    if name is not None:
-        f = find_cliff(ser[name].y[:len(ser[name])])
-        if f is not None:
-            out.append(f"cliff@{_fmt_x(ser[name].x[f])}")
+        pats = Patterns()
+    log = os.path.join(rd, "output.log")
+    src_name = _flags_source(rd, pats)
+    src = os.path.join(rd, src_name)
+    src_key = _stat_key(src)
+    log_key = src_key if src_name == "output.log" else _stat_key(log)
+    sig = [_pattern_sig(pats), PARSER_VERSION, src_name, src_key]
+    cpath = os.path.join(rd, FLAGS_CACHE)
+    cache = _load_flags_cache(cpath)
+    dirty = False
+    if cache is None or cache.get("sig") != sig:
+        nan_at, cliff = _metric_flags(run_dir, pats)
+        # the metrics were read from the file as it is now: the cache is written only when its
+        # stat did not change meanwhile (else the key could claim data that was not read)
+        cache = {"v": FLAGS_VERSION, "sig": sig, "nan": nan_at, "cliff": cliff}
+        dirty = _stat_key(src) == src_key
+    if cache.get("nan") is not None:
+        out.append(f"NaN@{_fmt_x(cache['nan'])}")
+    if cache.get("cliff") is not None:
+        out.append(f"cliff@{_fmt_x(cache['cliff'])}")
     status = rec.get("status")
     if alive is None:
-        alive = status in ("running", "starting") and not (run_dir / "exit.json").exists()
-    log = run_dir / "output.log"
-    try:
-        mt = max(p.stat().st_mtime for p in (log, run_dir / "metrics.jsonl") if p.exists())
-    except ValueError:
-        mt = None
-    if mt is not None:
-        q = silence(mt, alive, now, silent_minutes)
+        alive = status in ("running", "starting") and not os.path.exists(os.path.join(rd, "exit.json"))
+    mts = [k[1] / 1e9 for k in (log_key, src_key if src_name == "metrics.jsonl"
+                                else _stat_key(os.path.join(rd, "metrics.jsonl"))) if k]
+    if mts:
+        q = silence(max(mts), alive, now, silent_minutes)
         if q is not None:
             out.append(f"silent {int(q // 60)}m")
     failed = status in ("failed", "lost") or (rec.get("exit_code") not in (None, 0))
-    if failed and last_traceback(log):
-        out.append("traceback")
+    if failed:
+        tb = cache.get("tb")
+        if not (isinstance(tb, list) and len(tb) == 2 and tb[0] == log_key):
+            tb = [log_key, bool(last_traceback(log))]
+            if log_key is None or _stat_key(log) == log_key:
+                cache["tb"] = tb
+                dirty = True
+        if tb[1]:
+            out.append("traceback")
+    if dirty:
+        _save_flags_cache(cpath, cache)
     return out
