@@ -21,8 +21,12 @@ def _frac(a, b):
     return a / b
 
 
-def render_gpus(snap, history, width: int) -> Text:
-    """The panel's whole text for a snapshot (``history(i)`` -> [(t, util, mem)])."""
+def render_gpus(snap, history, width: int, known=None) -> Text:
+    """The panel's whole text for a snapshot (``history(i)`` -> [(t, util, mem)]).
+
+    ``known``: the run ids of this lab; runs of other labs on the machine are not listed
+    as ours (their processes count as foreign on a GPU line).
+    """
     t = Text(no_wrap=True, overflow="ellipsis")
     if snap is None:
         t.append("GPUs: sampling…", style="dim")
@@ -48,6 +52,8 @@ def render_gpus(snap, history, width: int) -> Text:
         t.append_text(bar(_frac(h.mem_used, h.mem_total), bw, "cyan"))
         t.append(f" {_gib(h.mem_used)}/{_gib(h.mem_total)}")
         for rid, u in sorted(snap.runs.items()):
+            if known is not None and rid not in known:
+                continue
             t.append("\n  ")
             t.append(rid, style="bold")
             t.append(f" cpu {u.cpu_percent:.0f}% rss {_gib(u.rss)}", style="dim")
@@ -55,7 +61,7 @@ def render_gpus(snap, history, width: int) -> Text:
     by_gpu: dict[int, list[str]] = {}
     foreign: dict[int, int] = {}
     for p in snap.processes:
-        if p.run_id:
+        if p.run_id and (known is None or p.run_id in known):
             lst = by_gpu.setdefault(p.gpu, [])
             if p.run_id not in lst:
                 lst.append(p.run_id)
@@ -99,12 +105,12 @@ class GpuPanel(Static):
         if self._data is not None:
             self.show(*self._data)
 
-    def show(self, snap, history) -> None:
-        self._data = (snap, history)
+    def show(self, snap, history, known=None) -> None:
+        self._data = (snap, history, known)
         w = self.content_size.width
         if not w:
             return  # not laid out yet: on_resize draws it
-        txt = render_gpus(snap, history, w)
+        txt = render_gpus(snap, history, w, known)
         if self._last is not None and txt == self._last:
             return
         self._last = txt
