@@ -22,6 +22,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
+from ..core import runs as runs_mod
+from ..core.errors import UserError
 from ..core.journal import Journal
 from . import model
 from .model import Poller, PollResult, Summary, lineage_curve, ordered, summarize
@@ -42,6 +44,16 @@ class Polled(Message):
     def __init__(self, result: PollResult) -> None:
         super().__init__()
         self.result = result
+
+
+class ActionDone(Message):
+    """An action's core call finished (posted from its worker thread)."""
+
+    def __init__(self, job: dict, result: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.job = job
+        self.result = result
+        self.error = error
 
 
 class LabApp(App):
@@ -66,6 +78,13 @@ class LabApp(App):
         Binding("w", "window", "Window", id="window", show=False),
         Binding("s", "sort", "Sort", id="sort", show=False),
         Binding("u", "unmark", "Unmark all", id="unmark", show=False),
+        # actions (dialogs in screens/actions.py; every one goes through tui.core.runs)
+        Binding("n", "new_run", "New", id="new_run"),
+        Binding("k", "kill", "Kill", id="kill"),
+        Binding("r", "resume", "Resume", id="resume"),
+        Binding("R", "resume_edit", "Resume+edit", id="resume_edit", show=False),
+        Binding("a", "note", "Note", id="note"),
+        Binding("t", "tags", "Tags", id="tags"),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
 
@@ -99,6 +118,9 @@ class LabApp(App):
         self._poll_running = False
         self._stopping = False
         self._table_at = 0.0
+        self._repoll = False
+        self._select_pending: str | None = None
+        self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
 
     # ------------------------------------------------------------------ setup
     def _make_sampler(self, src, interval):
@@ -156,8 +178,10 @@ class LabApp(App):
         self._poll_running = False
         self.polls += 1
         self.apply(res)
+        self._select_new_run()
         if not self._stopping:
-            self.set_timer(0.05 if res.backlog else self.poll_interval, self._start_poll)
+            again, self._repoll = self._repoll, False
+            self.set_timer(0.05 if res.backlog or again else self.poll_interval, self._start_poll)
 
     def apply(self, res: PollResult) -> None:
         """Fold one poll into the app state and redraw what changed."""
@@ -337,7 +361,7 @@ class LabApp(App):
     def refresh_gpus(self) -> None:
         panel = self.query_one(GpuPanel)
         hist = getattr(self.sampler, "history", None)
-        panel.show(self.gpu_snapshot, hist)
+        panel.show(self.gpu_snapshot, hist, {r.id for r in self.run_list})
 
     def _update_topbar(self) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -399,7 +423,8 @@ class LabApp(App):
 
     # ------------------------------------------------------------------ actions
     MAIN_ONLY = {"detail", "filter", "mark", "compare", "next_metric", "choose_metrics", "log_scale",
-                 "smoothing", "smoothing_down", "axis", "window", "sort", "unmark", "clear_filter"}
+                 "smoothing", "smoothing_down", "axis", "window", "sort", "unmark", "clear_filter",
+                 "new_run", "kill", "resume", "resume_edit", "note", "tags"}
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action in self.MAIN_ONLY and len(self.screen_stack) > 1:
@@ -516,6 +541,152 @@ class LabApp(App):
         w = self.plot_settings.window
         self.plot_settings.window = WINDOWS[(WINDOWS.index(w) + 1) % len(WINDOWS)] if w in WINDOWS else 0
         self.refresh_plot()
+
+
+    # ------------------------------------------------------------------ run actions (dialogs)
+    # Dialogs live in screens/actions.py.  The UI never signals a process or writes a file:
+    # every action is one tui.core.runs call, run here in a thread worker; the outcome comes
+    # back as ActionDone, is reported (notify or inline in the dialog), and triggers a poll.
+    def run_core(self, label: str, fn: Callable[[], Any], ok: Callable[[Any], str] | None = None,
+                   on_done: Callable[[Any], None] | None = None,
+                   on_error: Callable[[str], bool | None] | None = None,
+                   select: Callable[[Any], str | None] | None = None) -> None:
+        job = {"label": label, "ok": ok, "on_done": on_done, "on_error": on_error, "select": select}
+
+        def work() -> None:
+            try:
+                self.post_message(ActionDone(job, result=fn()))
+            except UserError as e:
+                self.post_message(ActionDone(job, error=str(e).splitlines()[0] if str(e) else label + " failed"))
+            except Exception as e:  # noqa: BLE001 - reported as one line, never crashes the app
+                self.post_message(ActionDone(job, error=f"{label} failed: {type(e).__name__}: {e}"))
+
+        self.run_worker(work, thread=True, group="action", exit_on_error=False)
+
+    def on_action_done(self, msg: ActionDone) -> None:
+        job = msg.job
+        if msg.error is not None:
+            shown = job["on_error"](msg.error) if job["on_error"] else False
+            if not shown:
+                self.say(msg.error, severity="error", timeout=8)
+        else:
+            if job["ok"]:
+                self.say(job["ok"](msg.result))
+            if job["on_done"]:
+                job["on_done"](msg.result)
+            if job["select"]:
+                self._select_pending = job["select"](msg.result)
+        self.request_poll()
+
+    def say(self, msg: str, severity: str = "information", timeout: float = 5) -> None:
+        """Report an action's outcome: one line, shown as data (never markup)."""
+        self.notify(str(msg), severity=severity, timeout=timeout, markup=False)
+
+    def request_poll(self) -> None:
+        """Poll now (or right after the poll in flight) so a journal change shows at once."""
+        if self._poll_running:
+            self._repoll = True
+        else:
+            self._start_poll()
+
+    def _select_new_run(self) -> None:
+        rid = self._select_pending
+        if not rid:
+            return
+        table = self.query_one(RunsTable)
+        if rid in table._order:
+            self._select_pending = None
+            table.move_cursor(row=table._order.index(rid), animate=False)
+
+    def _lab_targets(self, use_marked: bool) -> list:
+        ids = list(self.marked) if use_marked and self.marked else ([self.selected] if self.selected else [])
+        return [self.infos[i] for i in ids if i in self.infos]
+
+    def action_kill(self) -> None:
+        from .screens.actions import KillDialog
+
+        targets = self._lab_targets(use_marked=True)
+        if not targets:
+            self.say("no run selected", severity="warning")
+            return
+        alive = [i for i in targets if i.alive]
+        if not alive:
+            if len(targets) == 1:
+                msg = f"run {targets[0].id!r} is not running (status: {targets[0].status})"
+            else:
+                msg = f"none of the {len(targets)} marked runs is running"
+            self.say(msg, severity="warning")
+            return
+        skipped = [i.id for i in targets if not i.alive]
+
+        def chosen(res) -> None:
+            if not res:
+                return
+            mode, reason = res
+            for info in alive:
+                rid = info.id
+                self.say(f"killing {rid} ({mode})…", timeout=3)
+                self.run_core(
+                    f"kill {rid}",
+                    lambda rid=rid: runs_mod.kill(self.journal, rid, grace=self.kill_grace, mode=mode,
+                                                  reason=reason),
+                    ok=lambda st, rid=rid: f"killed {rid}" if st == "killed" else f"{rid}: {st}")
+
+        self.push_screen(KillDialog(self, alive, skipped), chosen)
+
+    def _resume(self, edit: bool) -> None:
+        from .screens.actions import ResumeDialog
+
+        info = self.infos.get(self.selected or "")
+        if info is None:
+            self.say("no run selected", severity="warning")
+            return
+        ckpt = runs_mod.latest_checkpoint(info.run_dir)
+        if ckpt is None:
+            self.say(f"run {info.id!r} has no complete checkpoint in "
+                     f"{show_path(info.run_dir / 'checkpoints')}", severity="error", timeout=8)
+            return
+        self.push_screen(ResumeDialog(self, info, ckpt, edit=edit))
+
+    def action_resume(self) -> None:
+        self._resume(edit=False)
+
+    def action_resume_edit(self) -> None:
+        self._resume(edit=True)
+
+    def action_note(self) -> None:
+        from .screens.actions import NoteDialog
+
+        info = self.infos.get(self.selected or "")
+        if info is None:
+            self.say("no run selected", severity="warning")
+            return
+        self.push_screen(NoteDialog(self, info))
+
+    def action_tags(self) -> None:
+        from .screens.actions import TagsDialog
+
+        targets = self._lab_targets(use_marked=True)
+        if not targets:
+            self.say("no run selected", severity="warning")
+            return
+        self.push_screen(TagsDialog(self, targets))
+
+    def action_new_run(self) -> None:
+        from .screens.actions import NewRunDialog
+
+        try:
+            exps = self.journal.read().get("experiments") or {}
+        except UserError as e:
+            self.say(str(e), severity="error", timeout=8)
+            return
+        exps = {k: v for k, v in exps.items() if isinstance(v, dict)}
+        if not exps:
+            self.say(f"no experiment templates in {show_path(self.journal.path)}: "
+                     "add [experiments.NAME] with a command, or use `labtui run -- CMD`",
+                     severity="warning", timeout=8)
+            return
+        self.push_screen(NewRunDialog(self, exps, self.infos.get(self.selected or "")))
 
 
 def model_chain(infos: dict, rid: str) -> list[str]:

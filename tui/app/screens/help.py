@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 EXTRA = [  # bindings owned by widgets/screens, listed for completeness
-    ("↑/↓ j/k", "move", "move the cursor"),
+    ("↑/↓", "move", "move the cursor"),
     ("enter", "detail", "run detail: command, params, checkpoints, notes, log"),
 ]
 
@@ -37,6 +37,10 @@ class HelpScreen(ModalScreen):
         t.add_row(Text("in run detail", style="bold"), "", "")
         for b in DetailScreen.BINDINGS:
             t.add_row(Text(b.key_display or b.key), Text(b.id or ""), Text(b.description or b.action))
+        t.add_row("", "", "")
+        t.add_row(Text("in dialogs", style="bold"), "", "")
+        t.add_row(Text("enter / ctrl+s"), Text(""), Text("confirm (ctrl+s in the note editor)"))
+        t.add_row(Text("esc"), Text("dialog_cancel"), Text("cancel: nothing changes"))
         body = Static(t)
         with VerticalScroll(id="help-body") as v:
             v.border_title = "labtui keys"

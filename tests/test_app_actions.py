@@ -1,0 +1,405 @@
+"""Pilot tests of the action dialogs with real runs: kill, resume, resume+edit, note, tags, new run.
+
+Each test starts real runs through ``tui.core.runs.launch`` (``sleep``) on a tmp lab, drives
+the app with keys, and checks the journal (what the headless verb would have written), that
+a cancelled or failed action leaves the journal byte-identical, and that a killed run leaves
+no process behind.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("textual")
+
+from tests.test_app import sync  # noqa: E402
+from tui.core import procs, runs  # noqa: E402
+
+SIZE = (120, 40)
+JOURNAL = (
+    "# lab journal: keep this comment\n"
+    "[experiments.nap]  # a sleeper\n"
+    'command = "sleep {secs}"\n'
+    "params = { secs = 600 }  # seconds\n\n"
+    "[experiments.other]\n"
+    'command = "sleep {n}"\n'
+    "params = { n = 0 }\n"
+)
+
+
+@pytest.fixture
+def alab(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    j = tmp_path / "experiments.toml"
+    j.write_text(JOURNAL, encoding="utf-8")
+    yield j
+    for r in runs.list_runs(j):  # never leave a sleeper behind
+        if r.alive:
+            try:
+                runs.kill(j, r.id, mode="now")
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def make_app(journal):
+    from tests.snapshot_tests.labdata import no_gpu
+    from tui.app.app import LabApp
+
+    app = LabApp(journal, gpu_source=no_gpu(), poll_interval=0.2, theme="textual-dark")
+    app.kill_grace = 1.0
+    said: list[tuple[str, str]] = []
+    orig = app.say
+
+    def say(msg, severity="information", timeout=5):
+        said.append((severity, str(msg)))
+        orig(msg, severity=severity, timeout=timeout)
+
+    app.say = say
+    app.said = said
+    return app
+
+
+async def until(pilot, cond, timeout: float = 15.0, what: str = "") -> None:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await pilot.pause(0.05)
+
+
+async def start(pilot, select: str | None = None) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.polls >= 2 and not app.loading, what="first polls")
+    if select:
+        await until(pilot, lambda: select in app.query_one("#runs")._order, what=select)
+        table = app.query_one("#runs")
+        table.move_cursor(row=table._order.index(select), animate=False)
+        await until(pilot, lambda: app.selected == select, what=f"select {select}")
+
+
+def dialog_title(app) -> str:
+    return str(app.screen.query_one(".dialog-title").render())
+
+
+def ckpt(journal, rid: str, step: int) -> None:
+    d = journal.parent / "logs" / rid / "checkpoints" / f"step-{step}"
+    d.mkdir(parents=True)
+    (d.parent / "latest").write_text(f"step-{step}\n")
+
+
+def rec(journal, rid):
+    import tomllib
+
+    return tomllib.loads(journal.read_text(encoding="utf-8"))["runs"][rid]
+
+
+# --------------------------------------------------------------------------- kill
+@sync
+async def test_kill_confirm_with_reason(alab):
+    rid = runs.launch(alab, experiment="nap")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await pilot.press("k")
+        await pilot.pause()
+        from tui.app.screens.actions import KillDialog
+
+        assert isinstance(app.screen, KillDialog)
+        assert dialog_title(app) == f"Kill {rid}?"
+        assert app.focused.id == "kill-reason"
+        await pilot.press(*"trans_matrix was wrong")
+        await pilot.press("enter")  # enter in the reason confirms, graceful mode
+        await pilot.pause()
+        assert not isinstance(app.screen, KillDialog)
+        await until(pilot, lambda: ("information", f"killed {rid}") in app.said, what="killed notice")
+        await until(pilot, lambda: app.infos[rid].status == "killed", what="status in app")
+    r = rec(alab, rid)
+    assert r["status"] == "killed"
+    assert [n["text"] for n in r["notes"]] == ["killed: trans_matrix was wrong"]
+    assert procs.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "graceful"
+    assert list(procs.tagged_processes(rid)) == []
+    assert alab.read_text(encoding="utf-8").startswith("# lab journal: keep this comment\n")
+
+
+@sync
+async def test_kill_cancel_changes_nothing(alab):
+    rid = runs.launch(alab, experiment="nap")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await until(pilot, lambda: app.infos[rid].status == "running", what="running")
+        await pilot.pause(0.3)  # let the poll's reconcile write-back (starting → running) land
+        before = alab.read_bytes()
+        await pilot.press("k")
+        await pilot.press(*"oops")
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.screen is app.screen_stack[0]
+        await pilot.press("k")
+        await pilot.click("#cancel")
+        await pilot.pause(0.3)
+        assert len(app.screen_stack) == 1
+    assert alab.read_bytes() == before
+    assert runs.get_run(alab, rid).status == "running"
+    assert not (alab.parent / "logs" / rid / "kill.json").exists()
+
+
+@sync
+async def test_kill_marked_runs_one_confirmation(alab):
+    a = runs.launch(alab, experiment="nap")
+    b = runs.launch(alab, experiment="nap")
+    done = runs.launch(alab, experiment="other")  # exits at once: listed as skipped
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await until(pilot, lambda: app.infos.get(done) and app.infos[done].status == "finished", what="done")
+        for rid in (a, b, done):
+            await start(pilot, rid)
+            await pilot.press("space")
+        assert app.marked == [a, b, done]
+        await pilot.press("k")
+        await pilot.pause()
+        assert dialog_title(app) == "Kill 2 runs?"
+        await pilot.press("shift+tab")  # to the mode list: choose "kill now (SIGKILL)"
+        await pilot.press("down", "down", "enter")
+        await pilot.click("#ok")
+        await until(pilot, lambda: all(app.infos[r].status == "killed" for r in (a, b)), what="both killed")
+    for rid in (a, b):
+        assert rec(alab, rid)["status"] == "killed"
+        assert "notes" not in rec(alab, rid)  # no reason, no note
+        assert procs.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "now"
+        assert list(procs.tagged_processes(rid)) == []
+    assert rec(alab, done)["status"] == "finished"
+
+
+@sync
+async def test_kill_not_running_opens_no_dialog(alab):
+    rid = runs.launch(alab, experiment="other")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await until(pilot, lambda: app.infos[rid].status == "finished", what="finished")
+        await pilot.press("k")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert ("warning", f"run {rid!r} is not running (status: finished)") in app.said
+
+
+# --------------------------------------------------------------------------- resume
+@sync
+async def test_resume_from_latest_checkpoint(alab):
+    rid = runs.launch(alab, experiment="nap", params={"secs": 0})
+    ckpt(alab, rid, 40)
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await pilot.press("r")
+        await pilot.pause()
+        assert dialog_title(app) == f"Resume {rid} from step-40"
+        await pilot.press("enter")
+        new = f"{rid}.1"
+        await until(pilot, lambda: app.selected == new, what="new run selected")
+        rows = {r["info"].id: r["depth"] for r in app.rows()}
+        assert rows[new] == rows[rid] + 1  # under its parent in the tree
+    r = rec(alab, new)
+    assert r["parent"] == rid and r["resume_step"] == 40 and r["params"] == {"secs": 0}
+    assert r["resumed_from"].endswith(f"{rid}/checkpoints/step-40")
+
+
+@sync
+async def test_resume_edit_params_and_errors(alab):
+    rid = runs.launch(alab, experiment="nap", params={"secs": 0})
+    ckpt(alab, rid, 7)
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await pilot.pause(0.3)
+        before = alab.read_bytes()
+        await pilot.press("R")
+        await pilot.pause()
+        inp = app.focused
+        assert inp.name == "secs" and inp.value == "0"
+        inp.value = ""
+        await pilot.press("enter")  # empty value: inline error, dialog stays
+        await pilot.pause()
+        assert "empty value" in str(app.screen.query_one(".dialog-error").render())
+        assert alab.read_bytes() == before
+        inp.value = "1"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.selected == f"{rid}.1", what="resumed")
+        # cancel leaves the journal alone
+        await until(pilot, lambda: app.infos[f"{rid}.1"].status == "finished", what="resumed run done")
+        await pilot.pause(0.3)
+        before = alab.read_bytes()
+        await start(pilot, rid)
+        await pilot.press("r")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert len(app.screen_stack) == 1
+        assert alab.read_bytes() == before
+    assert rec(alab, f"{rid}.1")["params"] == {"secs": 1}
+
+
+@sync
+async def test_resume_without_checkpoint_says_so(alab):
+    rid = runs.launch(alab, experiment="other")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await pilot.press("r")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert any(s == "error" and "has no complete checkpoint" in m for s, m in app.said)
+
+
+# --------------------------------------------------------------------------- note
+@sync
+async def test_note_cjk_round_trip_keeps_comments(alab):
+    from textual import events
+
+    rid = runs.launch(alab, experiment="other")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await pilot.press("a")
+        await pilot.pause()
+        area = app.focused
+        assert area.id == "note-text"
+        await pilot.press("ctrl+s")  # empty: inline error, nothing written
+        await pilot.pause()
+        assert "empty note" in str(app.screen.query_one(".dialog-error").render())
+        await pilot.press("训", "练")
+        app.post_message(events.Paste("不收敛 (x)\n[bold]not markup[/]"))
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="dialog closed")
+        await until(pilot, lambda: len(app.infos[rid].notes) == 1, what="note in app")
+    text = alab.read_text(encoding="utf-8")
+    assert text.startswith("# lab journal: keep this comment\n[experiments.nap]  # a sleeper\n")
+    assert "params = { secs = 600 }  # seconds" in text
+    (note,) = rec(alab, rid)["notes"]
+    assert note["text"] == "训练不收敛 (x)\n[bold]not markup[/]"
+    assert note["at"] is not None
+
+
+@sync
+async def test_note_cancel_changes_nothing(alab):
+    rid = runs.launch(alab, experiment="other")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await until(pilot, lambda: app.infos[rid].status == "finished", what="finished")
+        await pilot.pause(0.3)
+        before = alab.read_bytes()
+        await pilot.press("a", *"not converging", "escape")
+        await pilot.pause(0.2)
+        assert len(app.screen_stack) == 1
+    assert alab.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- tags
+@sync
+async def test_tags_and_verdict(alab):
+    rid = runs.launch(alab, experiment="other")
+    runs.add_tags(alab, rid, ["old", "keepme"])
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await pilot.press("t")
+        await pilot.pause()
+        inp = app.focused
+        assert inp.id == "tags-input" and inp.value == "old keepme"
+        inp.value = "keepme bad,tag"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "bad tag" in str(app.screen.query_one(".dialog-error").render())
+        assert rec(alab, rid)["tags"] == ["old", "keepme"]
+        inp.value = "keepme best"
+        await pilot.press("tab", "down", "down", "enter")  # verdict: none → converging → diverging
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="dialog closed")
+    r = rec(alab, rid)
+    assert r["tags"] == ["keepme", "best"] and r["verdict"] == "diverging"
+
+
+@sync
+async def test_tags_marked_runs(alab):
+    a = runs.launch(alab, experiment="other")
+    b = runs.launch(alab, experiment="other", params={"n": 0}, name="other_b")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        for rid in (a, b):
+            await start(pilot, rid)
+            await pilot.press("space")
+        await pilot.press("t")
+        await pilot.pause()
+        assert dialog_title(app) == "Tag 2 runs"
+        await pilot.press(*"sweepA", "enter")
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="dialog closed")
+    assert rec(alab, a)["tags"] == ["sweepA"] and rec(alab, b)["tags"] == ["sweepA"]
+    assert "verdict" not in rec(alab, a)
+
+
+# --------------------------------------------------------------------------- new run
+@sync
+async def test_new_run_validation_then_launch(alab):
+    parent = runs.launch(alab, experiment="nap", params={"secs": 0})
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, parent)
+        await pilot.pause(0.3)
+        before = alab.read_bytes()
+        await pilot.press("n")
+        await pilot.pause()
+        from tui.app.screens.actions import NewRunDialog
+
+        dlg = app.screen
+        assert isinstance(dlg, NewRunDialog)
+        assert str(dlg.query_one("#new-exp").value) == "nap"
+        secs = app.focused
+        assert secs.name == "secs" and secs.value == "0"  # prefilled from the selected run
+        dlg.query_one("#new-name").value = "../x"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "invalid run id '../x'" in str(dlg.query_one(".dialog-error").render())
+        dlg.query_one("#new-name").value = parent  # taken: the core's error, shown inline
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "already used" in str(dlg.query_one(".dialog-error").render()),
+                    what="core error inline")
+        assert app.screen is dlg
+        assert alab.read_bytes() == before
+        dlg.query_one("#new-name").value = "nap_quick"
+        secs.value = "1"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.selected == "nap_quick", what="new run selected")
+    r = rec(alab, "nap_quick")
+    assert r["experiment"] == "nap" and r["params"] == {"secs": 1} and r["command"] == "sleep 1"
+
+
+@sync
+async def test_new_run_other_template_and_cancel(alab):
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        before = alab.read_bytes()
+        await pilot.press("n")
+        await pilot.pause()
+        dlg = app.screen
+        assert str(dlg.query_one("#new-exp").value) == "nap"  # no run selected: the first template
+        dlg.query_one("#new-exp").value = "other"
+        await pilot.pause(0.2)
+        names = [i.name for i in dlg.query("Input.param")]
+        assert names == ["n"]
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert len(app.screen_stack) == 1
+        assert alab.read_bytes() == before
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#new-exp").value = "other"
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.selected == "other_1", what="other_1 selected")
+    assert rec(alab, "other_1")["command"] == "sleep 0"
