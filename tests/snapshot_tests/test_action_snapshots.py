@@ -50,6 +50,14 @@ def test_kill_dialog(snap_compare, app_factory):
     assert snap_compare(app_factory("four"), terminal_size=SIZE, run_before=_open("training_11.2", keys=("k",)))
 
 
+def test_kill_dialog_80x24(snap_compare, app_factory):
+    assert snap_compare(app_factory("none"), terminal_size=(80, 24), run_before=_open("lab12", keys=("k",)))
+
+
+def test_new_run_dialog_80x24(snap_compare, app_factory):
+    assert snap_compare(app_factory("four"), terminal_size=(80, 24), run_before=_open("lab4", keys=("n",)))
+
+
 def test_kill_marked_runs_dialog(snap_compare, app_factory):
     # lab12 and training_11.2 are running; lab4 (finished) is listed as skipped
     assert snap_compare(app_factory("none"), terminal_size=SIZE,

@@ -120,6 +120,7 @@ class LabApp(App):
         self._table_at = 0.0
         self._repoll = False
         self._select_pending: str | None = None
+        self._killing: set[str] = set()  # runs with a kill in flight
         self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
 
     # ------------------------------------------------------------------ setup
@@ -609,7 +610,11 @@ class LabApp(App):
         if not targets:
             self.say("no run selected", severity="warning")
             return
-        alive = [i for i in targets if i.alive]
+        busy = [i.id for i in targets if i.id in self._killing]
+        alive = [i for i in targets if i.alive and i.id not in self._killing]
+        if busy and not alive:
+            self.say(f"already killing {', '.join(busy)}", severity="warning")
+            return
         if not alive:
             if len(targets) == 1:
                 msg = f"run {targets[0].id!r} is not running (status: {targets[0].status})"
@@ -617,7 +622,7 @@ class LabApp(App):
                 msg = f"none of the {len(targets)} marked runs is running"
             self.say(msg, severity="warning")
             return
-        skipped = [i.id for i in targets if not i.alive]
+        skipped = [i.id for i in targets if not i.alive] + busy
 
         def chosen(res) -> None:
             if not res:
@@ -625,12 +630,15 @@ class LabApp(App):
             mode, reason = res
             for info in alive:
                 rid = info.id
+                self._killing.add(rid)
                 self.say(f"killing {rid} ({mode})…", timeout=3)
                 self.run_core(
                     f"kill {rid}",
                     lambda rid=rid: runs_mod.kill(self.journal, rid, grace=self.kill_grace, mode=mode,
                                                   reason=reason),
-                    ok=lambda st, rid=rid: f"killed {rid}" if st == "killed" else f"{rid}: {st}")
+                    ok=lambda st, rid=rid: f"killed {rid}" if st == "killed" else f"{rid}: {st}",
+                    on_done=lambda _st, rid=rid: self._killing.discard(rid),
+                    on_error=lambda _msg, rid=rid: self._killing.discard(rid))
 
         self.push_screen(KillDialog(self, alive, skipped), chosen)
 
