@@ -165,9 +165,11 @@ def test_kill_resume_note_from_the_app(lab, pane):
 
     # 3. A note with non-ASCII text (and markup that must stay text), saved with ctrl+s.
     pane.keys("a")
-    pane.wait_text("Note")
+    pane.wait_text("Note on ")
     note = "训练不收敛 (x) [bold]y[/]"
+    time.sleep(0.5)  # the editor takes focus as the dialog mounts
     pane.type(note)
+    pane.wait_text("(x) [bold]y[/]")  # shown literally in the editor, not as markup
     pane.keys("C-s")
     wait_for(lambda: any(note in n["text"] for r in runs.list_runs(j, write_back=False) for n in r.notes),
              "the note in the journal", 20)
