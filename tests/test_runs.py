@@ -414,3 +414,17 @@ def test_core_never_imports_textual():
 
     for f in (ROOT / "tui" / "core").rglob("*.py"):
         assert not re.search(r"^\s*(from|import)\s+textual", f.read_text(), re.M), f
+
+
+def test_app_refuses_missing_or_broken_journal_in_one_line(tmp_path):
+    from .conftest import Lab
+
+    lab = Lab(tmp_path)
+    r = lab.labtui()
+    assert r.returncode == 1 and "no journal at" in r.stderr and "labtui demo" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    bad = b"[runs.x]\nstatus = \n"
+    lab.journal.write_bytes(bad)
+    r = lab.labtui()
+    assert r.returncode == 1 and f"{lab.journal}:2:" in r.stderr
+    assert lab.journal.read_bytes() == bad

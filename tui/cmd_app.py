@@ -9,6 +9,15 @@ COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
 
 def open_app(args) -> int:
     from .cli import journal_path
+    from .core.errors import UserError
+    from .core.journal import Journal
+
+    path = journal_path(args)
+    j = Journal(path)
+    if not j.path.exists():
+        raise UserError(f"no journal at {path}: try `labtui demo`, start a run with "
+                        "`labtui run -- COMMAND` (it creates one), or pass --journal PATH")
+    j.read()  # a journal that does not parse: one line naming line and column, exit 1
 
     colors = getattr(args, "colors", "auto") or "auto"
     # Textual reads TEXTUAL_COLOR_SYSTEM when it is first imported: set it before that.
