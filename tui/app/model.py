@@ -49,32 +49,7 @@ class PollResult:
     cliffs: dict = field(default_factory=dict)  # run id -> x of a loss cliff or None (checked later)
 
 
-def ordered(infos: list) -> list[tuple[int, Any]]:
-    """Runs in journal order, each resume chain under its parent: (depth, RunInfo)."""
-    by_id = {r.id: r for r in infos}
-    kids: dict[str, list] = {}
-    roots = []
-    for r in infos:
-        if r.parent in by_id and r.parent != r.id:
-            kids.setdefault(r.parent, []).append(r)
-        else:
-            roots.append(r)
-    out: list[tuple[int, Any]] = []
-    seen: set[str] = set()
-
-    def walk(r, depth):
-        if r.id in seen:
-            return
-        seen.add(r.id)
-        out.append((depth, r))
-        for k in kids.get(r.id, []):
-            walk(k, depth + 1)
-
-    for r in roots:
-        walk(r, 0)
-    for r in infos:  # cycles written by hand
-        walk(r, 0)
-    return out
+ordered = core_runs.tree_order  # one tree order for the CLI and the app
 
 
 class Poller:
@@ -318,12 +293,18 @@ def summarize(series: dict, params: dict, preferred: str | None = None) -> Summa
     return s
 
 
+_CURVES: dict = {}      # (run id, metric, axis) -> (signature, held RunData, result)
+_CURVES_MAX = 256
+
+
 def lineage_curve(store: dict, infos: dict, run_id: str, metric: str, axis: str = "step"):
     """One curve for a resumed run (the rule of ``metrics.stitched``): each ancestor's points
     before its child's resume step, then the child's.  Returns (xs, ys, resume_xs) where x is
-    the step, the epoch (interpolated from an ``epoch`` series) or the wall time."""
-    import numpy as np
+    the step, the epoch (interpolated from an ``epoch`` series) or the wall time.
 
+    Memoised: while no run of the chain got new data (same ``RunData`` objects and versions,
+    same resume steps) the same arrays are returned (callers must not modify them), so the
+    plot's per-curve caches hold."""
     chain = []
     cur, seen = run_id, set()
     while cur in infos and cur not in seen:
@@ -331,6 +312,24 @@ def lineage_curve(store: dict, infos: dict, run_id: str, metric: str, axis: str 
         seen.add(cur)
         cur = infos[cur].parent
     chain.reverse()
+    held = tuple(store.get(c) for c in chain)
+    sig = tuple((c, id(rd), getattr(rd, "version", None), infos[c].resume_step)
+                for c, rd in zip(chain, held))
+    key = (run_id, metric, axis)
+    hit = _CURVES.get(key)
+    if hit is not None and hit[0] == sig:
+        return hit[2]
+    res = _lineage_curve(store, infos, chain, metric, axis)
+    _CURVES.pop(key, None)
+    _CURVES[key] = (sig, held, res)  # held: the ids in sig stay unique while cached
+    while len(_CURVES) > _CURVES_MAX:
+        _CURVES.pop(next(iter(_CURVES)))
+    return res
+
+
+def _lineage_curve(store: dict, infos: dict, chain: list, metric: str, axis: str):
+    import numpy as np
+
     parts: list[tuple] = []  # (x, y, wall, epoch-or-None)
     marks: list[float] = []
     for i, rid in enumerate(chain):
@@ -384,22 +383,24 @@ def lineage_curve(store: dict, infos: dict, run_id: str, metric: str, axis: str 
 def downsample(xs, ys, width: int):
     """About two points per column (min/max buckets of ``tui.core.metrics.downsample``)."""
     import numpy as np
-    from ..core.metrics import downsample as ds
+    from ..core.metrics import _downsample_np
 
     x = np.asarray(xs, dtype=float)
     y = np.asarray(ys, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.all():
         x, y = x[ok], y[ok]
-    if len(x) <= 2 * width:
+    if len(x) <= max(2 * width, 5):
         return x.tolist(), y.tolist()
-    from array import array
-
-    dx, dy = ds(array("d", x.tobytes()), array("d", y.tobytes()), 2 * width)
-    return list(dx), list(dy)
+    dx, dy = _downsample_np(np.ascontiguousarray(x), np.ascontiguousarray(y), len(x), 2 * width)
+    return dx.tolist(), dy.tolist()
 
 
 def ema(ys, weight: float):
+    """EMA of a curve (``tui.core.metrics.ema``) as a float array; the input itself when off."""
+    import numpy as np
     from ..core.metrics import ema as _ema
 
-    return list(_ema(ys, weight)) if weight > 0 else list(ys)
+    if weight <= 0:
+        return ys
+    return np.frombuffer(_ema(np.ascontiguousarray(ys, dtype=float), weight), dtype=np.float64)

@@ -47,6 +47,9 @@ class MetricPlot(PlotextPlot):
         self._cache_key = None
         self._cache: Text | None = None
         self.builds = 0
+        # label -> (xs, ys, params, dx, dy): windowed, smoothed and downsampled points of a curve,
+        # reused while the curve's arrays (memoised by model.lineage_curve) and params hold
+        self._points: dict[str, tuple] = {}
 
     def set_curves(self, curves: list[Curve], settings: PlotSettings, data_key: tuple,
                    message: str = "") -> None:
@@ -80,14 +83,9 @@ class MetricPlot(PlotextPlot):
         # plotext costs grow with points x curves: fewer points per curve when many overlay
         per = cols if len(self.curves) <= 4 else max(cols // 3, 40)
         any_points = False
+        points: dict[str, tuple] = {}
         for i, c in enumerate(self.curves):
-            xs, ys = c.xs, c.ys
-            if s.window and s.axis == "step" and len(xs):
-                k = _bisect(xs, xs[-1] - s.window)
-                xs, ys = xs[k:], ys[k:]
-            if s.smoothing > 0:
-                ys = ema(list(ys), s.smoothing)
-            dx, dy = downsample(xs, ys, per)
+            dx, dy = self._curve_points(c, s, per, points)
             if s.log:
                 pts = [(x, y) for x, y in zip(dx, dy) if y > 0]
                 dx, dy = [p[0] for p in pts], [p[1] for p in pts]
@@ -101,6 +99,7 @@ class MetricPlot(PlotextPlot):
             for m in c.marks:
                 if dx[0] <= m <= dx[-1]:
                     plt.vline(m, "gray")
+        self._points = points
         if not any_points:
             return Text("no points to show" + (" (log scale drops values <= 0)" if s.log else ""),
                         style="dim", justify="center")
@@ -117,6 +116,35 @@ class MetricPlot(PlotextPlot):
             extra.append(f"last {s.window}")
         plt.title(title + (f"  [{' '.join(extra)}]" if extra else ""))
         return super().render()
+
+
+    def _curve_points(self, c: Curve, s: PlotSettings, per: int, keep: dict) -> tuple[list, list]:
+        params = (s.window, s.axis, s.smoothing, per)
+        hit = self._points.get(c.label)
+        if hit is not None and hit[2] == params and hit[1] is c.ys and _same(hit[0], c.xs):
+            keep[c.label] = hit
+            return hit[3], hit[4]
+        xs, ys = c.xs, c.ys
+        if s.window and s.axis == "step" and len(xs):
+            k = _bisect(xs, xs[-1] - s.window)
+            xs, ys = xs[k:], ys[k:]
+        if s.smoothing > 0:
+            ys = ema(ys, s.smoothing)
+        dx, dy = downsample(xs, ys, per)
+        keep[c.label] = (c.xs, c.ys, params, dx, dy)
+        return dx, dy
+
+
+def _same(a, b) -> bool:
+    """The same x array, or (the time axis rebuilds it from the same memoised wall times) equal."""
+    if a is b:
+        return True
+    try:
+        import numpy as np
+
+        return len(a) == len(b) and bool(np.array_equal(a, b))
+    except Exception:  # noqa: BLE001 - odd inputs: no reuse
+        return False
 
 
 def _bisect(xs, v) -> int:
