@@ -47,9 +47,10 @@ class MetricPlot(PlotextPlot):
         self._cache_key = None
         self._cache: Text | None = None
         self.builds = 0
-        # label -> (xs, ys, params, dx, dy): windowed, smoothed and downsampled points of a curve,
+        # (label, params) -> (xs, ys, params, dx, dy): windowed, smoothed and downsampled points of a curve,
         # reused while the curve's arrays (memoised by model.lineage_curve) and params hold
-        self._points: dict[str, tuple] = {}
+        self._points: dict[tuple, tuple] = {}
+        self._prev_points: dict[tuple, tuple] = {}
 
     def set_curves(self, curves: list[Curve], settings: PlotSettings, data_key: tuple,
                    message: str = "") -> None:
@@ -99,7 +100,9 @@ class MetricPlot(PlotextPlot):
             for m in c.marks:
                 if dx[0] <= m <= dx[-1]:
                     plt.vline(m, "gray")
-        self._points = points
+        # this build's points and the previous build's (a toggled setting comes back for free)
+        self._points = {**self._prev_points, **points}
+        self._prev_points = points
         if not any_points:
             return Text("no points to show" + (" (log scale drops values <= 0)" if s.log else ""),
                         style="dim", justify="center")
@@ -120,9 +123,10 @@ class MetricPlot(PlotextPlot):
 
     def _curve_points(self, c: Curve, s: PlotSettings, per: int, keep: dict) -> tuple[list, list]:
         params = (s.window, s.axis, s.smoothing, per)
-        hit = self._points.get(c.label)
-        if hit is not None and hit[2] == params and hit[1] is c.ys and _same(hit[0], c.xs):
-            keep[c.label] = hit
+        key = (c.label, params)
+        hit = self._points.get(key)
+        if hit is not None and hit[1] is c.ys and _same(hit[0], c.xs):
+            keep[key] = hit
             return hit[3], hit[4]
         xs, ys = c.xs, c.ys
         if s.window and s.axis == "step" and len(xs):
@@ -131,7 +135,7 @@ class MetricPlot(PlotextPlot):
         if s.smoothing > 0:
             ys = ema(ys, s.smoothing)
         dx, dy = downsample(xs, ys, per)
-        keep[c.label] = (c.xs, c.ys, params, dx, dy)
+        keep[key] = (c.xs, c.ys, params, dx, dy)
         return dx, dy
 
 
