@@ -10,7 +10,6 @@ import importlib
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 from .core.errors import UserError
@@ -96,21 +95,6 @@ def main(argv: list[str] | None = None) -> int:
 def emit_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
-
-
-def age(seconds: float) -> str:
-    s = int(max(0, seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600}h"
-
-
-def now_ts() -> float:
-    return time.time()
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ import os
 import sys
 import time
 
-from .cli import age, emit_json, journal_path
+from .cli import emit_json, journal_path
 from .core import runs
 from .core.errors import UserError
 from .core.journal import Journal
-from .core.text import terminal_safe
+from .core.text import age, terminal_safe
 
 
 def _warn(msg: str) -> None:
@@ -134,34 +134,6 @@ def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None) -> list[str
         return [f"flags error: {type(e).__name__}"]
 
 
-def _ordered(infos: list[runs.RunInfo]) -> list[tuple[int, runs.RunInfo]]:
-    """Runs in journal order, each resume chain under its parent (depth for indentation)."""
-    by_id = {r.id: r for r in infos}
-    kids: dict[str, list[runs.RunInfo]] = {}
-    roots = []
-    for r in infos:
-        if r.parent in by_id and r.parent != r.id:
-            kids.setdefault(r.parent, []).append(r)
-        else:
-            roots.append(r)
-    out: list[tuple[int, runs.RunInfo]] = []
-    seen: set[str] = set()
-
-    def walk(r, depth):
-        if r.id in seen:
-            return
-        seen.add(r.id)
-        out.append((depth, r))
-        for k in kids.get(r.id, []):
-            walk(k, depth + 1)
-
-    for r in roots:
-        walk(r, 0)
-    for r in infos:  # cycles written by hand
-        walk(r, 0)
-    return out
-
-
 def cmd_ls(args) -> int:
     j = _journal(args)
     data = j.read()
@@ -181,7 +153,7 @@ def cmd_ls(args) -> int:
         return 0
     rows = [("ID", "EXPERIMENT", "STATUS", "GPUS", "AGE", "EXIT", "NOTES", "FLAGS")]
     t = time.time()
-    for depth, r in _ordered(infos):
+    for depth, r in runs.tree_order(infos):
         rid = ("  " * (depth - 1) + "└ " if depth else "") + r.id
         started = r.started.timestamp() if r.started else None
         exit_s = "" if r.alive else (r.signal or ("" if r.exit_code is None else str(r.exit_code)))

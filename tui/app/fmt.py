@@ -6,6 +6,7 @@ import math
 
 from rich.text import Text
 
+
 STATUS_STYLE = {
     "starting": "yellow",
     "running": "bold green",
@@ -30,19 +31,6 @@ def show_path(p) -> str:
         return str(p.relative_to(Path(os.getcwd())))
     except ValueError:
         return str(p)
-
-
-def age(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(max(0, seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}"
-    return f"{s // 86400}d{(s % 86400) // 3600}h"
 
 
 def num(v: float | None, width: int = 7) -> str:

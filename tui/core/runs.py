@@ -260,6 +260,34 @@ def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {kind} {name!r}; known: {shown}"
 
 
+def tree_order(infos: list) -> list[tuple[int, Any]]:
+    """Runs in journal order with each resume chain under its parent: ``[(depth, run), ...]``."""
+    by_id = {r.id: r for r in infos}
+    kids: dict[str, list] = {}
+    roots = []
+    for r in infos:
+        if r.parent in by_id and r.parent != r.id:
+            kids.setdefault(r.parent, []).append(r)
+        else:
+            roots.append(r)
+    out: list[tuple[int, Any]] = []
+    seen: set[str] = set()
+
+    def walk(r, depth):
+        if r.id in seen:
+            return
+        seen.add(r.id)
+        out.append((depth, r))
+        for k in kids.get(r.id, []):
+            walk(k, depth + 1)
+
+    for r in roots:
+        walk(r, 0)
+    for r in infos:  # cycles written by hand
+        walk(r, 0)
+    return out
+
+
 def lineage(journal: Journal | str | None, run_id: str, data: dict | None = None) -> list[str]:
     """Parent chain from the root to ``run_id`` (cycles in a hand-edited journal are cut)."""
     j = _as_journal(journal)

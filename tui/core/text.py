@@ -40,3 +40,17 @@ def last_redraw(line: str) -> str:
 def terminal_safe(line: str) -> str:
     """One log line (no trailing newline) as plain, inert text."""
     return _CTRL_RE.sub(_visible, strip_ansi(last_redraw(line)))
+
+
+def age(seconds: float | None) -> str:
+    """A compact duration for tables: ``45s``, ``12m``, ``3h05``, ``2d4h``."""
+    if seconds is None:
+        return ""
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}"
+    return f"{s // 86400}d{(s % 86400) // 3600}h"

@@ -25,7 +25,8 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select,
 
 from ...core import runs as core_runs
 from ...core.errors import UserError
-from ..fmt import age, show_path
+from ...core.text import age
+from ..fmt import show_path
 
 KILL_MODES = (
     ("graceful", "graceful (SIGINT, then SIGTERM, then SIGKILL)"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ..fmt import FLAG_STYLE, age, count, num, status_text
+from ...core.text import age
+from ..fmt import FLAG_STYLE, count, num, status_text
 
 # key, label, shown at narrow widths
 COLUMNS = [
