@@ -27,7 +27,8 @@ from ..core.errors import UserError
 from ..core.journal import Journal
 from . import model
 from .model import Poller, PollResult, Summary, lineage_curve, ordered, summarize
-from .fmt import age, show_path
+from ..core.text import age
+from .fmt import show_path
 from .widgets.gpu_panel import GpuPanel
 from .widgets.plot import WINDOWS, Curve, MetricPlot, PlotSettings
 from .widgets.runs_table import RunsTable
