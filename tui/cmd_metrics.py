@@ -134,9 +134,9 @@ def render(series: dict, names: list[str], axis: str, width: int, height: int,
     plt.theme("clear")
     for name in names:
         s = series[name]
-        n = len(s)
-        y = ema(s.y[:n], smooth) if smooth else s.y[:n]
-        x, y = downsample(s.x[:n], y, width)
+        # No copies of the full arrays: downsample reads up to the shorter of x and y.
+        y = ema(s.y, smooth) if smooth else s.y
+        x, y = downsample(s.x, y, width)
         fin = [(a, b) for a, b in zip(x, y) if math.isfinite(b)]
         if fin:
             plt.plot([a for a, _ in fin], [b for _, b in fin], label=name, marker="braille")
