@@ -428,3 +428,14 @@ def test_app_refuses_missing_or_broken_journal_in_one_line(tmp_path):
     r = lab.labtui()
     assert r.returncode == 1 and f"{lab.journal}:2:" in r.stderr
     assert lab.journal.read_bytes() == bad
+
+
+def test_kill_while_starting_leaves_nothing_behind(lab):
+    for i in range(3):
+        rid = runs.launch(lab.journal, command=["sleep", "60"], name=f"early{i}", wait=False)
+        assert runs.kill(lab.journal, rid, grace=0.2) == "killed"
+        assert list(procs.tagged_processes(rid)) == []
+        assert runs.get_run(lab.journal, rid).status == "killed"
+        # The shim never leaves a trainer behind after the kill, however late it started it.
+        time.sleep(0.3)
+        assert list(procs.tagged_processes(rid)) == []

@@ -653,11 +653,15 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     for p in victims:
         _wait_gone(p, 5.0)
 
+    state = procs.read_json(run_dir / "state.json") or state
     shim = procs.matching_process(state.get("shim_pid"), state.get("shim_create"))
     deadline = time.monotonic() + 10.0
     while shim is not None and _alive(shim) and not (run_dir / "exit.json").exists():
         if time.monotonic() > deadline:
             break
+        # A trainer the shim started while we were signalling (a kill during `starting`).
+        for p in procs.tagged_processes(run_id):
+            _signal(p, signal.SIGKILL)
         time.sleep(0.05)
     if not (run_dir / "exit.json").exists():
         # No shim to report it (lost run, or the shim was killed): record the kill ourselves.

@@ -167,6 +167,13 @@ def run(run_dir: Path) -> int:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # indices as NVML and `labtui gpus` number them
 
+    if (run_dir / "kill.json").exists():  # killed while starting: never start the trainer
+        exit_info = {"code": None, "signal": None, "ended": _iso_now(), "killed": True}
+        write_json_atomic(run_dir / "exit.json", exit_info)
+        _update_journal(run_dir, journal_path, run_id, {
+            "status": "killed", "ended": _to_dt(exit_info["ended"])})
+        return 0
+
     log = open(run_dir / "output.log", "ab", buffering=0)
     argv = spec["argv"]
     try:
