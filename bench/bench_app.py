@@ -187,6 +187,69 @@ def tty_bytes(journal: Path, seconds: float) -> tuple[float, int]:
     return n / seconds, first
 
 
+def tty_keys(journal: Path, n_mark: int) -> list[float]:
+    """In a real pty (160x48): mark ``n_mark`` runs, then time each key press until the
+    terminal output of its redraw has been written (the last byte before 40 ms of quiet)."""
+    import fcntl
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.environ["PYTHONPATH"] = str(ROOT)
+        os.chdir(journal.parent)
+        os.execv(sys.executable, [sys.executable, "-m", "tui.cli", "--journal", str(journal)])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
+    os.kill(pid, 28)  # SIGWINCH
+
+    def quiet_after(t0: float, quiet: float = 0.04, limit: float = 10.0) -> float:
+        last = None
+        while time.perf_counter() - t0 < limit:
+            r, _, _ = select.select([fd], [], [], quiet)
+            if not r:
+                if last is not None:
+                    return last - t0
+                continue
+            try:
+                os.read(fd, 1 << 16)
+            except OSError:
+                break
+            last = time.perf_counter()
+        return float("nan")
+
+    def settle(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    os.read(fd, 1 << 16)
+                except OSError:  # the app has exited
+                    return
+
+    settle(10.0)
+    for _ in range(n_mark):
+        os.write(fd, b" ")
+        settle(0.15)
+        os.write(fd, b"\x1b[B")  # down
+        settle(0.15)
+    settle(8.0)  # every overlaid run's curve loaded
+    times = []
+    for key in b"yyyyyy":
+        settle(1.2)  # between polls
+        t0 = time.perf_counter()
+        os.write(fd, bytes([key]))
+        times.append(quiet_after(t0) * 1000)
+    os.write(fd, b"q")
+    settle(1.5)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    return times
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir")
@@ -231,6 +294,9 @@ def keypress_part(a, base: Path) -> None:
     if not j2.exists():
         j2 = make_lab(base / "overlay", 20, 20 * 1000, 10_000 if a.quick else 100_000, prefix="o")
     kp = asyncio.run(keypress(j2, 20))
+    tk = tty_keys(j2, 20)
+    print(f"key press -> redraw written to a real terminal (pty 160x48, 20 overlaid runs, key y): "
+          f"{', '.join(f'{t:.0f}' for t in tk)} ms")
     print(f"key press -> plot redrawn, 20 runs x {10_000 if a.quick else 100_000:,} points "
           f"({kp['points']:,} points held): press-to-rebuild {kp['press_ms']} ms "
           f"(keys y y e y y E y y: EMA 0.6 on for the 3rd-5th), "
