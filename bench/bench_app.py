@@ -176,7 +176,7 @@ def tty_bytes(journal: Path, seconds: float) -> tuple[float, int]:
                     break
         return n
 
-    first = drain(8.0)  # start-up and first paint
+    first = drain(15.0)  # start-up, first paint and the deferred cliff checks
     n = drain(seconds)
     os.write(fd, b"q")
     drain(1.5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -100,17 +102,29 @@ class GpuPanel(Static):
         super().__init__("", **kw)
         self._last: Text | None = None
         self._data = None
+        self._key = None
+        self._drawn = 0.0
 
     def on_resize(self, event) -> None:
         if self._data is not None:
-            self.show(*self._data)
+            self.show(*self._data, force=True)
 
-    def show(self, snap, history, known=None) -> None:
+    HOST_EVERY = 5.0  # seconds between redraws of host-only figures (CPU %, load)
+
+    def show(self, snap, history, known=None, force: bool = False) -> None:
         self._data = (snap, history, known)
         w = self.content_size.width
         if not w:
             return  # not laid out yet: on_resize draws it
+        # Without GPUs only host CPU/load move every second: redraw them every few seconds,
+        # so an idle app writes next to nothing to the terminal (runs appearing redraw at once).
+        key = (w, snap is None or snap.ok, tuple(sorted(snap.runs)) if snap is not None else ())
+        now = time.monotonic()
+        if (not force and snap is not None and not snap.ok and self._last is not None
+                and key == self._key and now - self._drawn < self.HOST_EVERY):
+            return
         txt = render_gpus(snap, history, w, known)
+        self._key, self._drawn = key, now
         if self._last is not None and txt == self._last:
             return
         self._last = txt
