@@ -172,14 +172,16 @@ def test_lost_when_machine_rebooted(lab):
     """A run whose shim and trainer vanished without exit.json (as after a reboot)."""
     j = Journal(lab.journal)
     lab.labtui("run", "--name", "r", "--", "sleep", "30", check=True)
+    assert wait_for(lambda: "pid" in (procs.read_json(lab.run_dir("r") / "state.json") or {}))
     state = procs.read_json(lab.run_dir("r") / "state.json")
     # Simulate the reboot: both processes die at once, nobody writes exit.json.
     os.kill(state["shim_pid"], signal.SIGKILL)
     os.kill(state["pid"], signal.SIGKILL)
-    assert wait_for(lambda: gone(state["pid"]))
-    assert runs.get_run(j, "r").status == "lost"
+    assert wait_for(lambda: gone(state["pid"]) and gone(state["shim_pid"])), state
+    info = runs.get_run(j, "r")
+    assert info.status == "lost", (info, state, procs.read_json(lab.run_dir("r") / "exit.json"))
     r = lab.labtui("ls", "--json", check=True)
-    assert json.loads(r.stdout)["runs"][0]["status"] == "lost"
+    assert json.loads(r.stdout)["runs"][0]["status"] == "lost", r.stdout
 
 
 def test_pid_reuse_is_never_mistaken_for_the_run(lab):
