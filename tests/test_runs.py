@@ -99,7 +99,8 @@ def test_dropped_ssh_link_run_survives(lab, tmp_path):
     assert lab.wait_status("drop", "finished", timeout=30) == "finished"
     lines = (lab.run_dir("drop") / "output.log").read_text().splitlines()
     assert len(lines) == 60 and lines[-1].startswith("line 60 ")
-    assert Journal(lab.journal).read()["runs"]["drop"]["status"] == "finished"
+    # The shim itself records the end in the journal (exit.json first, then the journal).
+    assert wait_for(lambda: Journal(lab.journal).read()["runs"]["drop"]["status"] == "finished")
 
 
 def test_kill_graceful_trainer_saves_and_is_killed(lab):
