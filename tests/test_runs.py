@@ -442,3 +442,22 @@ def test_kill_while_starting_leaves_nothing_behind(lab):
         # The shim never leaves a trainer behind after the kill, however late it started it.
         time.sleep(0.3)
         assert list(procs.tagged_processes(rid)) == []
+
+
+def test_detached_kill_finishes_without_its_caller(lab):
+    """The app's kill runs in a detached process: it escalates to SIGKILL even if the app quits."""
+    lab.labtui("run", "--name", "det", "--", sys.executable, str(PROGS / "stubborn.py"), check=True)
+    assert wait_for(lambda: "ready" in (lab.run_dir("det") / "output.log").read_text())
+    p = runs.start_kill(lab.journal, "det", grace=0.3, reason="quit mid-kill")
+    assert os.getsid(p.pid) != os.getsid(0)  # its own session: survives the terminal and the app
+    assert p.wait(timeout=30) == 0
+    assert runs.kill_outcome(lab.journal, "det") == "killed"
+    info = runs.get_run(lab.journal, "det")
+    assert info.status == "killed" and info.signal == "SIGKILL"
+    assert [n["text"] for n in info.notes] == ["killed: quit mid-kill"]
+    log = (lab.run_dir("det") / "kill.log").read_text()
+    assert "SIGINT" in log and "SIGTERM" in log and "SIGKILL" in log
+    import pytest
+
+    with pytest.raises(runs.UserError, match="not running"):
+        runs.start_kill(lab.journal, "det")

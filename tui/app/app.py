@@ -635,13 +635,25 @@ class LabApp(App):
                 self.say(f"killing {rid} ({mode})…", timeout=3)
                 self.run_core(
                     f"kill {rid}",
-                    lambda rid=rid: runs_mod.kill(self.journal, rid, grace=self.kill_grace, mode=mode,
-                                                  reason=reason),
+                    lambda rid=rid: self._kill_and_wait(rid, mode, reason),
                     ok=lambda st, rid=rid: f"killed {rid}" if st == "killed" else f"{rid}: {st}",
                     on_done=lambda _st, rid=rid: self._killing.discard(rid),
                     on_error=lambda _msg, rid=rid: self._killing.discard(rid))
 
         self.push_screen(KillDialog(self, alive, skipped), chosen)
+
+    def _kill_and_wait(self, rid: str, mode: str, reason: str | None) -> str:
+        """(Worker thread.) The kill runs in a detached core process, so quitting the app
+        never abandons it half-way; this only waits for its outcome while the app lives."""
+        from textual.worker import get_current_worker
+
+        proc = runs_mod.start_kill(self.journal, rid, grace=self.kill_grace, mode=mode, reason=reason)
+        worker = get_current_worker()
+        while proc.poll() is None:
+            if worker.is_cancelled:  # the app is closing: the kill goes on without us
+                return "stopping"
+            time.sleep(0.05)
+        return runs_mod.kill_outcome(self.journal, rid)
 
     def _resume(self, edit: bool) -> None:
         from .screens.actions import ResumeDialog
@@ -716,6 +728,10 @@ def run_app(journal_path: str | Path, colors: str = "auto") -> int:
     app = LabApp(journal_path)
     app.run()
     n = app.still_running()
+    stopping = sorted(app._killing)
+    if stopping:
+        print(f"labtui: still stopping {', '.join(stopping)} in the background "
+              "(the kill goes on without the app)")
     if n:
         print(f"labtui: {n} run(s) still running; reopen with `labtui`")
     else:

@@ -670,6 +670,46 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     return list_status(j, run_id)
 
 
+def start_kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRACE,
+               mode: str = "graceful", reason: str | None = None) -> subprocess.Popen:
+    """Run :func:`kill` in a detached process (``tui.core.killer``) and return it at once.
+
+    The escalation then completes even if the caller (the app) exits.  Its output, ending in
+    ``result: STATUS`` or ``error: MESSAGE``, is in ``<run dir>/kill.log``; see
+    :func:`kill_outcome`.
+    """
+    j = _as_journal(journal)
+    info = get_run(j, run_id)
+    if not info.alive:
+        raise UserError(f"run {run_id!r} is not running (status: {info.status})")
+    if mode not in ("graceful", "term", "now"):
+        raise UserError(f"bad kill mode {mode!r}: graceful, term or now")
+    log = open(info.run_dir / "kill.log", "ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tui.core.killer", str(j.path), run_id, mode, repr(float(grace)),
+             reason or ""],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            close_fds=True, cwd=str(info.run_dir), env=_shim_env())
+    finally:
+        log.close()
+
+
+def kill_outcome(journal: Journal | str | None, run_id: str) -> str:
+    """The last line a detached kill wrote: its final status, or raise its one-line error."""
+    j = _as_journal(journal)
+    try:
+        lines = (j.run_dir(run_id) / "kill.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in reversed(lines):
+        if line.startswith("result: "):
+            return line[len("result: "):].strip()
+        if line.startswith("error: "):
+            raise UserError(line[len("error: "):].strip())
+    return get_run(j, run_id).status
+
+
 def list_status(j: Journal, run_id: str) -> str:
     """Reconcile one run into the journal and return its status."""
     for r in list_runs(j):
