@@ -297,8 +297,22 @@ class LabApp(App):
         return out
 
     # ------------------------------------------------------------------ redraws
+    def _main_widget(self, selector):
+        """A widget of the main screen, or None while the app is closing (a late poll or
+        action result must never crash the exit)."""
+        from textual.css.query import NoMatches
+
+        if not self.screen_stack:
+            return None
+        try:
+            return self.screen_stack[0].query_one(selector)
+        except NoMatches:
+            return None
+
     def refresh_table(self) -> None:
-        table = self.query_one(RunsTable)
+        table = self._main_widget(RunsTable)
+        if table is None:
+            return
         table.set_narrow(self.size.width < 120)
         table.sync(self.rows(), set(self.marked), self.selected)
         cur = table.current_id
@@ -333,7 +347,9 @@ class LabApp(App):
         return [m] if m else []
 
     def refresh_plot(self) -> None:
-        plot = self.query_one(MetricPlot)
+        plot = self._main_widget(MetricPlot)
+        if plot is None:
+            return
         ids = self._plotted_ids()
         metrics = self.current_metrics()
         st = self.plot_settings
@@ -361,7 +377,9 @@ class LabApp(App):
         plot.set_curves(curves, shown, tuple(key), msg)
 
     def refresh_gpus(self) -> None:
-        panel = self.query_one(GpuPanel)
+        panel = self._main_widget(GpuPanel)
+        if panel is None:
+            return
         hist = getattr(self.sampler, "history", None)
         panel.show(self.gpu_snapshot, hist, {r.id for r in self.run_list})
 
@@ -388,7 +406,9 @@ class LabApp(App):
         if self.journal_error:
             t.append("\n")
             t.append(self.journal_error, style="bold red")
-        bar = self.query_one("#topbar", Static)
+        bar = self._main_widget("#topbar")
+        if bar is None:
+            return
         if getattr(bar, "_lab_text", None) != t:
             bar._lab_text = t
             bar.update(t)
