@@ -8,8 +8,6 @@ import time
 
 import pytest
 
-pytest.importorskip("textual")
-
 from tests.snapshot_tests.conftest import app_factory, lab, settle  # noqa: F401,E402  (fixtures)
 from tests.snapshot_tests.labdata import NOW, series  # noqa: E402
 from tui.core import procs  # noqa: E402

@@ -12,8 +12,6 @@ import time
 
 import pytest
 
-pytest.importorskip("textual")
-
 from tests.test_app import sync  # noqa: E402
 from tui.core import procs, runs  # noqa: E402
 

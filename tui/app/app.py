@@ -615,8 +615,8 @@ class LabApp(App):
         rid = self._select_pending
         if not rid:
             return
-        table = self.query_one(RunsTable)
-        if rid in table._order:
+        table = self._main_widget(RunsTable)
+        if table is not None and rid in table._order:
             self._select_pending = None
             table.move_cursor(row=table._order.index(rid), animate=False)
 
