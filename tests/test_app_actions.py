@@ -387,9 +387,8 @@ async def test_new_run_other_template_and_cancel(alab):
         dlg = app.screen
         assert str(dlg.query_one("#new-exp").value) == "nap"  # no run selected: the first template
         dlg.query_one("#new-exp").value = "other"
-        await pilot.pause(0.2)
-        names = [i.name for i in dlg.query("Input.param")]
-        assert names == ["n"]
+        await until(pilot, lambda: [i.name for i in dlg.query("Input.param")] == ["n"],
+                    what="the other template's params replace nap's")
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 1

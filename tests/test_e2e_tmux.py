@@ -192,6 +192,7 @@ def test_dropped_link_and_reattach(lab, pane):
     wait_for(lambda: metric_steps(lab.run_dir("long")), "long's first metrics", 90)
     pane.open_app("before")
     pane.wait(lambda s: "long" in s and "short" in s, "both runs in the app")
+    wait_for(lambda: runs.get_run(j, "long").pid, "long's pid in the journal", 30)
     long_pid = runs.get_run(j, "long").pid
 
     # 4. The SSH drop: the terminal and the app die with SIGHUP; the runs do not.

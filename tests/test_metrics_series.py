@@ -290,6 +290,8 @@ def test_ema_numpy_matches_python(w):
     assert len(got) == len(want)
     for a, b in zip(got, want):
         if math.isfinite(b):
-            assert abs(a - b) <= 1e-12 * max(1, abs(b))
+            # float rounding differs between the vectorised and the scalar recurrence; at
+            # w=0.999999 the bias correction 1/(1-w**t) amplifies it to ~1e-11.
+            assert abs(a - b) <= 1e-9 * max(1, abs(b))
         else:
             assert a == b or (math.isnan(a) and math.isnan(b))

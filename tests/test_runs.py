@@ -27,6 +27,12 @@ def gone(pid: int) -> bool:
         return True
 
 
+def trainer_pid(lab, run_id: str) -> int:
+    """The trainer's pid from the journal (it can print before its shim has recorded it)."""
+    assert wait_for(lambda: runs.get_run(lab.journal, run_id).pid is not None), "no pid recorded"
+    return runs.get_run(lab.journal, run_id).pid
+
+
 def wait_for(pred, timeout=20.0, step=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -120,7 +126,7 @@ def test_kill_graceful_trainer_saves_and_is_killed(lab):
 def test_kill_stubborn_trainer_escalates_to_sigkill(lab):
     lab.labtui("run", "--name", "s", "--", sys.executable, str(PROGS / "stubborn.py"), check=True)
     assert wait_for(lambda: "ready" in (lab.run_dir("s") / "output.log").read_text())
-    pid = runs.get_run(lab.journal, "s").pid
+    pid = trainer_pid(lab, "s")
     t0 = time.monotonic()
     r = lab.labtui("kill", "s", "--grace", "0.5", check=True)
     took = time.monotonic() - t0
@@ -137,7 +143,7 @@ def test_kill_reaches_ranks_in_their_own_sessions(lab):
     ranks_file = lab.run_dir("ddp") / "ranks.txt"
     assert wait_for(lambda: ranks_file.exists() and ranks_file.read_text().strip())
     ranks = [int(x) for x in ranks_file.read_text().split()]
-    root = runs.get_run(lab.journal, "ddp").pid
+    root = trainer_pid(lab, "ddp")
     for pid in ranks:  # really in other sessions than the trainer's
         assert os.getsid(pid) != os.getsid(root)
     lab.labtui("kill", "ddp", "--grace", "0.3", check=True)
