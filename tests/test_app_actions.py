@@ -122,6 +122,30 @@ async def test_kill_confirm_with_reason(alab):
 
 
 @sync
+async def test_kill_shows_stopping_until_the_escalation_ends(alab):
+    import sys
+    from pathlib import Path
+
+    stubborn = Path(__file__).parent / "progs" / "stubborn.py"  # ignores SIGINT and SIGTERM
+    rid = runs.launch(alab, command=[sys.executable, str(stubborn)], name="stub")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, rid)
+        await until(pilot, lambda: app.infos[rid].status == "running", what="running")
+        table = app.query_one("#runs")
+        status = lambda: str(table._cells[rid]["status"])  # noqa: E731
+        assert status().endswith("running")
+        await pilot.press("k")
+        await pilot.pause()
+        await pilot.press("enter")  # graceful: SIGINT, 1 s, SIGTERM, 1 s, SIGKILL
+        await until(pilot, lambda: status().endswith("stopping"), what="stopping shown")
+        assert app.infos[rid].alive  # still alive during the grace periods
+        await until(pilot, lambda: status().endswith("killed"), timeout=30, what="killed shown")
+        assert rid not in app._killing
+    assert rec(alab, rid)["status"] == "killed" and rec(alab, rid)["signal"] == "SIGKILL"
+
+
+@sync
 async def test_kill_cancel_changes_nothing(alab):
     rid = runs.launch(alab, experiment="nap")
     app = make_app(alab)

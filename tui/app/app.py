@@ -293,6 +293,7 @@ class LabApp(App):
                 "flags": self.flags(r.id),
                 "age": age(now - started) if started else "",
                 "loading": self.loading and r.id not in self.store,
+                "stopping": r.alive and r.id in self._killing,
             })
         return out
 
@@ -657,10 +658,15 @@ class LabApp(App):
                     f"kill {rid}",
                     lambda rid=rid: self._kill_and_wait(rid, mode, reason),
                     ok=lambda st, rid=rid: f"killed {rid}" if st == "killed" else f"{rid}: {st}",
-                    on_done=lambda _st, rid=rid: self._killing.discard(rid),
-                    on_error=lambda _msg, rid=rid: self._killing.discard(rid))
+                    on_done=lambda _st, rid=rid: self._kill_ended(rid),
+                    on_error=lambda _msg, rid=rid: self._kill_ended(rid))
+            self.refresh_table()  # their status reads "stopping" until the kill ends
 
         self.push_screen(KillDialog(self, alive, skipped), chosen)
+
+    def _kill_ended(self, rid: str) -> None:
+        self._killing.discard(rid)
+        self.refresh_table()
 
     def _kill_and_wait(self, rid: str, mode: str, reason: str | None) -> str:
         """(Worker thread.) The kill runs in a detached core process, so quitting the app

@@ -10,13 +10,14 @@ from rich.text import Text
 STATUS_STYLE = {
     "starting": "yellow",
     "running": "bold green",
+    "stopping": "bold yellow",  # display only: a kill from this app is in flight
     "finished": "blue",
     "failed": "bold red",
     "killed": "magenta",
     "lost": "dim red",
 }
 STATUS_ICON = {
-    "starting": "◌", "running": "●", "finished": "✓", "failed": "✗", "killed": "■", "lost": "?",
+    "starting": "◌", "running": "●", "stopping": "◐", "finished": "✓", "failed": "✗", "killed": "■", "lost": "?",
 }
 FLAG_STYLE = {"NaN": "bold red", "cliff": "red", "silent": "yellow", "tb": "bold red"}
 

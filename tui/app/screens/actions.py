@@ -558,7 +558,10 @@ class NewRunDialog(ActionDialog):
         defaults = self.defaults(exp)
         try:
             params = {}
+            current = f"param-{self.generation}-"  # not the previous template's (removal is async)
             for inp in self.query("Input.param").results(Input):
+                if not (inp.id or "").startswith(current):
+                    continue
                 key = inp.name or ""
                 v = parse_param(key, inp.value)
                 if key not in defaults or v != defaults[key] or type(v) is not type(defaults[key]):

@@ -59,7 +59,7 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
     return {
         "id": idt,
         "experiment": Text(info.experiment or "-"),
-        "status": status_text(info.status),
+        "status": status_text("stopping" if row.get("stopping") else info.status),
         "gpus": Text(gtxt),
         "progress": prog,
         "last": last,
