@@ -360,7 +360,14 @@ async def test_tags_marked_runs(alab):
         assert dialog_title(app) == "Tag 2 runs"
         await pilot.press(*"sweepA", "enter")
         await until(pilot, lambda: len(app.screen_stack) == 1, what="dialog closed")
-    assert rec(alab, a)["tags"] == ["sweepA"] and rec(alab, b)["tags"] == ["sweepA"]
+        assert rec(alab, a)["tags"] == ["sweepA"] and rec(alab, b)["tags"] == ["sweepA"]
+        await until(pilot, lambda: list(app.infos[b].tags) == ["sweepA"], what="tags polled")
+        # "-tag" removes from every marked run, in the same dialog that adds
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"-sweepA best", "enter")
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="dialog closed")
+    assert rec(alab, a)["tags"] == ["best"] and rec(alab, b)["tags"] == ["best"]
     assert "verdict" not in rec(alab, a)
 
 

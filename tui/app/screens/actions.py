@@ -412,8 +412,8 @@ class TagsDialog(ActionDialog):
     def body(self) -> ComposeResult:
         if not self.single:
             yield _run_table(self.lab, self.infos)
-            yield field("add tags", Input(placeholder="space-separated, e.g. baseline best", id="tags-input",
-                                          compact=True))
+            yield field("tags", Input(placeholder="space-separated: baseline adds, -baseline removes",
+                                      id="tags-input", compact=True))
             current = "unchanged"
         else:
             info = self.infos[0]
@@ -435,7 +435,11 @@ class TagsDialog(ActionDialog):
 
     def action_submit(self) -> None:
         tags = self.query_one("#tags-input", Input).value.split()
-        for t in tags:  # check before any write: a failed action changes nothing
+        drop: list[str] = []
+        if not self.single:  # marked runs: "-tag" removes a tag from each of them
+            drop = [t[1:] for t in tags if t.startswith("-") and len(t) > 1]
+            tags = [t for t in tags if not t.startswith("-")]
+        for t in tags + drop:  # check before any write: a failed action changes nothing
             if not core_runs.TAG_RE.match(t):
                 self.show_error(f"bad tag {t!r}: one word, no spaces, quotes, commas or brackets")
                 return
@@ -446,7 +450,7 @@ class TagsDialog(ActionDialog):
         for info in self.infos:
             cur = [str(t) for t in info.tags]
             add = [t for t in dict.fromkeys(tags) if t not in cur]
-            remove = [t for t in cur if t not in tags] if self.single else []
+            remove = [t for t in cur if t not in tags] if self.single else [t for t in cur if t in drop]
             cur_v = info.verdict if info.verdict in core_runs.VERDICTS else "none"
             v = "unchanged" if verdict == cur_v else verdict
             if add or remove or v != "unchanged":
