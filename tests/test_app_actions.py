@@ -249,10 +249,18 @@ async def test_resume_edit_params_and_errors(alab):
         assert "empty value" in str(app.screen.query_one(".dialog-error").render())
         assert alab.read_bytes() == before
         inp.value = "1"
+        dlg = app.screen
+        dlg.query_one("#resume-name").value = "../x"  # refused inline, nothing written
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: app.selected == f"{rid}.1", what="resumed")
+        await pilot.pause()
+        assert "../x" in str(dlg.query_one(".dialog-error").render())
+        assert alab.read_bytes() == before and app.screen is dlg
+        dlg.query_one("#resume-name").value = "nap_cont"
+        dlg.query_one("#resume-gpus").value = "cpu"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.selected == "nap_cont", what="resumed")
         # cancel leaves the journal alone
-        await until(pilot, lambda: app.infos[f"{rid}.1"].status == "finished", what="resumed run done")
+        await until(pilot, lambda: app.infos["nap_cont"].status == "finished", what="resumed run done")
         await pilot.pause(0.3)
         before = alab.read_bytes()
         await start(pilot, rid)
@@ -261,7 +269,8 @@ async def test_resume_edit_params_and_errors(alab):
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 1
         assert alab.read_bytes() == before
-    assert rec(alab, f"{rid}.1")["params"] == {"secs": 1}
+    r = rec(alab, "nap_cont")
+    assert r["params"] == {"secs": 1} and r["parent"] == rid and r["gpus"] == []
 
 
 @sync

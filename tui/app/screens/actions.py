@@ -307,6 +307,13 @@ class ResumeDialog(ActionDialog):
                 yield Static(Text("this run has no params to edit", style="dim"))
             for k, v in self.info.params.items():
                 yield field(k, Input(value_text(v), classes="param", name=k, compact=True))
+            gpus = self.info.gpus
+            yield field("GPUs", Input("cpu" if gpus == [] else ",".join(str(g) for g in gpus or []),
+                                      placeholder="0,1 · auto · cpu · empty: the parent's",
+                                      id="resume-gpus", compact=True))
+            yield Static(gpu_free_text(self.lab.gpu_snapshot), classes="dialog-gpus")
+            yield field("name", Input(placeholder="optional (default: next in the chain)",
+                                      id="resume-name", compact=True))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -331,17 +338,28 @@ class ResumeDialog(ActionDialog):
         return out
 
     def action_submit(self) -> None:
+        gpus = name = None
         try:
             params = self.changed_params() if self.edit else {}
+            if self.edit:
+                gpus = self.query_one("#resume-gpus", Input).value.strip() or None
+                name = self.query_one("#resume-name", Input).value.strip() or None
+                if name is not None:
+                    from ...core.journal import validate_run_id
+
+                    validate_run_id(name)
         except UserError as e:
             self.show_error(str(e))
             return
         j, rid, ckpt = self.lab.journal, self.info.id, self.checkpoint
+        warnings: list[str] = []
 
         def work():
-            return core_runs.resume(j, rid, params=params or None, from_path=str(ckpt))
+            return core_runs.resume(j, rid, params=params or None, from_path=str(ckpt), gpus=gpus,
+                                    name=name, warn=warnings.append)
 
-        self.call_core(f"resume {rid}", work, ok=lambda new: f"resumed {rid} as {new}",
+        self.call_core(f"resume {rid}", work, ok=lambda new: f"resumed {rid} as {new}"
+                       + (f" ({'; '.join(warnings)})" if warnings else ""),
                        select=lambda new: new)
 
 
