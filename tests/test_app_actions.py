@@ -440,3 +440,49 @@ async def test_new_run_other_template_and_cancel(alab):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.selected == "other_1", what="other_1 selected")
     assert rec(alab, "other_1")["command"] == "sleep 0"
+
+
+@sync
+async def test_new_run_any_command_prefilled_from_a_command_run(alab):
+    plain = runs.launch(alab, command=["sleep", "0"], name="plain")
+    app = make_app(alab)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, plain)
+        await until(pilot, lambda: app.infos[plain].status == "finished", what="plain done")
+        await pilot.pause(0.3)
+        before = alab.read_bytes()
+        await pilot.press("n")
+        await pilot.pause()
+        dlg = app.screen
+        assert dialog_title(app) == "New run — command from plain"
+        cmd = app.focused
+        assert cmd.name == "command" and cmd.value == app.infos[plain].command
+        cmd.value = "   "
+        await pilot.press("ctrl+s")  # empty: inline error, nothing written
+        await pilot.pause()
+        assert "empty command" in str(dlg.query_one(".dialog-error").render())
+        assert alab.read_bytes() == before and app.screen is dlg
+        cmd.value = "sleep '0' # not a comment: no shell"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.selected == "run_1", what="new run selected")
+    r = rec(alab, "run_1")
+    assert "experiment" not in r and r["command"].endswith("sleep 0 '#' not a comment: no shell")
+
+
+@sync
+async def test_new_run_without_templates_runs_a_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    j = tmp_path / "experiments.toml"
+    j.write_text("# no templates yet\n", encoding="utf-8")
+    app = make_app(j)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        assert dialog_title(app) == "New run"
+        assert app.focused.name == "command" and app.focused.value == ""
+        app.focused.value = "true"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.selected == "run_1", what="new run selected")
+    assert rec(j, "run_1")["status"] in ("starting", "running", "finished")
+    assert j.read_text(encoding="utf-8").startswith("# no templates yet\n")

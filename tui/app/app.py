@@ -727,12 +727,7 @@ class LabApp(App):
         except UserError as e:
             self.say(str(e), severity="error", timeout=8)
             return
-        exps = {k: v for k, v in exps.items() if isinstance(v, dict)}
-        if not exps:
-            self.say(f"no experiment templates in {show_path(self.journal.path)}: "
-                     "add [experiments.NAME] with a command, or use `labtui run -- CMD`",
-                     severity="warning", timeout=8)
-            return
+        exps = {k: v for k, v in exps.items() if isinstance(v, dict)}  # none: the form runs a command
         self.push_screen(NewRunDialog(self, exps, self.infos.get(self.selected or "")))
 
 

@@ -493,8 +493,12 @@ class TagsDialog(ActionDialog):
 
 
 # --------------------------------------------------------------------------- new run
+RAW_COMMAND = "\x00command"  # the form's "any command" choice: not a possible template name
+
+
 class NewRunDialog(ActionDialog):
-    """``n``: launch a run from an experiment template (prefilled from the selected run)."""
+    """``n``: launch a run from an experiment template, or any command (``labtui run -- CMD``),
+    prefilled from the selected run."""
 
     BINDINGS = [*ActionDialog.BINDINGS,
                 Binding("ctrl+s", "submit", "Launch", id="new_run_submit", priority=True)]
@@ -504,15 +508,19 @@ class NewRunDialog(ActionDialog):
         super().__init__(lab_app)
         self.experiments = experiments
         self.info = info
-        names = list(experiments)
-        self.first = info.experiment if info is not None and info.experiment in experiments else names[0]
+        if info is not None and info.experiment in experiments:
+            self.first = info.experiment
+        elif info is not None or not experiments:  # a run without (a known) template: its command
+            self.first = RAW_COMMAND
+        else:
+            self.first = next(iter(experiments))
         self.generation = 0
         self.shown = self.first
 
     def title_text(self) -> Text:
         t = Text("New run")
-        if self.info is not None and self.info.experiment in self.experiments:
-            t.append(" — params from ")
+        if self.info is not None:
+            t.append(" — params from " if self.first != RAW_COMMAND else " — command from ")
             t.append(self.info.id)
         return t
 
@@ -532,8 +540,10 @@ class NewRunDialog(ActionDialog):
         return params
 
     def body(self) -> ComposeResult:
-        yield field("experiment", Select([(Text(n), n) for n in self.experiments], value=self.first,
-                                         allow_blank=False, id="new-exp", compact=True))
+        choices = [(Text(n), n) for n in self.experiments]
+        choices.append((Text("(any command)", style="italic"), RAW_COMMAND))
+        yield field("experiment", Select(choices, value=self.first, allow_blank=False, id="new-exp",
+                                         compact=True))
         yield Vertical(*self._param_widgets(self.first), id="new-params")
         gpus = ""
         if self.info is not None and isinstance(self.info.gpus, list) and self.info.gpus:
@@ -547,6 +557,11 @@ class NewRunDialog(ActionDialog):
     def _param_widgets(self, exp: str) -> list:
         self.generation += 1
         out: list = []
+        if exp == RAW_COMMAND:
+            cmd = self.info.command if self.info is not None and self.first == RAW_COMMAND else ""
+            return [field("command", Input(cmd or "", placeholder="python train.py --lr 3e-4 (no shell)",
+                                           classes="param", name="command",
+                                           id=f"param-{self.generation}-0", compact=True))]
         for k, v in self.prefill(exp).items():
             out.append(field(k, Input("" if v is None else value_text(v), classes="param", name=k,
                                       id=f"param-{self.generation}-{len(out)}", compact=True)))
@@ -562,7 +577,7 @@ class NewRunDialog(ActionDialog):
     @on(Select.Changed, "#new-exp")
     def _exp_changed(self, event: Select.Changed) -> None:
         exp = str(event.value)
-        if exp == self.shown or exp not in self.experiments:
+        if exp == self.shown or (exp not in self.experiments and exp != RAW_COMMAND):
             return
         self.shown = exp
         box = self.query_one("#new-params", Vertical)
@@ -581,10 +596,16 @@ class NewRunDialog(ActionDialog):
         try:
             params = {}
             current = f"param-{self.generation}-"  # not the previous template's (removal is async)
+            command = None
             for inp in self.query("Input.param").results(Input):
                 if not (inp.id or "").startswith(current):
                     continue
                 key = inp.name or ""
+                if exp == RAW_COMMAND:
+                    command = inp.value.strip()
+                    if not command:
+                        raise UserError("empty command: type the command to run")
+                    continue
                 v = parse_param(key, inp.value)
                 if key not in defaults or v != defaults[key] or type(v) is not type(defaults[key]):
                     params[key] = v
@@ -601,10 +622,13 @@ class NewRunDialog(ActionDialog):
         warnings: list[str] = []
 
         def work():
+            if exp == RAW_COMMAND:
+                return core_runs.launch(j, command=command, gpus=gpus, name=name, warn=warnings.append)
             return core_runs.launch(j, experiment=exp, params=params, gpus=gpus, name=name,
                                     warn=warnings.append)
 
         def ok(rid):
             return f"started {rid}" + (f" ({'; '.join(warnings)})" if warnings else "")
 
-        self.call_core(f"launch {exp}", work, ok=ok, select=lambda rid: rid)
+        self.call_core("launch" if exp == RAW_COMMAND else f"launch {exp}", work, ok=ok,
+                       select=lambda rid: rid)
