@@ -95,6 +95,30 @@ def _gpus_text(info) -> str:
     return ",".join(str(g) for g in info.gpus)
 
 
+def launch_fields(lab, prefix: str, gpus, empty_means: str, default_name: str) -> list:
+    """The GPUs input (prefilled from a run's GPUs), each GPU's free memory, and an optional
+    name: the tail of the new-run and resume-with-edits forms (see :func:`read_launch_fields`)."""
+    value = "" if gpus is None else ("cpu" if gpus == [] else ",".join(str(g) for g in gpus))
+    return [
+        field("GPUs", Input(value, placeholder=f"0,1 · auto · cpu · empty: {empty_means}",
+                            id=f"{prefix}-gpus", compact=True)),
+        Static(gpu_free_text(lab.gpu_snapshot), classes="dialog-gpus"),
+        field("name", Input(placeholder=f"optional (default: {default_name})", id=f"{prefix}-name",
+                            compact=True)),
+    ]
+
+
+def read_launch_fields(screen, prefix: str) -> tuple[str | None, str | None]:
+    """(gpus, name) from :func:`launch_fields`; a bad name raises UserError before any write."""
+    from ...core.journal import validate_run_id
+
+    gpus = screen.query_one(f"#{prefix}-gpus", Input).value.strip() or None
+    name = screen.query_one(f"#{prefix}-name", Input).value.strip() or None
+    if name is not None:
+        validate_run_id(name)
+    return gpus, name
+
+
 def gpu_free_text(snapshot) -> Text:
     """Each GPU's free memory from the latest snapshot, or why there is none."""
     from ...core.gpus import NA, fmt
@@ -307,13 +331,7 @@ class ResumeDialog(ActionDialog):
                 yield Static(Text("this run has no params to edit", style="dim"))
             for k, v in self.info.params.items():
                 yield field(k, Input(value_text(v), classes="param", name=k, compact=True))
-            gpus = self.info.gpus
-            yield field("GPUs", Input("cpu" if gpus == [] else ",".join(str(g) for g in gpus or []),
-                                      placeholder="0,1 · auto · cpu · empty: the parent's",
-                                      id="resume-gpus", compact=True))
-            yield Static(gpu_free_text(self.lab.gpu_snapshot), classes="dialog-gpus")
-            yield field("name", Input(placeholder="optional (default: next in the chain)",
-                                      id="resume-name", compact=True))
+            yield from launch_fields(self.lab, "resume", self.info.gpus, "the parent's", "next in the chain")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -342,12 +360,7 @@ class ResumeDialog(ActionDialog):
         try:
             params = self.changed_params() if self.edit else {}
             if self.edit:
-                gpus = self.query_one("#resume-gpus", Input).value.strip() or None
-                name = self.query_one("#resume-name", Input).value.strip() or None
-                if name is not None:
-                    from ...core.journal import validate_run_id
-
-                    validate_run_id(name)
+                gpus, name = read_launch_fields(self, "resume")
         except UserError as e:
             self.show_error(str(e))
             return
@@ -545,14 +558,8 @@ class NewRunDialog(ActionDialog):
         yield field("experiment", Select(choices, value=self.first, allow_blank=False, id="new-exp",
                                          compact=True))
         yield Vertical(*self._param_widgets(self.first), id="new-params")
-        gpus = ""
-        if self.info is not None and isinstance(self.info.gpus, list) and self.info.gpus:
-            gpus = ",".join(str(g) for g in self.info.gpus)
-        yield field("GPUs", Input(gpus, placeholder="0,1 · auto · cpu · empty: template's", id="new-gpus",
-                                  compact=True))
-        yield Static(gpu_free_text(self.lab.gpu_snapshot), classes="dialog-gpus")
-        yield field("name", Input(placeholder="optional (default: <experiment>_N)", id="new-name",
-                                  compact=True))
+        yield from launch_fields(self.lab, "new", self.info.gpus if self.info is not None else None,
+                                 "template's", "<experiment>_N")
 
     def _param_widgets(self, exp: str) -> list:
         self.generation += 1
@@ -609,15 +616,10 @@ class NewRunDialog(ActionDialog):
                 v = parse_param(key, inp.value)
                 if key not in defaults or v != defaults[key] or type(v) is not type(defaults[key]):
                     params[key] = v
-            name = self.query_one("#new-name", Input).value.strip() or None
-            if name is not None:
-                from ...core.journal import validate_run_id
-
-                validate_run_id(name)
+            gpus, name = read_launch_fields(self, "new")
         except UserError as e:
             self.show_error(str(e))
             return
-        gpus = self.query_one("#new-gpus", Input).value.strip() or None
         j = self.lab.journal
         warnings: list[str] = []
 
