@@ -294,3 +294,21 @@ def test_colors_flag_sets_textual_env_before_import(monkeypatch):
     assert cmd_app.open_app(argparse.Namespace(colors="16")) == 0
     assert seen["env"] == "standard"
 
+
+
+@pytest.mark.parametrize("kind", ["auto", "none"])
+def test_no_gpu_panel_says_it_once_with_the_reason(kind):
+    """The real no-GPU path of this machine (or the none source): the panel names the state
+    once, then NVML's reason (not "no NVIDIA GPU  no NVIDIA GPU: ...")."""
+    from tui.app.widgets.gpu_panel import render_gpus
+    from tui.core.gpus import make_source
+
+    src = make_source(kind)
+    snap = src.sample()
+    if snap.ok:
+        pytest.skip("this machine has an NVIDIA GPU")
+    text = render_gpus(snap, None, 100).plain
+    first = text.splitlines()[0]
+    assert first.count("no NVIDIA GPU") == 1 and first.startswith("no NVIDIA GPU")
+    if kind == "auto":  # NVML's own words: library missing, driver not loaded...
+        assert len(first.strip()) > len("no NVIDIA GPU") + 5, first

@@ -122,6 +122,7 @@ def read_launch_fields(screen, prefix: str) -> tuple[str | None, str | None]:
 def gpu_free_text(snapshot) -> Text:
     """Each GPU's free memory from the latest snapshot, or why there is none."""
     from ...core.gpus import NA, fmt
+    from ..widgets.gpu_panel import no_gpu_reason
 
     t = Text()
     if snapshot is None:
@@ -129,8 +130,8 @@ def gpu_free_text(snapshot) -> Text:
         return t
     if not snapshot.ok:
         t.append("no NVIDIA GPU", style="yellow")
-        if snapshot.reason:
-            t.append(f" ({snapshot.reason})", style="dim")
+        if no_gpu_reason(snapshot):
+            t.append(f" ({no_gpu_reason(snapshot)})", style="dim")
         return t
     users: dict[int, list[str]] = {}
     for p in snapshot.processes:

@@ -11,6 +11,17 @@ from ...core.gpus import NA, fmt
 from ..fmt import bar, sparkline
 
 
+
+def no_gpu_reason(snap) -> str:
+    """Why there is no GPU, without repeating the "no NVIDIA GPU" the caller already shows."""
+    reason = (snap.reason or "").strip()
+    rest = reason.removeprefix("no NVIDIA GPU")
+    if rest == reason:
+        return reason
+    if rest.startswith(" (") and rest.endswith(")"):
+        return rest[2:-1]
+    return rest.removeprefix(":").strip()
+
 def _gib(b) -> str:
     if b is NA or b is None:
         return "n/a"
@@ -38,8 +49,8 @@ def render_gpus(snap, history, width: int, known=None) -> Text:
     sw = 0 if narrow else max(0, min(20, width - 70))
     if not snap.ok:
         t.append("no NVIDIA GPU", style="bold yellow")
-        if snap.reason:
-            t.append(f"  {snap.reason}", style="dim")
+        if no_gpu_reason(snap):
+            t.append(f"  {no_gpu_reason(snap)}", style="dim")
         h = snap.host
         t.append("\n")
         cpu = None if h.cpu_percent is NA else h.cpu_percent
