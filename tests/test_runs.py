@@ -406,9 +406,10 @@ def test_log_verb_tail_and_safety(lab):
 
 def test_log_follow_ends_with_the_run(lab):
     lab.labtui("run", "--name", "f", "--", sys.executable, str(PROGS / "count.py"), "--n", "20",
-               "--delay", "0.05", check=True)
+               "--delay", "0.05", "--code", "3", check=True)
     r = lab.labtui("log", "f", "-f", check=True, timeout=30)
     assert r.stdout.count("\n") == 20
+    assert r.stderr.strip().splitlines()[-1] == "labtui: f failed (exit 3)"
 
 
 def test_core_never_imports_textual():

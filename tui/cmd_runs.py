@@ -300,6 +300,9 @@ def cmd_log(args) -> int:
         time.sleep(0.25)
     if pending:
         emit(b"", final=True)
+    if args.follow:  # say how it ended (stderr: stdout stays the log, byte for byte with --raw)
+        r = runs.get_run(j, args.id)
+        print(f"labtui: {args.id} {r.status}{_exit_text(r)}", file=sys.stderr)
     return 0
 
 
