@@ -77,6 +77,16 @@ async def start(pilot, select: str | None = None) -> None:
         await until(pilot, lambda: app.selected == select, what=f"select {select}")
 
 
+async def start_finished(pilot, rid: str) -> bytes:
+    """Select ``rid``, wait until the app shows it finished and the poll's write-back has
+    landed; return the journal's bytes (a cancelled action must leave them as they are)."""
+    app = pilot.app
+    await start(pilot, rid)
+    await until(pilot, lambda: app.infos[rid].status == "finished", what=f"{rid} finished")
+    await pilot.pause(0.3)
+    return app.journal.path.read_bytes()
+
+
 def dialog_title(app) -> str:
     return str(app.screen.query_one(".dialog-title").render())
 
@@ -236,9 +246,7 @@ async def test_resume_edit_params_and_errors(alab):
     ckpt(alab, rid, 7)
     app = make_app(alab)
     async with app.run_test(size=SIZE) as pilot:
-        await start(pilot, rid)
-        await pilot.pause(0.3)
-        before = alab.read_bytes()
+        before = await start_finished(pilot, rid)
         await pilot.press("R")
         await pilot.pause()
         inp = app.focused
@@ -260,9 +268,7 @@ async def test_resume_edit_params_and_errors(alab):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.selected == "nap_cont", what="resumed")
         # cancel leaves the journal alone
-        await until(pilot, lambda: app.infos["nap_cont"].status == "finished", what="resumed run done")
-        await pilot.pause(0.3)
-        before = alab.read_bytes()
+        before = await start_finished(pilot, "nap_cont")
         await start(pilot, rid)
         await pilot.press("r")
         await pilot.press("escape")
@@ -320,10 +326,7 @@ async def test_note_cancel_changes_nothing(alab):
     rid = runs.launch(alab, experiment="other")
     app = make_app(alab)
     async with app.run_test(size=SIZE) as pilot:
-        await start(pilot, rid)
-        await until(pilot, lambda: app.infos[rid].status == "finished", what="finished")
-        await pilot.pause(0.3)
-        before = alab.read_bytes()
+        before = await start_finished(pilot, rid)
         await pilot.press("a", *"not converging", "escape")
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 1
@@ -386,9 +389,7 @@ async def test_new_run_validation_then_launch(alab):
     parent = runs.launch(alab, experiment="nap", params={"secs": 0})
     app = make_app(alab)
     async with app.run_test(size=SIZE) as pilot:
-        await start(pilot, parent)
-        await pilot.pause(0.3)
-        before = alab.read_bytes()
+        before = await start_finished(pilot, parent)
         await pilot.press("n")
         await pilot.pause()
         from tui.app.screens.actions import NewRunDialog
@@ -447,10 +448,7 @@ async def test_new_run_any_command_prefilled_from_a_command_run(alab):
     plain = runs.launch(alab, command=["sleep", "0"], name="plain")
     app = make_app(alab)
     async with app.run_test(size=SIZE) as pilot:
-        await start(pilot, plain)
-        await until(pilot, lambda: app.infos[plain].status == "finished", what="plain done")
-        await pilot.pause(0.3)
-        before = alab.read_bytes()
+        before = await start_finished(pilot, plain)
         await pilot.press("n")
         await pilot.pause()
         dlg = app.screen
