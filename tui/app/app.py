@@ -91,9 +91,10 @@ class LabApp(App):
 
     def __init__(self, journal_path: str | Path = "experiments.toml", clock: Callable[[], float] | None = None,
                  gpu_source: Any = None, poll_interval: float = 1.0, theme: str | None = None,
-                 gpu_interval: float = 1.0, **kw):
+                 gpu_interval: float = 1.0, keymap: dict[str, str] | None = None, **kw):
         super().__init__(**kw)
         self.journal = Journal(journal_path)
+        self.keymap = dict(keymap or {})  # binding id -> keys, from the user's config ([keys])
         self.clock = clock or time.time
         self.poll_interval = poll_interval
         self._own_sampler = False
@@ -148,6 +149,8 @@ class LabApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
         if self._own_sampler:
             self.sampler.start()
         self.query_one("#filter", Input).display = False
@@ -740,13 +743,29 @@ def model_chain(infos: dict, rid: str) -> list[str]:
     return chain
 
 
+def binding_ids() -> set[str]:
+    """Every binding id of the app and its screens: what a user keymap may rebind."""
+    from .screens import actions, compare, detail, help, metrics
+
+    classes = [LabApp, detail.DetailScreen, compare.CompareScreen, help.HelpScreen,
+               metrics.MetricsScreen, actions.ActionDialog, *_subclasses(actions.ActionDialog)]
+    return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
+
+
+def _subclasses(cls) -> list:
+    return [s for c in cls.__subclasses__() for s in (c, *_subclasses(c))]
+
+
 def run_app(journal_path: str | Path, colors: str = "auto") -> int:
     """Open the app; after it closes, say that runs keep going (the app never stops a run)."""
     import os
 
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
-    app = LabApp(journal_path)
+    from ..core import config
+
+    keymap = config.keymap(config.load_config(), binding_ids())  # a bad config: one line, no app
+    app = LabApp(journal_path, keymap=keymap)
     app.run()
     n = app.still_running()
     stopping = sorted(app._killing)

@@ -36,6 +36,25 @@ MAX_ID_LEN = 128
 CACHE_MIN_BYTES = 64 * 1024
 
 
+
+def toml_error(path, text: str, err: Exception) -> str:
+    """``FILE:LINE:COL: invalid TOML: MESSAGE`` for a tomllib/tomlkit parse error of ``text``."""
+    msg = str(err)
+    line = getattr(err, "lineno", None) or getattr(err, "line", None)
+    col = getattr(err, "colno", None) or getattr(err, "col", None)
+    m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+    if m:
+        line, col = int(m.group(1)), int(m.group(2))
+        msg = msg[: m.start()].strip()
+    elif re.search(r"\(at end of document\)", msg):
+        line = text.count("\n") + 1
+        col = len(text.rsplit("\n", 1)[-1]) + 1
+        msg = msg.replace("(at end of document)", "").strip()
+    msg = re.sub(r"\s+at line \d+ col \d+$", "", msg)
+    where = f"{path}:{line}:{col}" if line else str(path)
+    return f"{where}: invalid TOML: {msg}"
+
+
 class JournalError(UserError):
     """The journal cannot be read or written (message names file, line and column)."""
 
@@ -156,20 +175,7 @@ class Journal:
         return data
 
     def _where(self, text: str, err: Exception) -> str:
-        msg = str(err)
-        line = getattr(err, "lineno", None) or getattr(err, "line", None)
-        col = getattr(err, "colno", None) or getattr(err, "col", None)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        if m:
-            line, col = int(m.group(1)), int(m.group(2))
-            msg = msg[: m.start()].strip()
-        elif re.search(r"\(at end of document\)", msg):
-            line = text.count("\n") + 1
-            col = len(text.rsplit("\n", 1)[-1]) + 1
-            msg = msg.replace("(at end of document)", "").strip()
-        msg = re.sub(r"\s+at line \d+ col \d+$", "", msg)
-        where = f"{self.path}:{line}:{col}" if line else str(self.path)
-        return f"{where}: invalid TOML: {msg} (the journal was not changed)"
+        return f"{toml_error(self.path, text, err)} (the journal was not changed)"
 
     def _check_shape(self, data: dict) -> None:
         for section in ("experiments", "runs"):

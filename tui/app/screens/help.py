@@ -28,19 +28,24 @@ class HelpScreen(ModalScreen):
         t.add_column("key", style="bold cyan", no_wrap=True)
         t.add_column("id", style="dim", no_wrap=True)
         t.add_column("action")
+        keymap = getattr(self._lab, "keymap", {})
+
+        def key_of(b) -> str:  # the user's keymap wins (~/.config/labtui/config.toml)
+            return keymap.get(b.id) or b.key_display or b.key
+
         for b in self._lab.BINDINGS:
-            key = b.key_display or b.key
-            t.add_row(Text(key), Text(b.id or ""), Text(b.description or b.action))
+            t.add_row(Text(key_of(b)), Text(b.id or ""), Text(b.description or b.action))
         from .detail import DetailScreen
 
         t.add_row("", "", "")
         t.add_row(Text("in run detail", style="bold"), "", "")
         for b in DetailScreen.BINDINGS:
-            t.add_row(Text(b.key_display or b.key), Text(b.id or ""), Text(b.description or b.action))
+            t.add_row(Text(key_of(b)), Text(b.id or ""), Text(b.description or b.action))
         t.add_row("", "", "")
         t.add_row(Text("in dialogs", style="bold"), "", "")
         t.add_row(Text("enter / ctrl+s"), Text(""), Text("confirm (ctrl+s in the note editor)"))
-        t.add_row(Text("esc"), Text("dialog_cancel"), Text("cancel: nothing changes"))
+        t.add_row(Text(keymap.get("dialog_cancel") or "esc"), Text("dialog_cancel"),
+                  Text("cancel: nothing changes"))
         body = Static(t)
         with VerticalScroll(id="help-body") as v:
             v.border_title = "labtui keys"

@@ -1,0 +1,75 @@
+"""The user's labtui settings: ``~/.config/labtui/config.toml``.
+
+Only keys for now (the Posting model: every binding has an id, a user keymap rebinds ids)::
+
+    [keys]
+    kill = "K"            # a binding id (see `?` in the app) = key, or several: "K,ctrl+k"
+    log_scale = "l"
+
+``$LABTUI_CONFIG`` names another file; ``$XDG_CONFIG_HOME`` moves the default folder.  A
+missing file is no config; a file that does not parse, or names an unknown binding id, is a
+one-line error naming the file (and line) before the app opens.  The file is only read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from .errors import UserError
+from .journal import toml_error
+
+CONFIG_ENV = "LABTUI_CONFIG"
+
+
+def config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "labtui" / "config.toml"
+
+
+def load_config(path: str | os.PathLike | None = None) -> dict:
+    p = Path(path) if path is not None else config_path()
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise UserError(f"{p}: cannot read the labtui config: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise UserError(f"{p}:{line}: not UTF-8 text ({e.reason})") from None
+    try:
+        cfg = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(toml_error(p, text, e)) from None
+    cfg["_path"] = str(p)
+    return cfg
+
+
+def keymap(cfg: dict, known_ids: Iterable[str]) -> dict[str, str]:
+    """``[keys]`` of a loaded config as {binding id: keys}, checked against ``known_ids``."""
+    where = cfg.get("_path", "config")
+    keys = cfg.get("keys", {})
+    if not isinstance(keys, dict):
+        raise UserError(f"{where}: 'keys' must be a table ([keys] with id = \"key\" lines)")
+    known = sorted(set(known_ids))
+    out: dict[str, str] = {}
+    for bid, key in keys.items():
+        if bid not in known:
+            raise UserError(f"{where}: [keys] {bid!r} is not a binding id; known: {', '.join(known)}")
+        if not isinstance(key, str) or not key.strip() or any(not k.strip() for k in key.split(",")):
+            raise UserError(f"{where}: [keys] {bid} = {key!r}: a key such as \"K\" or \"ctrl+k\", "
+                            "or several separated by commas")
+        out[bid] = ",".join(k.strip() for k in key.split(","))
+    return out
