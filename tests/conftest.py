@@ -13,6 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PROGS = Path(__file__).resolve().parent / "progs"
 
+# The tester's own ~/.config/labtui/config.toml (a keymap) must not change what the tests
+# press; every labtui started by a test (CLI, tmux pane, app) inherits this empty config.
+os.environ["LABTUI_CONFIG"] = os.devnull
+
 
 def cli_env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
