@@ -9,6 +9,7 @@ every action has a binding with an id (see ``BINDINGS`` and ``docs/app.md``).
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from pathlib import Path
@@ -123,6 +124,7 @@ class LabApp(App):
         self._repoll = False
         self._select_pending: str | None = None
         self._killing: set[str] = set()  # runs with a kill in flight
+        self._gc_frozen = False
         self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
 
     # ------------------------------------------------------------------ setup
@@ -228,6 +230,13 @@ class LabApp(App):
         if changed_runs or res.runs is not None or now - self._table_at > 10.0:
             self._table_at = now
             self.refresh_table()  # diff-based: only changed cells (ages, statuses...) redraw
+        if was_loading and not self.loading and not self._gc_frozen:
+            # Everything loaded so far (Textual, numpy, the runs' series) lives as long as the
+            # app: move it out of the collector's sight, or each full collection walks it all
+            # (~50 ms: a key press that meets one redraws late).
+            self._gc_frozen = True
+            gc.collect()
+            gc.freeze()
         if changed_runs or was_loading != self.loading:
             self._update_topbar()
         if changed_runs & set(self._plotted_ids()) or res.runs is not None:
