@@ -41,6 +41,7 @@ CKPT_FILE = "state.pt"
 META_FILE = "meta.json"
 _STEP_RE = re.compile(r"^step-(\d+)$")
 _TMP_RE = re.compile(r"^step-(\d+)\.tmp$")
+_EXIT_HARD = False  # set once a distributed run has finished cleanly (see main_wrapper)
 
 
 class UsageError(Exception):
@@ -621,6 +622,8 @@ class Run:
         if self.dist is not None:
             self.dist.barrier()
             self.dist.destroy_process_group()
+            global _EXIT_HARD
+            _EXIT_HARD = True
         return code
 
 
@@ -642,4 +645,11 @@ def main_wrapper(fn: Callable[[list[str] | None], int], prog: str) -> None:
         print(f"{prog}: error: {e}", file=sys.stderr, flush=True)
         code = EXIT_USAGE
     sys.stdout.flush()
+    if _EXIT_HARD:
+        # A rank whose work is done (metrics closed, checkpoint saved, barrier passed, process
+        # group destroyed) leaves without interpreter teardown: torch's gloo/c10d threads can
+        # still be joinable then, and std::terminate would turn a finished run into SIGABRT
+        # ("terminate called without an active exception", seen on CPU torchrun).
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
