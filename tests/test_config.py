@@ -18,14 +18,14 @@ def test_missing_config_is_no_config(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert config.config_path() == tmp_path / "labtui" / "config.toml"
     assert config.load_config() == {}
-    assert config.keymap(config.load_config(), IDS) == {}
+    assert config.load_keymap(IDS) == {}
 
 
 def test_keymap_from_env_path(tmp_path, monkeypatch):
     p = tmp_path / "my.toml"
     p.write_text('# mine\n[keys]\nkill = "K"\nlog_scale = " l , ctrl+l "\n', encoding="utf-8")
     monkeypatch.setenv(config.CONFIG_ENV, str(p))
-    assert config.keymap(config.load_config(), IDS) == {"kill": "K", "log_scale": "l,ctrl+l"}
+    assert config.load_keymap(IDS) == {"kill": "K", "log_scale": "l,ctrl+l"}
 
 
 @pytest.mark.parametrize("text, want", [
@@ -40,7 +40,7 @@ def test_bad_config_is_one_line_naming_the_file(tmp_path, text, want):
     p.write_text(text, encoding="utf-8")
     before = p.read_bytes()
     with pytest.raises(UserError) as e:
-        config.keymap(config.load_config(p), IDS)
+        config.load_keymap(IDS, p)
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith(str(p)) and want in msg, msg
     assert p.read_bytes() == before

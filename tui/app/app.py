@@ -773,7 +773,7 @@ def run_app(journal_path: str | Path, colors: str = "auto") -> int:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     from ..core import config
 
-    keymap = config.keymap(config.load_config(), binding_ids())  # a bad config: one line, no app
+    keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
     app = LabApp(journal_path, keymap=keymap)
     app.run()
     n = app.still_running()

@@ -53,14 +53,13 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
         cfg = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UserError(toml_error(p, text, e)) from None
-    cfg["_path"] = str(p)
     return cfg
 
 
-def keymap(cfg: dict, known_ids: Iterable[str]) -> dict[str, str]:
-    """``[keys]`` of a loaded config as {binding id: keys}, checked against ``known_ids``."""
-    where = cfg.get("_path", "config")
-    keys = cfg.get("keys", {})
+def load_keymap(known_ids: Iterable[str], path: str | os.PathLike | None = None) -> dict[str, str]:
+    """The config's ``[keys]`` as {binding id: keys}, checked against ``known_ids``."""
+    where = Path(path) if path is not None else config_path()
+    keys = load_config(where).get("keys", {})
     if not isinstance(keys, dict):
         raise UserError(f"{where}: 'keys' must be a table ([keys] with id = \"key\" lines)")
     known = sorted(set(known_ids))

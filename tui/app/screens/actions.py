@@ -130,8 +130,9 @@ def gpu_free_text(snapshot) -> Text:
         return t
     if not snapshot.ok:
         t.append("no NVIDIA GPU", style="yellow")
-        if no_gpu_reason(snapshot):
-            t.append(f" ({no_gpu_reason(snapshot)})", style="dim")
+        why = no_gpu_reason(snapshot)
+        if why:
+            t.append(f" ({why})", style="dim")
         return t
     users: dict[int, list[str]] = {}
     for p in snapshot.processes:

@@ -28,7 +28,7 @@ class HelpScreen(ModalScreen):
         t.add_column("key", style="bold cyan", no_wrap=True)
         t.add_column("id", style="dim", no_wrap=True)
         t.add_column("action")
-        keymap = getattr(self._lab, "keymap", {})
+        keymap = self._lab.keymap
 
         def key_of(b) -> str:  # the user's keymap wins (~/.config/labtui/config.toml)
             return keymap.get(b.id) or b.key_display or b.key

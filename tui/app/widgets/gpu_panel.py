@@ -49,8 +49,9 @@ def render_gpus(snap, history, width: int, known=None) -> Text:
     sw = 0 if narrow else max(0, min(20, width - 70))
     if not snap.ok:
         t.append("no NVIDIA GPU", style="bold yellow")
-        if no_gpu_reason(snap):
-            t.append(f"  {no_gpu_reason(snap)}", style="dim")
+        why = no_gpu_reason(snap)
+        if why:
+            t.append(f"  {why}", style="dim")
         h = snap.host
         t.append("\n")
         cpu = None if h.cpu_percent is NA else h.cpu_percent
