@@ -14,6 +14,21 @@ from typing import Any, Iterator
 import psutil
 
 RUN_TAG = "LABTUI_RUN_ID"
+LAB_TAG = "LABTUI_LAB"  # which lab (the journal's real path): run ids repeat across labs
+
+
+def lab_id(journal_path: str | os.PathLike) -> str:
+    """The lab a run belongs to, as carried in its processes' ``LABTUI_LAB``."""
+    return os.path.realpath(os.fspath(journal_path))
+
+
+def process_tag(p: psutil.Process) -> tuple[str | None, str | None]:
+    """``(lab, run id)`` from a process's environment; ``(None, None)`` if unreadable."""
+    try:
+        env = p.environ()
+    except (psutil.Error, OSError):
+        return None, None
+    return env.get(LAB_TAG), env.get(RUN_TAG)
 
 
 def create_time(pid: int) -> float | None:

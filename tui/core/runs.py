@@ -306,7 +306,7 @@ def lineage(journal: Journal | str | None, run_id: str, data: dict | None = None
 
 def parse_value(text: str) -> Any:
     """A ``--set`` value: TOML scalar if it parses (1e-4, 4, true, "x"), else the raw string."""
-    import tomllib
+    from .journal import tomllib
 
     try:
         return tomllib.loads(f"v = {text}")["v"]

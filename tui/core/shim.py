@@ -185,7 +185,7 @@ def run(run_dir: Path) -> int:
             stdout=log,
             stderr=subprocess.STDOUT,
             close_fds=True,
-            process_group=0,
+            preexec_fn=os.setpgrp,  # own process group (process_group= needs 3.11)
         )
     except OSError as e:
         log.write(f"labtui: cannot start {argv[0]!r}: {e.strerror or e}\n".encode())
