@@ -151,7 +151,8 @@ async def test_kill_shows_stopping_until_the_escalation_ends(alab):
         await until(pilot, lambda: status().endswith("stopping"), what="stopping shown")
         assert app.infos[rid].alive  # still alive during the grace periods
         await until(pilot, lambda: status().endswith("killed"), timeout=30, what="killed shown")
-        assert rid not in app._killing
+        # the poll may show the end before the kill worker's own result arrives: wait for both
+        await until(pilot, lambda: rid not in app._killing, timeout=30, what="kill worker done")
     assert rec(alab, rid)["status"] == "killed" and rec(alab, rid)["signal"] == "SIGKILL"
 
 
