@@ -12,7 +12,11 @@ import re
 
 # CSI ... final byte, OSC ... BEL/ST, and two-byte ESC sequences.
 ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
-_CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 (but tab/newline), DEL, C1, and the invisible bidi/direction marks that reorder what
+# follows them on screen ("Trojan Source"): all shown visibly, never passed to a terminal.
+_CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What --json escapes beyond what json.dumps does (it leaves DEL, C1 and bidi marks raw).
+_JSON_RAW_RE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def strip_ansi(text: str) -> str:
@@ -25,7 +29,9 @@ def _visible(m: re.Match) -> str:
         return "^" + chr(c + 0x40)
     if c == 0x7F:
         return "^?"
-    return f"\\x{c:02x}"
+    if c <= 0xFF:
+        return f"\\x{c:02x}"
+    return f"<U+{c:04X}>"
 
 
 def last_redraw(line: str) -> str:
@@ -40,6 +46,24 @@ def last_redraw(line: str) -> str:
 def terminal_safe(line: str) -> str:
     """One log line (no trailing newline) as plain, inert text."""
     return _CTRL_RE.sub(_visible, strip_ansi(last_redraw(line)))
+
+
+def inert(text: str) -> str:
+    """Any one-line string from a journal, a process list or an error (ids, notes, tags,
+    commands) as inert text: every control character and bidi mark shown visibly, nothing
+    stripped, so what was written can still be read.  Newlines become ``⏎``."""
+    return _CTRL_RE.sub(_visible, str(text).replace("\r\n", "\n").replace("\n", "⏎"))
+
+
+def inert_lines(text: str) -> str:
+    """Like :func:`inert` but keeps newlines (multi-line notes)."""
+    return "\n".join(_CTRL_RE.sub(_visible, ln) for ln in str(text).replace("\r\n", "\n").split("\n"))
+
+
+def json_escape(dumped: str) -> str:
+    """Output of ``json.dumps(..., ensure_ascii=False)`` with DEL, C1 and bidi marks escaped
+    as ``\\uXXXX`` (still the same JSON value; CJK and emoji stay readable)."""
+    return _JSON_RAW_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", dumped)
 
 
 def age(seconds: float | None) -> str:
