@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .core import runs
-from .core.errors import UserError
-from .core.journal import Journal
+from . import runs
+from .errors import UserError
+from .journal import Journal
 
 JOURNAL_TEMPLATE = '''\
 # labtui journal: experiment templates and every run ever launched.
@@ -131,7 +131,7 @@ def _spawn_resumer(j: Journal, short: str) -> None:
 
     log = open(j.logs_dir / short / "demo-resume.log", "ab")
     try:
-        subprocess.Popen([sys.executable, "-m", "tui.demo", str(j.path), short],
+        subprocess.Popen([sys.executable, "-m", "tui.core.demo", str(j.path), short],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                          close_fds=True, env=runs._shim_env(), cwd=str(j.root))
     finally:
@@ -179,12 +179,12 @@ def cmd_demo(args) -> int:
         say(f"labtui demo: open the app with `labtui --journal {path / 'experiments.toml'}`; "
             f"stop the runs with `labtui demo --stop {args.path}`")
         return 0
-    from .cmd_app import open_app
+    from ..cli.app import open_app
 
     args.journal = str(path / "experiments.toml")
     return open_app(args)
 
 
-if __name__ == "__main__":  # the detached resumer: python -m tui.demo JOURNAL RUN_ID
+if __name__ == "__main__":  # the detached resumer: python -m tui.core.demo JOURNAL RUN_ID
     _j, _short = Journal(sys.argv[1]), sys.argv[2]
     resume_when_ready(_j, _short, 600.0, print)

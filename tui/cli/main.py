@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from .core.errors import UserError
+from ..core.errors import UserError
 
 # Modules adding verbs: each exposes register(subparsers) and sets func=handler(args) -> int.
-COMMAND_MODULES = ["tui.cmd_runs", "tui.cmd_metrics", "tui.cmd_gpus", "tui.demo"]
+COMMAND_MODULES = ["tui.cli.runs", "tui.cli.metrics", "tui.cli.gpus", "tui.core.demo"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args.command_tail = tail
     func = getattr(args, "func", None)
     if func is None:
-        from .cmd_app import open_app
+        from .app import open_app
 
         func = open_app
     try:
@@ -96,6 +96,3 @@ def emit_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .core.errors import UserError
+from ..core.errors import UserError
 
 
 def register(sub) -> None:
@@ -48,7 +48,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 def load(args) -> tuple[dict, str, list]:
     """(series, x_axis, resume_points) for a SOURCE."""
-    from .core import metrics as M
+    from ..core import metrics as M
 
     cli = None
     if args.pattern:
@@ -63,7 +63,7 @@ def load(args) -> tuple[dict, str, list]:
         rm.poll()
         rm.save_cache()
         return rm.series, rm.x_axis, []
-    from .core.journal import Journal
+    from ..core.journal import Journal
 
     j = Journal(getattr(args, "journal", None) or None)
     data = j.read()
@@ -127,7 +127,7 @@ def render(series: dict, names: list[str], axis: str, width: int, height: int,
     """A plotext chart as a string (series downsampled to ~2 points per column)."""
     import plotext as plt
 
-    from .core.metrics import downsample, ema
+    from ..core.metrics import downsample, ema
 
     plt.clear_figure()
     plt.plotsize(width, height)
@@ -147,7 +147,7 @@ def render(series: dict, names: list[str], axis: str, width: int, height: int,
 
 
 def cmd_plot(args) -> int:
-    from .core.metrics import Series, main_metric
+    from ..core.metrics import Series, main_metric
 
     series, axis, points = load(args)
     if not series:
@@ -163,7 +163,7 @@ def cmd_plot(args) -> int:
     text = render(series, names, axis, args.width or cols, args.height or min(rows - 2, 30),
                   args.smooth, points)
     if not sys.stdout.isatty():
-        from .core.logparse import ANSI_RE
+        from ..core.logparse import ANSI_RE
 
         text = ANSI_RE.sub("", text)
     sys.stdout.write(text + "\n")

@@ -7,11 +7,11 @@ import os
 import sys
 import time
 
-from .cli import emit_json, journal_path
-from .core import runs
-from .core.errors import UserError
-from .core.journal import Journal
-from .core.text import age, terminal_safe
+from .main import emit_json, journal_path
+from ..core import runs
+from ..core.errors import UserError
+from ..core.journal import Journal
+from ..core.text import age, terminal_safe
 
 
 def _warn(msg: str) -> None:
@@ -121,7 +121,7 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
 
 def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None) -> list[str]:
     try:
-        from .core.metrics import run_flags
+        from ..core.metrics import run_flags
     except ImportError:  # metrics module not installed in this build
         return []
     try:

@@ -8,9 +8,9 @@ COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
 
 
 def open_app(args) -> int:
-    from .cli import journal_path
-    from .core.errors import UserError
-    from .core.journal import Journal
+    from .main import journal_path
+    from ..core.errors import UserError
+    from ..core.journal import Journal
 
     path = journal_path(args)
     j = Journal(path)
@@ -23,6 +23,6 @@ def open_app(args) -> int:
     # Textual reads TEXTUAL_COLOR_SYSTEM when it is first imported: set it before that.
     if colors in COLOR_SYSTEMS:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors]
-    from .app.app import run_app
+    from ..app.app import run_app
 
     return run_app(journal_path(args), colors=colors)
