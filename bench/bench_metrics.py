@@ -108,7 +108,7 @@ def main() -> None:
         series[f"loss_{j}"] = M.Series(f"loss_{j}", xs, y, xs)
     import plotext as plt  # noqa: F401
 
-    from tui.cmd_metrics import render
+    from tui.cli.metrics import render
 
     render(series, list(series)[:1], "step", 160, 40)  # warm plotext imports
     best = math.inf

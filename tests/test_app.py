@@ -279,7 +279,7 @@ def test_colors_flag_sets_textual_env_before_import(monkeypatch):
     import argparse
     import sys
 
-    import tui.cmd_app as cmd_app
+    import tui.cli.app as cmd_app
 
     seen = {}
 

@@ -8,7 +8,7 @@ import time
 
 from tui.core import procs, runs
 from tui.core.journal import Journal
-from tui.demo import JOURNAL_TEMPLATE
+from tui.core.demo import JOURNAL_TEMPLATE
 
 from .conftest import ROOT, cli_env
 

@@ -414,7 +414,7 @@ def test_log_follow_ends_with_the_run(lab):
 
 def test_core_never_imports_textual():
     code = ("import sys, tui.core.journal, tui.core.runs, tui.core.shim, tui.core.procs, "
-            "tui.core.text, tui.core.gpus, tui.core.metrics, tui.core.config, tui.cli, tui.cmd_runs; "
+            "tui.core.text, tui.core.gpus, tui.core.metrics, tui.core.config, tui.cli, tui.cli.runs; "
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=cli_env(), cwd=ROOT)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 try:
-    import tomllib
+    import tomllib  # novm: guarded, tomli below on Python 3.10
 except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib  # type: ignore[no-redef]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 try:  # Python 3.11+
-    import tomllib
+    import tomllib  # novm: guarded, tomli below on Python 3.10
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 

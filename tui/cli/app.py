@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
+from ..core.errors import UserError
+from ..core.journal import Journal
+from .common import journal_path
+
 COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
 
 
 def open_app(args) -> int:
-    from .cli import journal_path
-    from .core.errors import UserError
-    from .core.journal import Journal
-
     path = journal_path(args)
     j = Journal(path)
     if not j.path.exists():
@@ -23,6 +23,8 @@ def open_app(args) -> int:
     # Textual reads TEXTUAL_COLOR_SYSTEM when it is first imported: set it before that.
     if colors in COLOR_SYSTEMS:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors]
-    from .app.app import run_app
+    # Imported here, not at the top: the env var above must be set first, and the headless
+    # verbs never pay for importing textual.
+    from ..app.app import run_app
 
-    return run_app(journal_path(args), colors=colors)
+    return run_app(path, colors=colors)

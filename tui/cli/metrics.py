@@ -6,12 +6,15 @@ import argparse
 import csv
 import json
 import math
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from .core.errors import UserError
+from ..core import metrics as M
+from ..core.errors import UserError
+from ..core.logparse import ANSI_RE
+from ..core.metrics import Series, downsample, ema, main_metric
+from .common import journal
 
 
 def register(sub) -> None:
@@ -48,8 +51,6 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 def load(args) -> tuple[dict, str, list]:
     """(series, x_axis, resume_points) for a SOURCE."""
-    from .core import metrics as M
-
     cli = None
     if args.pattern:
         cli = M.Patterns([(None, p) for p in args.pattern], defaults=not args.no_defaults,
@@ -63,9 +64,7 @@ def load(args) -> tuple[dict, str, list]:
         rm.poll()
         rm.save_cache()
         return rm.series, rm.x_axis, []
-    from .core.journal import Journal
-
-    j = Journal(getattr(args, "journal", None) or None)
+    j = journal(args)
     data = j.read()
     if args.source not in (data.get("runs") or {}):
         raise UserError(f"no run or file named {args.source!r}")
@@ -125,9 +124,7 @@ def cmd_metrics(args) -> int:
 def render(series: dict, names: list[str], axis: str, width: int, height: int,
            smooth: float = 0.0, resume_points=()) -> str:
     """A plotext chart as a string (series downsampled to ~2 points per column)."""
-    import plotext as plt
-
-    from .core.metrics import downsample, ema
+    import plotext as plt  # deferred: a heavy import only `labtui plot` needs
 
     plt.clear_figure()
     plt.plotsize(width, height)
@@ -147,8 +144,6 @@ def render(series: dict, names: list[str], axis: str, width: int, height: int,
 
 
 def cmd_plot(args) -> int:
-    from .core.metrics import Series, main_metric
-
     series, axis, points = load(args)
     if not series:
         raise UserError(f"no metrics found in {args.source}")
@@ -163,8 +158,6 @@ def cmd_plot(args) -> int:
     text = render(series, names, axis, args.width or cols, args.height or min(rows - 2, 30),
                   args.smooth, points)
     if not sys.stdout.isatty():
-        from .core.logparse import ANSI_RE
-
         text = ANSI_RE.sub("", text)
     sys.stdout.write(text + "\n")
     return 0

@@ -7,11 +7,12 @@ import os
 import sys
 import time
 
-from .cli import emit_json, journal_path
-from .core import runs
-from .core.errors import UserError
-from .core.journal import Journal
-from .core.text import age, terminal_safe
+from ..core import runs
+from ..core.errors import UserError
+from ..core.journal import Journal
+from ..core.metrics import run_flags
+from ..core.text import age, terminal_safe
+from .common import emit_json, journal_path
 
 
 def _warn(msg: str) -> None:
@@ -31,7 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("ls", help="list runs with live status")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--all", action="store_true", help="(default) every run; kept for symmetry")
     p.add_argument("--status", action="append", choices=runs.STATUSES, help="only runs in this status")
     p.set_defaults(func=cmd_ls)
 
@@ -120,10 +120,6 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
 # ----------------------------------------------------------------------------- ls / show
 
 def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None) -> list[str]:
-    try:
-        from .core.metrics import run_flags
-    except ImportError:  # metrics module not installed in this build
-        return []
     try:
         if not info.run_dir.is_dir():
             return []

@@ -1,4 +1,4 @@
-"""``labtui demo``: a lab with real runs of the bundled trainers, then the app on it.
+"""The demo lab: real runs of the bundled trainers (``labtui demo``; the CLI is tui/cli/demo.py).
 
 The demo is an ablation a researcher would recognise: three GAN settings (the default
 converges, ``r1 = 0`` collapses to one mode, ``g_lr = d_lr = 1e-2`` oscillates); the first
@@ -8,14 +8,16 @@ Everything goes through the core (``tui.core.runs``), exactly as the headless ve
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
-from .core import runs
-from .core.errors import UserError
-from .core.journal import Journal
+from . import runs
+from .errors import UserError
+from .journal import Journal
 
 JOURNAL_TEMPLATE = '''\
 # labtui journal: experiment templates and every run ever launched.
@@ -127,11 +129,9 @@ def resume_when_ready(j: Journal, short: str, timeout: float, say: Callable[[str
 
 def _spawn_resumer(j: Journal, short: str) -> None:
     """A detached helper process does the resume, so the app opens at once."""
-    import subprocess
-
     log = open(j.logs_dir / short / "demo-resume.log", "ab")
     try:
-        subprocess.Popen([sys.executable, "-m", "tui.demo", str(j.path), short],
+        subprocess.Popen([sys.executable, "-m", "tui.core.demo", str(j.path), short],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                          close_fds=True, env=runs._shim_env(), cwd=str(j.root))
     finally:
@@ -146,8 +146,6 @@ def stop(path: Path, grace: float = 10.0, say: Callable[[str], None] = print) ->
     if not alive:
         say(f"labtui demo: no run is running in {j.root}")
         return 0
-    import concurrent.futures as cf
-
     with cf.ThreadPoolExecutor(max_workers=len(alive)) as ex:
         futs = {ex.submit(runs.kill, j, r.id, grace, False, "labtui demo --stop"): r.id for r in alive}
         for f in cf.as_completed(futs):
@@ -158,33 +156,6 @@ def stop(path: Path, grace: float = 10.0, say: Callable[[str], None] = print) ->
     return 0
 
 
-def register(sub) -> None:
-    p = sub.add_parser("demo", help="create a demo lab with real training runs and open the app on it",
-                       description="Creates (or reuses) a lab folder, launches three GAN runs of an "
-                                   "ablation and a resumed run, and opens the app. Quitting leaves the "
-                                   "runs going; `labtui demo --stop` stops them.")
-    p.add_argument("path", nargs="?", default="labtui-demo", help="lab folder (default ./labtui-demo)")
-    p.add_argument("--stop", action="store_true", help="stop every running run of the demo lab")
-    p.add_argument("--no-app", action="store_true", help="start the runs but do not open the app")
-    p.set_defaults(func=cmd_demo)
-
-
-def cmd_demo(args) -> int:
-    path = Path(args.path).absolute()
-    say = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    if args.stop:
-        return stop(path, say=say)
-    start(path, say=say, wait_resume=120.0 if args.no_app else 0.0)
-    if args.no_app:
-        say(f"labtui demo: open the app with `labtui --journal {path / 'experiments.toml'}`; "
-            f"stop the runs with `labtui demo --stop {args.path}`")
-        return 0
-    from .cmd_app import open_app
-
-    args.journal = str(path / "experiments.toml")
-    return open_app(args)
-
-
-if __name__ == "__main__":  # the detached resumer: python -m tui.demo JOURNAL RUN_ID
+if __name__ == "__main__":  # the detached resumer: python -m tui.core.demo JOURNAL RUN_ID
     _j, _short = Journal(sys.argv[1]), sys.argv[2]
     resume_when_ready(_j, _short, 600.0, print)

@@ -1,0 +1,62 @@
+"""``labtui``: the app with no arguments, headless verbs otherwise.
+
+Exit status: 0 success, 1 a one-line error (bad input, unknown run...), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..core.errors import UserError
+from . import app, demo, gpus, metrics, runs
+from .common import Parser, journal_arg
+
+# Each verb module exposes register(subparsers) and sets func=handler(args) -> int.
+VERB_MODULES = (runs, metrics, gpus, demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="labtui",
+        description="Terminal experiment monitor: launch, watch, kill and resume training runs. "
+                    "With no verb, opens the app on ./experiments.toml.",
+    )
+    journal_arg(parser)
+    parser.add_argument("--colors", choices=["auto", "truecolor", "256", "16"], default="auto",
+                        help="colour depth of the app (NO_COLOR is respected)")
+    parser.add_argument("--version", action="version", version="labtui " + __version__)
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+    for mod in VERB_MODULES:
+        mod.register(sub)
+    for p in sub.choices.values():
+        if not any("--journal" in a.option_strings for a in p._actions):
+            journal_arg(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    tail: list[str] | None = None
+    if "--" in argv:  # `labtui run [opts] -- CMD ARGS...`: the command is never parsed as options
+        i = argv.index("--")
+        argv, tail = argv[:i], argv[i + 1:]
+    args = parser.parse_args(argv)
+    args.command_tail = tail
+    func = getattr(args, "func", None) or app.open_app
+    try:
+        return int(func(args) or 0)
+    except UserError as e:
+        print(f"labtui: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
