@@ -19,7 +19,6 @@ import os
 import pty
 import select
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -133,7 +132,7 @@ async def idle_cpu(journal: Path, seconds: float) -> tuple[float, float, float]:
     from tui.app.app import LabApp
 
     app = LabApp(journal, gpu_source=NoGpu(), poll_interval=1.0)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(160, 48)):
         while app.polls == 0 or app.loading:
             await asyncio.sleep(0.01)
         c0, w0 = time.process_time(), time.perf_counter()

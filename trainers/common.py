@@ -314,7 +314,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
         chosen = steps[-1]
     newer_tmp = [t for t in tmps if t >= chosen]
     if newer_tmp:
-        warn(f"ignoring incomplete checkpoint(s) " + ", ".join(f"step-{t}.tmp" for t in newer_tmp)
+        warn("ignoring incomplete checkpoint(s) " + ", ".join(f"step-{t}.tmp" for t in newer_tmp)
              + f" (a save that did not finish); resuming from step-{chosen}")
     return ckdir / f"step-{chosen}"
 

@@ -10,7 +10,6 @@ output), and, every --eval-every steps, sample quality on 2048 fixed noise vecto
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 import torch.nn as nn

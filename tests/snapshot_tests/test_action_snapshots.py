@@ -21,7 +21,6 @@ def _checkpoints(lab, rid: str, *steps: int) -> None:
 def _open(*selects, keys=(), typed: str = ""):
     """Select (and mark, when several) runs, press keys, type text; freeze cursors."""
     async def run_before(pilot):
-        from textual.widgets import Input, TextArea
 
         await settle(pilot)
         app = pilot.app
