@@ -1,7 +1,8 @@
 """The labtui Textual app: runs table, live metric plot, GPU panel; detail/compare/help screens.
 
-State lives on the app and is changed only by message handlers; workers (threads) only
-read files through the core and post :class:`Polled`.  The data poll re-arms itself with
+State lives in ``app.state`` (:class:`~tui.app.state.AppState`, Textual-free) and is changed
+only by message handlers; workers (threads) only read files through the core and post
+:class:`Polled`.  The data poll re-arms itself with
 ``set_timer`` after each poll finishes, so a slow poll never overlaps the next one.
 Dialogs (new run, kill, resume, note, tags) are ModalScreens in ``tui/app/screens/``;
 every action has a binding with an id (see ``BINDINGS`` and ``docs/app.md``).
@@ -31,7 +32,7 @@ from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.rundir import RunDir
 from ..core.status import Status
-from .fmt import show_path
+from .fmt import show_path, topbar_text
 from .model import Poller, PollResult
 from .screens.actions import (ActionDialog, KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
                               TagsDialog)
@@ -63,11 +64,10 @@ class ActionDone(Message):
         self.error = error
 
 
-def _state_attr(name: str, doc: str = "") -> property:
-    """``app.<name>`` reads and writes ``app.state.<name>`` (tests, bench and screens read
-    the state through the app)."""
+def _state_attr(name: str) -> property:
+    """``app.<name>`` reads and writes ``app.state.<name>`` (for code that reads the app)."""
     return property(lambda self: getattr(self.state, name),
-                    lambda self, v: setattr(self.state, name, v), doc=doc or f"state.{name}")
+                    lambda self, v: setattr(self.state, name, v), doc=f"app.state.{name}")
 
 
 class LabApp(App):
@@ -121,6 +121,7 @@ class LabApp(App):
         self._table_at = 0.0
         self._repoll = False
         self._gc_frozen = False
+        self._topbar_text: Text | None = None  # what the top bar shows: redrawn only on change
         self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
 
     infos = _state_attr("infos")
@@ -135,7 +136,6 @@ class LabApp(App):
     filter_text = _state_attr("filter_text")
     sort_key = _state_attr("sort_key")
     plot_settings = _state_attr("plot")
-    _killing = _state_attr("killing")
 
     # ------------------------------------------------------------------ setup
     def _make_sampler(self, src, interval):
@@ -219,22 +219,6 @@ class LabApp(App):
         if ch.gpu:
             self.refresh_gpus()
 
-    # ------------------------------------------------------------------ derived (the state's)
-    def flags(self, rid: str) -> list[str]:
-        return self.state.flags(rid)
-
-    def rows(self) -> list[dict]:
-        return self.state.rows()
-
-    def available_metrics(self) -> list[str]:
-        return self.state.available_metrics()
-
-    def current_metrics(self) -> list[str]:
-        return self.state.current_metrics()
-
-    def still_running(self) -> int:
-        return self.state.still_running()
-
     # ------------------------------------------------------------------ redraws
     def _main_widget(self, selector):
         """A widget of the main screen, or None while the app is closing (a late poll or
@@ -250,13 +234,19 @@ class LabApp(App):
         table = self._main_widget(RunsTable)
         if table is None:
             return
-        rows = self.state.rows()
-        before = self.state.selected
-        keep = self.state.reselect([r["info"].id for r in rows])
+        st = self.state
+        rows = st.rows()
+        before, pending = st.selected, st.select_pending
+        keep = st.reselect([r["info"].id for r in rows])
         table.set_narrow(self.size.width < 120)
-        table.sync(rows, set(self.state.marked), keep)
-        if keep != before:
+        table.sync(rows, set(st.marked), keep)
+        if keep is not None and keep == pending:
+            table.move_to(keep)  # a run an action created: put the cursor on it
+        st.select(table.current_id)  # the cursor is the selection
+        if st.selected != before:
             self.refresh_plot()
+            if st.selected in st.infos and st.selected not in st.store:
+                self._start_poll()  # load its whole curve now
 
     def refresh_plot(self) -> None:
         plot = self._main_widget(MetricPlot)
@@ -272,32 +262,10 @@ class LabApp(App):
         panel.show(self.state.gpu_snapshot, self.sampler.history, {r.id for r in self.state.run_list})
 
     def _update_topbar(self) -> None:
-        st = self.state
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(" labtui ", style="bold reverse")
-        t.append(" ")
-        t.append(show_path(self.journal.path), style="dim")
-        t.append(f"  {len(st.run_list)} runs")
-        running = st.status_counts().get(Status.RUNNING)
-        if running:
-            t.append(f" · {running} running", style="green")
-        if st.marked:
-            t.append(f" · {len(st.marked)} marked", style="cyan")
-        if st.filter_text:
-            t.append(" · filter: ")
-            t.append(st.filter_text, style="bold yellow")
-        if st.sort_key != "tree":
-            t.append(f" · sort: {st.sort_key}")
-        if st.loading:
-            t.append(" · loading…", style="dim")
-        if st.journal_error:
-            t.append("\n")
-            t.append(st.journal_error, style="bold red")
+        t = topbar_text(self.state, self.journal.path)
         bar = self._main_widget("#topbar")
-        if bar is None:
-            return
-        if getattr(bar, "_lab_text", None) != t:
-            bar._lab_text = t
+        if bar is not None and t != self._topbar_text:
+            self._topbar_text = t
             bar.update(t)
 
     def on_resize(self, event) -> None:
@@ -580,7 +548,7 @@ def run_app(journal_path: str | Path, colors: str = "auto") -> int:
     keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
     app = LabApp(journal_path, keymap=keymap)
     app.run()
-    n = app.still_running()
+    n = app.state.still_running()
     stopping = sorted(app.state.killing)
     if stopping:
         print(f"labtui: still stopping {', '.join(stopping)} in the background "
