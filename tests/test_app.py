@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import inspect
+import io
 import json
 import os
+import sys
+import threading
 import time
 
 import pytest
+from rich.console import Console
+from textual.widgets import RichLog, SelectionList
 
-from tests.snapshot_tests.conftest import app_factory, lab, settle  # noqa: F401,E402  (fixtures)
-from tests.snapshot_tests.labdata import NOW, series  # noqa: E402
-from tui.core import procs  # noqa: E402
+from tests.snapshot_tests import conftest as fixtures
+from tests.snapshot_tests.labdata import series
+from tui.app.screens.compare import CompareScreen, compare_rows
+from tui.app.screens.help import HelpScreen
+from tui.app.widgets.gpu_panel import render_gpus
+from tui.core import procs
+from tui.core.gpus import make_source
+
+app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
 
 SIZE = (160, 48)
 
 
 def sync(fn):
     """Run an async test with asyncio.run (no pytest-asyncio plugin needed)."""
-    import asyncio
-    import functools
-    import inspect
-
     @functools.wraps(fn)
     def wrapper(*a, **kw):
         return asyncio.run(fn(*a, **kw))
@@ -55,12 +66,28 @@ async def test_resume_chain_is_a_tree_and_one_curve(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        rows = {r["info"].id: r["depth"] for r in app.rows()}
+        rows = {r["info"].id: r["depth"] for r in app.state.rows()}
         assert rows["training_11"] == 0 and rows["training_11.1"] == 1 and rows["training_11.2"] == 2
         await goto(pilot, "training_11.2")
         (curve,) = app.query_one("#plot").curves
         assert curve.xs[0] == 0 and curve.xs[-1] == 1640   # training_11's start .. training_11.2's end
         assert curve.marks == [800.0, 1200.0]
+
+
+@sync
+async def test_a_pending_selection_already_listed_moves_the_cursor(app_factory):
+    """An action's new run may be listed by a poll before the action reports: the cursor
+    still goes to it (and the plot follows) on the next table refresh."""
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.selected == "training_8"
+        app.state.select_pending = "lab3"
+        app.refresh_table()
+        await pilot.pause()
+        assert app.selected == "lab3" and app.query_one("#runs").current_id == "lab3"
+        assert app.state.select_pending is None
+        assert [c.label for c in app.query_one("#plot").curves] == ["lab3"]
 
 
 @sync
@@ -72,10 +99,10 @@ async def test_statuses_and_flags(app_factory):
         assert st["training_8"] == "finished" and st["training_11"] == "killed"
         assert st["training_11.1"] == "failed" and st["training_11.2"] == "running"
         assert st["sweep_3"] == "starting" and st["sweep_1"] == "lost"
-        assert "NaN" in app.flags("lab7")
-        assert "tb" in app.flags("training_11.1")
-        assert app.flags("lab1") == []
-        assert app.still_running() == 3  # training_11.2, sweep_3, lab12
+        assert "NaN" in app.state.flags("lab7")
+        assert "tb" in app.state.flags("training_11.1")
+        assert app.state.flags("lab1") == []
+        assert app.state.still_running() == 3  # training_11.2, sweep_3, lab12
 
 
 @sync
@@ -87,18 +114,18 @@ async def test_filter(app_factory):
         for ch in "failed":
             await pilot.press(ch)
         await pilot.pause()
-        assert [r["info"].id for r in app.rows()] == ["training_11.1", "lab7"]
+        assert [r["info"].id for r in app.state.rows()] == ["training_11.1", "lab7"]
         assert app.query_one("#runs").row_count == 2
         await pilot.press("enter")
         await pilot.press("escape")
         await pilot.pause()
         assert app.filter_text == "" and app.query_one("#runs").row_count == 18
         app.filter_text = "dropout=0.5"
-        assert [r["info"].id for r in app.rows()] == ["lab10", "lab11", "lab12"]
+        assert [r["info"].id for r in app.state.rows()] == ["lab10", "lab11", "lab12"]
         app.filter_text = "best"  # a tag
-        assert [r["info"].id for r in app.rows()] == ["lab4"]
+        assert [r["info"].id for r in app.state.rows()] == ["lab4"]
         app.filter_text = "training_11"
-        assert len(app.rows()) == 3
+        assert len(app.state.rows()) == 3
 
 
 @sync
@@ -116,10 +143,8 @@ async def test_mark_overlay_and_compare(app_factory):
         assert app.marked == ["lab1", "lab2"]
         await pilot.press("c")
         await pilot.pause()
-        from tui.app.screens.compare import CompareScreen, compare_rows
-
         assert isinstance(app.screen, CompareScreen)
-        rows = dict(compare_rows(app, ["lab1", "lab2"]))
+        rows = dict(compare_rows(app.state, ["lab1", "lab2"]))
         assert "lr" in rows and "dropout" not in rows and "steps" not in rows   # only params that differ
         assert "loss best" in rows and "loss min" in rows and "loss last" in rows
         await pilot.press("escape")
@@ -132,24 +157,22 @@ async def test_metric_choice_scale_smoothing_axis(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.current_metrics() == ["loss"]
-        assert set(app.available_metrics()) == {"loss", "lr", "acc"}
+        assert app.state.current_metrics() == ["loss"]
+        assert set(app.state.available_metrics()) == {"loss", "lr", "acc"}
         await pilot.press("m")
-        assert app.current_metrics() != ["loss"]
-        first = app.current_metrics()
+        assert app.state.current_metrics() != ["loss"]
+        first = app.state.current_metrics()
         await pilot.press("m")
-        assert app.current_metrics() != first
+        assert app.state.current_metrics() != first
         await pilot.press("M")
         await pilot.pause()
-        from textual.widgets import SelectionList
-
         sl = app.screen.query_one(SelectionList)
         sl.deselect_all()
         sl.select("loss")
         sl.select("acc")
         await pilot.press("enter")
         await pilot.pause()
-        assert app.current_metrics() == ["loss", "acc"]
+        assert app.state.current_metrics() == ["loss", "acc"]
         assert [c.label for c in app.query_one("#plot").curves] == ["training_8 loss", "training_8 acc"]
         await pilot.press("y", "e", "x", "w")
         s = app.plot_settings
@@ -168,7 +191,7 @@ async def test_sort_cycles(app_factory):
         await settle(pilot)
         await pilot.press("s")
         assert app.sort_key == "status"
-        assert app.rows()[0]["info"].status == "running"
+        assert app.state.rows()[0]["info"].status == "running"
 
 
 @sync
@@ -179,16 +202,91 @@ async def test_detail_shows_text_literally(app_factory):
         await goto(pilot, "training_11")
         await pilot.press("enter")
         await pilot.pause(0.5)
-        from textual.widgets import RichLog
-
         log = app.screen.query_one(RichLog)
         text = "\n".join(line.text for line in log.lines)
         assert "[bold]x[/] is not markup" in text
         assert "^[]0;retitled^G" in text and "\x1b" not in text
         assert "epoch 1: 100%" in text and "10%" not in text  # \r redraw: the last one shows
-        info = str(app.screen.query_one("#info").render())
+        assert "[bold]x[/] not markup" in text_of(app.screen.query_one("#info").content)
         await pilot.press("escape")
         assert app.screen is app.screen_stack[0]
+
+
+# Every open/scandir of a run folder from the UI thread (the event loop runs on the main
+# thread; workers run on others) while a test records them.  Audit hooks cannot be removed:
+# this one does nothing unless _UI_READS is set to (root, list).
+_UI_READS: tuple[str, list] | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    rec = _UI_READS
+    if rec is None or event not in ("open", "os.scandir", "os.listdir"):
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if args and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = os.path.abspath(os.fsdecode(os.fspath(args[0])))
+        if path.startswith(rec[0]):
+            rec[1].append((event, path))
+
+
+sys.addaudithook(_audit)
+
+
+@contextlib.contextmanager
+def ui_thread_reads(root, into: list):
+    """Appends to ``into`` each (event, path) under ``root`` opened on the UI thread meanwhile."""
+    global _UI_READS
+    _UI_READS = (os.path.abspath(root) + os.sep, into)
+    try:
+        yield into
+    finally:
+        _UI_READS = None
+
+
+def text_of(renderable, width: int = 120) -> str:
+    con = Console(width=width, record=True, file=io.StringIO())
+    con.print(renderable)
+    return con.export_text()
+
+
+async def until(pilot, cond, timeout: float = 10.0, what: str = "") -> None:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await pilot.pause(0.05)
+
+
+@sync
+async def test_detail_checkpoints_come_from_a_worker(app_factory, lab):
+    """The detail screen lists the run's complete checkpoints (latest marked) and follows new
+    ones; the files are read by a worker through core's RunDir, never on the UI thread."""
+    ck = lab.logs / "training_11.1" / "checkpoints"
+    for name in ("step-1000", "step-1200", "step-1300.tmp"):
+        (ck / name).mkdir(parents=True)
+    (ck / "latest").write_text("step-1200\n")
+    app = app_factory()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "training_11.1")
+        reads: list = []
+
+        def info() -> str:
+            return text_of(app.screen.query_one("#info").content)
+
+        with ui_thread_reads(lab.logs, reads):
+            await pilot.press("enter")
+            await until(pilot, lambda: "step-1000, step-1200  (latest: step-1200)" in info(),
+                        what="checkpoints shown")
+        assert "step-1300.tmp" not in info()
+        (ck / "step-1400").mkdir()
+        (ck / "latest").write_text("step-1400\n")
+        with ui_thread_reads(lab.logs, reads):
+            await until(pilot, lambda: "step-1000, step-1200, step-1400  (latest: step-1400)" in info(),
+                        what="a new checkpoint shown")
+            await pilot.press("escape")
+        assert reads == []
 
 
 @sync
@@ -268,8 +366,6 @@ async def test_help_lists_every_binding_with_an_id(app_factory):
         assert all(b.id for b in app.BINDINGS)
         await pilot.press("question_mark")
         await pilot.pause()
-        from tui.app.screens.help import HelpScreen
-
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -300,9 +396,6 @@ def test_colors_flag_sets_textual_env_before_import(monkeypatch):
 def test_no_gpu_panel_says_it_once_with_the_reason(kind):
     """The real no-GPU path of this machine (or the none source): the panel names the state
     once, then NVML's reason (not "no NVIDIA GPU  no NVIDIA GPU: ...")."""
-    from tui.app.widgets.gpu_panel import render_gpus
-    from tui.core.gpus import make_source
-
     src = make_source(kind)
     snap = src.sample()
     if snap.ok:

@@ -8,12 +8,19 @@ no process behind.
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import pytest
+from textual import events
 
-from tests.test_app import sync  # noqa: E402
-from tui.core import procs, runs  # noqa: E402
+from tests.snapshot_tests.labdata import no_gpu
+from tests.test_app import sync
+from tui.app.app import LabApp
+from tui.app.screens.actions import KillDialog, NewRunDialog
+from tui.core import procs, runs
+from tui.core.journal import tomllib
 
 SIZE = (120, 40)
 JOURNAL = (
@@ -42,9 +49,6 @@ def alab(tmp_path, monkeypatch):
 
 
 def make_app(journal):
-    from tests.snapshot_tests.labdata import no_gpu
-    from tui.app.app import LabApp
-
     app = LabApp(journal, gpu_source=no_gpu(), poll_interval=0.2, theme="textual-dark")
     app.kill_grace = 1.0
     said: list[tuple[str, str]] = []
@@ -98,8 +102,6 @@ def ckpt(journal, rid: str, step: int) -> None:
 
 
 def rec(journal, rid):
-    import tomllib
-
     return tomllib.loads(journal.read_text(encoding="utf-8"))["runs"][rid]
 
 
@@ -112,8 +114,6 @@ async def test_kill_confirm_with_reason(alab):
         await start(pilot, rid)
         await pilot.press("k")
         await pilot.pause()
-        from tui.app.screens.actions import KillDialog
-
         assert isinstance(app.screen, KillDialog)
         assert dialog_title(app) == f"Kill {rid}?"
         assert app.focused.id == "kill-reason"
@@ -133,9 +133,6 @@ async def test_kill_confirm_with_reason(alab):
 
 @sync
 async def test_kill_shows_stopping_until_the_escalation_ends(alab):
-    import sys
-    from pathlib import Path
-
     stubborn = Path(__file__).parent / "progs" / "stubborn.py"  # ignores SIGINT and SIGTERM
     rid = runs.launch(alab, command=[sys.executable, str(stubborn)], name="stub")
     app = make_app(alab)
@@ -151,8 +148,8 @@ async def test_kill_shows_stopping_until_the_escalation_ends(alab):
         await until(pilot, lambda: status().endswith("stopping"), what="stopping shown")
         assert app.infos[rid].alive  # still alive during the grace periods
         await until(pilot, lambda: status().endswith("killed"), timeout=30, what="killed shown")
-        # the poll may show the end before the kill worker's own result arrives: wait for both
-        await until(pilot, lambda: rid not in app._killing, timeout=30, what="kill worker done")
+        # the poll may see the run end before the kill's worker reports: wait for both
+        await until(pilot, lambda: rid not in app.state.killing, what="the kill reported")
     assert rec(alab, rid)["status"] == "killed" and rec(alab, rid)["signal"] == "SIGKILL"
 
 
@@ -234,7 +231,7 @@ async def test_resume_from_latest_checkpoint(alab):
         await pilot.press("enter")
         new = f"{rid}.1"
         await until(pilot, lambda: app.selected == new, what="new run selected")
-        rows = {r["info"].id: r["depth"] for r in app.rows()}
+        rows = {r["info"].id: r["depth"] for r in app.state.rows()}
         assert rows[new] == rows[rid] + 1  # under its parent in the tree
     r = rec(alab, new)
     assert r["parent"] == rid and r["resume_step"] == 40 and r["params"] == {"secs": 0}
@@ -295,8 +292,6 @@ async def test_resume_without_checkpoint_says_so(alab):
 # --------------------------------------------------------------------------- note
 @sync
 async def test_note_cjk_round_trip_keeps_comments(alab):
-    from textual import events
-
     rid = runs.launch(alab, experiment="other")
     app = make_app(alab)
     async with app.run_test(size=SIZE) as pilot:
@@ -393,8 +388,6 @@ async def test_new_run_validation_then_launch(alab):
         before = await start_finished(pilot, parent)
         await pilot.press("n")
         await pilot.pause()
-        from tui.app.screens.actions import NewRunDialog
-
         dlg = app.screen
         assert isinstance(dlg, NewRunDialog)
         assert str(dlg.query_one("#new-exp").value) == "nap"

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
+import re
+from pathlib import Path
 
 from rich.text import Text
+
+from ..core.status import Status
+from ..core.text import ANSI_RE, last_redraw, show_controls
 
 
 STATUS_STYLE = {
@@ -24,9 +30,6 @@ FLAG_STYLE = {"NaN": "bold red", "cliff": "red", "silent": "yellow", "tb": "bold
 
 def show_path(p) -> str:
     """A path as the user would type it: relative to the working directory when inside it."""
-    import os
-    from pathlib import Path
-
     p = Path(p)
     try:
         return str(p.relative_to(Path(os.getcwd())))
@@ -59,8 +62,43 @@ def count(v: float | None) -> str:
     return f"{v:.0f}"
 
 
-def status_text(status: str) -> Text:
-    return Text(f"{STATUS_ICON.get(status, ' ')} {status}", style=STATUS_STYLE.get(status, ""))
+def status_text(status: Status | str) -> Text:
+    """A status (or the display-only "stopping") with its icon and colour."""
+    word = str(status)  # a Status hashes by name: look styles up by its journal word
+    return Text(f"{STATUS_ICON.get(word, ' ')} {word}", style=STATUS_STYLE.get(word, ""))
+
+
+def gpus_text(gpus: list | None, none: str = "") -> str:
+    """A run's GPUs: ``0,1``, ``cpu`` (an empty list), or ``none`` when not recorded."""
+    if gpus is None:
+        return none
+    return ",".join(map(str, gpus)) if gpus else "cpu"
+
+
+def topbar_text(state, journal_path) -> Text:
+    """The app's top line: journal, run counts, marks, filter, sort, loading; a journal error
+    on a second line.  ``state`` is the app's :class:`~tui.app.state.AppState`."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(" labtui ", style="bold reverse")
+    t.append(" ")
+    t.append(show_path(journal_path), style="dim")
+    t.append(f"  {len(state.run_list)} runs")
+    running = state.status_counts().get(Status.RUNNING)
+    if running:
+        t.append(f" · {running} running", style="green")
+    if state.marked:
+        t.append(f" · {len(state.marked)} marked", style="cyan")
+    if state.filter_text:
+        t.append(" · filter: ")
+        t.append(state.filter_text, style="bold yellow")
+    if state.sort_key != "tree":
+        t.append(f" · sort: {state.sort_key}")
+    if state.loading:
+        t.append(" · loading…", style="dim")
+    if state.journal_error:
+        t.append("\n")
+        t.append(state.journal_error, style="bold red")
+    return t
 
 
 def bar(frac: float | None, width: int, style: str = "green") -> Text:
@@ -86,19 +124,12 @@ def sparkline(values: list, width: int) -> str:
     return out.rjust(width)
 
 
-_SGR_RE = None
+_SGR_RE = re.compile(r"\x1b\[([0-9;]*)m")
 
 
 def log_text(line: str) -> Text:
     """One raw log line as inert Rich Text: last ``\\r`` redraw, SGR colours kept, every other
     escape/control sequence shown visibly (``^[]0;title^G``); ``[bold]x[/]`` stays literal text."""
-    import re
-
-    from ..core.text import ANSI_RE, _CTRL_RE, _visible, last_redraw
-
-    global _SGR_RE
-    if _SGR_RE is None:
-        _SGR_RE = re.compile(r"\x1b\[([0-9;]*)m")
     line = last_redraw(line)
     out = Text()
     style = ""
@@ -106,16 +137,16 @@ def log_text(line: str) -> Text:
     for m in ANSI_RE.finditer(line):
         seg = line[pos:m.start()]
         if seg:
-            out.append(_CTRL_RE.sub(_visible, seg), style=style or None)
+            out.append(show_controls(seg), style=style or None)
         pos = m.end()
         sgr = _SGR_RE.fullmatch(m.group(0))
         if sgr:
             style = _sgr_style(sgr.group(1), style)
         else:  # any other escape sequence is shown (inert, dim), never sent to the terminal
-            out.append(_CTRL_RE.sub(_visible, m.group(0)), style="dim")
+            out.append(show_controls(m.group(0)), style="dim")
     seg = line[pos:]
     if seg:
-        out.append(_CTRL_RE.sub(_visible, seg), style=style or None)
+        out.append(show_controls(seg), style=style or None)
     return out
 
 

@@ -34,6 +34,11 @@ def _visible(m: re.Match) -> str:
     return f"<U+{c:04X}>"
 
 
+def show_controls(text: str) -> str:
+    """Every control character of ``text`` in a visible form (``^[``, ``^G``, ``\\x9b``)."""
+    return _CTRL_RE.sub(_visible, text)
+
+
 def last_redraw(line: str) -> str:
     """What remains visible of a line redrawn with ``\\r`` (tqdm-style bars)."""
     line = line.rstrip("\r")
@@ -45,7 +50,7 @@ def last_redraw(line: str) -> str:
 
 def terminal_safe(line: str) -> str:
     """One log line (no trailing newline) as plain, inert text."""
-    return _CTRL_RE.sub(_visible, strip_ansi(last_redraw(line)))
+    return show_controls(strip_ansi(last_redraw(line)))
 
 
 def inert(text: str) -> str:

@@ -15,6 +15,8 @@ import json
 import string
 from typing import Any, Callable
 
+import tomlkit
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -25,8 +27,12 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select,
 
 from ...core import runs as core_runs
 from ...core.errors import UserError
+from ...core.gpus import NA, fmt
+from ...core.journal import validate_run_id
 from ...core.text import age
-from ..fmt import show_path
+from ..fmt import gpus_text, show_path
+from ..state import started_ts
+from ..widgets.gpu_panel import no_gpu_reason
 
 KILL_MODES = (
     ("graceful", "graceful (SIGINT, then SIGTERM, then SIGKILL)"),
@@ -51,8 +57,6 @@ def value_text(v: Any) -> str:
             same = False
         return v if same and v.strip() == v and v else json.dumps(v, ensure_ascii=False)
     try:
-        import tomlkit
-
         return tomlkit.item(v).as_string()
     except Exception:  # noqa: BLE001
         return str(v)
@@ -83,16 +87,8 @@ def _when(at: Any) -> str:
 
 
 def _run_age(app, info) -> str:
-    started = info.started.timestamp() if hasattr(info.started, "timestamp") else None
+    started = started_ts(info)
     return age(app.clock() - started) if started else "—"
-
-
-def _gpus_text(info) -> str:
-    if info.gpus is None:
-        return "—"
-    if not info.gpus:
-        return "cpu"
-    return ",".join(str(g) for g in info.gpus)
 
 
 def launch_fields(lab, prefix: str, gpus, empty_means: str, default_name: str) -> list:
@@ -110,8 +106,6 @@ def launch_fields(lab, prefix: str, gpus, empty_means: str, default_name: str) -
 
 def read_launch_fields(screen, prefix: str) -> tuple[str | None, str | None]:
     """(gpus, name) from :func:`launch_fields`; a bad name raises UserError before any write."""
-    from ...core.journal import validate_run_id
-
     gpus = screen.query_one(f"#{prefix}-gpus", Input).value.strip() or None
     name = screen.query_one(f"#{prefix}-name", Input).value.strip() or None
     if name is not None:
@@ -121,9 +115,6 @@ def read_launch_fields(screen, prefix: str) -> tuple[str | None, str | None]:
 
 def gpu_free_text(snapshot) -> Text:
     """Each GPU's free memory from the latest snapshot, or why there is none."""
-    from ...core.gpus import NA, fmt
-    from ..widgets.gpu_panel import no_gpu_reason
-
     t = Text()
     if snapshot is None:
         t.append("GPUs: not sampled yet", style="dim")
@@ -238,15 +229,13 @@ def field(label: str, widget) -> Horizontal:
 
 
 def _run_table(app, infos) -> Static:
-    from rich.table import Table
-
     t = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), expand=False)
     t.add_column("run")
     t.add_column("status")
     t.add_column("GPUs")
     t.add_column("age")
     for info in infos:
-        t.add_row(Text(info.id, style="bold"), Text(info.status), Text(_gpus_text(info)),
+        t.add_row(Text(info.id, style="bold"), Text(str(info.status)), Text(gpus_text(info.gpus, none="—")),
                   Text(_run_age(app, info)))
     return Static(t, classes="dialog-runs")
 
@@ -323,7 +312,7 @@ class ResumeDialog(ActionDialog):
         t.append("\nstep: ", style="dim")
         t.append(str(self.step) if self.step is not None else "?")
         t.append("\nGPUs: ", style="dim")
-        t.append(_gpus_text(self.info))
+        t.append(gpus_text(self.info.gpus, none="—"))
         t.append("\nthe new run continues ", style="dim")
         t.append(self.info.id)
         t.append(" in the tree", style="dim")

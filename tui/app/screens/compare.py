@@ -14,8 +14,9 @@ from ..model import lower_is_better, stats
 _MISSING = object()
 
 
-def compare_rows(lab, ids: list[str], all_params: bool = False) -> list[tuple[str, list[Text]]]:
-    infos = [lab.infos[i] for i in ids if i in lab.infos]
+def compare_rows(state, ids: list[str], all_params: bool = False) -> list[tuple[str, list[Text]]]:
+    """The rows of the compare table for the runs ``ids`` of an :class:`AppState`."""
+    infos = [state.infos[i] for i in ids if i in state.infos]
     rows: list[tuple[str, list[Text]]] = []
     rows.append(("status", [status_text(r.status) for r in infos]))
     rows.append(("experiment", [Text(r.experiment or "-") for r in infos]))
@@ -32,7 +33,7 @@ def compare_rows(lab, ids: list[str], all_params: bool = False) -> list[tuple[st
                          for v in vals]))
     metrics: dict[str, None] = {}
     for r in infos:
-        rd = lab.store.get(r.id)
+        rd = state.store.get(r.id)
         if rd:
             for m in rd.series:
                 if m != "epoch":
@@ -41,7 +42,7 @@ def compare_rows(lab, ids: list[str], all_params: bool = False) -> list[tuple[st
         lows = lower_is_better(m)
         per = []
         for r in infos:
-            rd = lab.store.get(r.id)
+            rd = state.store.get(r.id)
             col = rd.series.get(m) if rd else None
             per.append(stats(col.y[:len(col)]) if col is not None else (None, None, None))
         bests = [(lo if lows else hi) for _l, lo, hi in per]
@@ -53,7 +54,7 @@ def compare_rows(lab, ids: list[str], all_params: bool = False) -> list[tuple[st
         rows.append((f"{m} min", [Text(num(lo), style="dim") for _l, lo, _hi in per]))
     steps = []
     for r in infos:
-        s = lab.summaries.get(r.id)
+        s = state.summaries.get(r.id)
         steps.append(Text(num(s.step) if s and s.step is not None else ""))
     rows.append(("last step", steps))
     rows.append(("notes", [Text(str(len(r.notes))) for r in infos]))
@@ -69,7 +70,7 @@ class CompareScreen(Screen):
     def __init__(self, lab, ids: list[str]) -> None:
         super().__init__()
         self.lab = lab
-        self.ids = [i for i in ids if i in lab.infos]
+        self.ids = [i for i in ids if i in lab.state.infos]
         self.all_params = False
 
     def compose(self) -> ComposeResult:
@@ -87,7 +88,7 @@ class CompareScreen(Screen):
         t.add_column(Text(""), key="_k")
         for i in self.ids:
             t.add_column(Text(i), key=i)
-        for k, vals in compare_rows(self.lab, self.ids, self.all_params):
+        for k, vals in compare_rows(self.lab.state, self.ids, self.all_params):
             t.add_row(Text(k, style="bold"), *vals)
 
     def action_toggle_all(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 from rich.table import Table
@@ -13,7 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from ..fmt import log_text, show_path, status_text
+from ...core.rundir import RunDir
+from ..fmt import gpus_text, log_text, show_path, status_text
 
 TAIL_BYTES = 512 * 1024
 MAX_LINES = 5000
@@ -24,6 +26,21 @@ class LogChunk(Message):
         super().__init__()
         self.lines = lines
         self.reset = reset
+
+
+class Checkpoints(Message):
+    """A run's checkpoint names (oldest step first) and what ``latest`` names (worker thread)."""
+
+    def __init__(self, names: list[str], latest: str | None) -> None:
+        super().__init__()
+        self.names = names
+        self.latest = latest
+
+
+def read_checkpoints(run_dir) -> tuple[list[str], str | None]:
+    """(Worker thread.) The complete checkpoints of a run and its ``latest`` pointer, via core."""
+    rd = RunDir(run_dir)
+    return [p.name for p in rd.checkpoints()], rd.latest_pointer()
 
 
 class LogFollower:
@@ -65,7 +82,7 @@ class LogFollower:
         return lines[-MAX_LINES:], reset
 
 
-def info_table(info, checkpoints: list[str], latest: str | None, clock) -> Table:
+def info_table(info, checkpoints: list[str], latest: str | None) -> Table:
     t = Table(box=None, show_header=False, padding=(0, 1), expand=True)
     t.add_column("k", style="bold", no_wrap=True, width=11)
     t.add_column("v", ratio=1)
@@ -78,8 +95,7 @@ def info_table(info, checkpoints: list[str], latest: str | None, clock) -> Table
     t.add_row("command", Text(info.command))
     if info.params:
         t.add_row("params", Text("  ".join(f"{k}={v}" for k, v in info.params.items())))
-    gpus = info.gpus
-    t.add_row("gpus", Text("cpu" if gpus == [] else ("-" if gpus is None else ",".join(map(str, gpus)))))
+    t.add_row("gpus", Text(gpus_text(info.gpus, none="-")))
     times = Text(str(info.started or "-"))
     if info.ended:
         times.append(f"  →  {info.ended}")
@@ -98,7 +114,7 @@ def info_table(info, checkpoints: list[str], latest: str | None, clock) -> Table
         t.add_row("tags", Text(" ".join(info.tags) + (f"  verdict: {info.verdict}" if info.verdict else "")))
     for i, n in enumerate(info.notes):
         at = n.get("at")
-        line = Text(f"{at:%Y-%m-%d %H:%M}  " if hasattr(at, "strftime") else "", style="dim")
+        line = Text(f"{at:%Y-%m-%d %H:%M}  " if isinstance(at, dt.date) else "", style="dim")
         line.append(n.get("text", ""))
         t.add_row("notes" if i == 0 else "", line)
     t.add_row("folder", Text(show_path(info.run_dir), style="dim"))
@@ -116,7 +132,10 @@ class DetailScreen(Screen):
         super().__init__()
         self.lab = lab
         self.run_id = run_id
-        info = lab.infos[run_id]
+        info = lab.state.infos[run_id]
+        self.run_dir = info.run_dir
+        self.checkpoints: tuple[list[str], str | None] = ([], None)  # from _scan_thread
+        self._info_sig: tuple | None = None
         self.follower = LogFollower(info.run_dir / "output.log")
         self.follow = True
         self._busy = False
@@ -132,32 +151,33 @@ class DetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.refresh_info()
+        self._scan_checkpoints()
         self._read()
 
     def refresh_info(self) -> None:
-        info = self.lab.infos.get(self.run_id)
+        """Redraw the info table when the run's record or its checkpoints changed (no file is
+        read here: the checkpoints come from a worker, the record from the app's poll)."""
+        info = self.lab.state.infos.get(self.run_id)
         if info is None:
             return
-        ck_dir = info.run_dir / "checkpoints"
-        try:
-            ck_sig = os.stat(ck_dir).st_mtime
-        except OSError:
-            ck_sig = None
-        if (info, ck_sig) == getattr(self, "_info_sig", None):
+        sig = (info, self.checkpoints)
+        if sig == self._info_sig:
             return  # nothing changed: no redraw
-        self._info_sig = (info, ck_sig)
-        ck_dir = info.run_dir / "checkpoints"
-        try:
-            cks = sorted((e.name for e in os.scandir(ck_dir) if e.is_dir() and not e.name.endswith(".tmp")),
-                         key=lambda n: (len(n), n))
-        except OSError:
-            cks = []
-        latest = None
-        try:
-            latest = (ck_dir / "latest").read_text(encoding="utf-8").strip() or None
-        except OSError:
-            pass
-        self.query_one("#info", Static).update(info_table(info, cks, latest, self.lab.clock))
+        self._info_sig = sig
+        names, latest = self.checkpoints
+        self.query_one("#info", Static).update(info_table(info, names, latest))
+
+    def _scan_checkpoints(self) -> None:
+        self.run_worker(self._scan_thread, thread=True, group="checkpoints", exit_on_error=False)
+
+    def _scan_thread(self) -> None:
+        self.post_message(Checkpoints(*read_checkpoints(self.run_dir)))
+
+    def on_checkpoints(self, msg: Checkpoints) -> None:
+        self.checkpoints = (msg.names, msg.latest)
+        self.refresh_info()
+        if self.is_attached:  # re-armed after each scan: scans never overlap
+            self.set_timer(self.lab.poll_interval, self._scan_checkpoints)
 
     def _read(self) -> None:
         if self._busy:

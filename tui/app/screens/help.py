@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from .detail import DetailScreen
+
 EXTRA = [  # bindings owned by widgets/screens, listed for completeness
     ("↑/↓", "move", "move the cursor"),
     ("enter", "detail", "run detail: command, params, checkpoints, notes, log"),
@@ -35,8 +37,6 @@ class HelpScreen(ModalScreen):
 
         for b in self._lab.BINDINGS:
             t.add_row(Text(key_of(b)), Text(b.id or ""), Text(b.description or b.action))
-        from .detail import DetailScreen
-
         t.add_row("", "", "")
         t.add_row(Text("in run detail", style="bold"), "", "")
         for b in DetailScreen.BINDINGS:

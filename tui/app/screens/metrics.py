@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
@@ -20,8 +21,6 @@ class MetricsScreen(ModalScreen[list]):
         self.chosen = chosen
 
     def compose(self) -> ComposeResult:
-        from rich.text import Text
-
         sl = SelectionList(*[(Text(m), m, m in self.chosen) for m in self.available], id="metrics-box")
         sl.border_title = "metrics (space toggles, enter applies)"
         yield sl

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from ..model import downsample, ema
+from ..state import PlotSettings
 
 COLORS = ["cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white",
           "cyan+", "orange+", "green+", "magenta+", "red+", "blue+", "yellow+", "gray"]
-WINDOWS = (0, 1000, 10000, 100000)  # last N steps; 0 = all
-
-
-@dataclass
-class PlotSettings:
-    metrics: list = field(default_factory=list)   # [] = the main metric of the selected run
-    smoothing: float = 0.0                         # EMA weight, 0 = off
-    log: bool = False
-    axis: str = "step"                             # step | epoch | time
-    window: int = 0                                # last N steps, 0 = all
-
-    def key(self) -> tuple:
-        return (tuple(self.metrics), self.smoothing, self.log, self.axis, self.window)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from ...core.text import age
-from ..fmt import FLAG_STYLE, count, num, status_text
+from ..fmt import FLAG_STYLE, count, gpus_text, num, status_text
 
 # key, label, shown at narrow widths
 COLUMNS = [
@@ -51,18 +51,13 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         if flags:
             flags.append(" ")
         flags.append(f, style=FLAG_STYLE.get(f, "yellow"))
-    gpus = info.gpus
-    gtxt = "cpu" if gpus == [] else ("" if gpus is None else ",".join(map(str, gpus)))
-    last = Text(num(s.last), style="bold red" if s.last is not None and s.last != s.last else "")
-    if s.metric and s.last is not None:
-        last = Text(num(s.last))
     return {
         "id": idt,
         "experiment": Text(info.experiment or "-"),
         "status": status_text("stopping" if row.get("stopping") else info.status),
-        "gpus": Text(gtxt),
+        "gpus": Text(gpus_text(info.gpus)),
         "progress": prog,
-        "last": last,
+        "last": Text(num(s.last)),  # the last finite value (a NaN shows as the NaN flag)
         "best": Text(num(s.best), style="green"),
         "flags": flags,
         "notes": Text(str(len(info.notes)) if info.notes else ""),
@@ -114,8 +109,13 @@ class RunsTable(DataTable):
         for rid in order:
             self.add_row(*(cells[rid][c] for c in cols), key=rid)
         self._cols, self._order, self._cells, self._widths = cols, order, cells, widths
-        if keep in order:
-            self.move_cursor(row=order.index(keep), animate=False)
+        if keep is not None:
+            self.move_to(keep)
+
+    def move_to(self, rid: str) -> None:
+        """Put the cursor on run ``rid`` (when it has a row)."""
+        if rid in self._order and self.current_id != rid:
+            self.move_cursor(row=self._order.index(rid), animate=False)
 
     @property
     def current_id(self) -> str | None:
