@@ -163,7 +163,7 @@ def cmd_plot(args) -> int:
     text = render(series, names, axis, args.width or cols, args.height or min(rows - 2, 30),
                   args.smooth, points)
     if not sys.stdout.isatty():
-        from .core.logparse import ANSI_RE
+        from .core.metrics import ANSI_RE
 
         text = ANSI_RE.sub("", text)
     sys.stdout.write(text + "\n")
