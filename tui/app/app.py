@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +27,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from ..core import runs as runs_mod
 from ..core.errors import UserError
 from ..core.journal import Journal
+from ..core.metrics import RunFlags, with_silence
 from . import model
 from .model import Poller, PollResult, Summary, lineage_curve, ordered, summarize
 from ..core.text import age
@@ -215,9 +217,7 @@ class LabApp(App):
             rd = self.store.get(rid)
             if rd is None:
                 continue
-            fl = tuple(f for f in rd.flags if f != "cliff")
-            if x is not None:
-                fl = fl + ("cliff",)
+            fl = replace(rd.flags, cliff_at=x)
             if fl != rd.flags:
                 rd.flags = fl
                 changed_runs.add(rid)
@@ -250,12 +250,9 @@ class LabApp(App):
     # ------------------------------------------------------------------ derived rows
     def flags(self, rid: str) -> list[str]:
         rd = self.store.get(rid)
-        out = list(rd.flags) if rd is not None else []
+        fl = rd.flags if rd is not None else RunFlags()
         info = self.infos.get(rid)
-        mt = self.log_mtimes.get(rid)
-        if info is not None and info.alive and mt is not None and self.clock() - mt > model.SILENT_AFTER:
-            out.append("silent")
-        return out
+        return with_silence(fl, self.log_mtimes.get(rid), info is not None and info.alive, self.clock()).short()
 
     def matches(self, info) -> bool:
         f = self.filter_text.strip().lower()

@@ -21,7 +21,7 @@ API (what the app and the CLI use)
 ``LogMetrics(path, patterns=None, cache_path=None)``; ``parse_file(path, patterns=None)``.
 ``Series``: ``.name``, ``.x``, ``.y``, ``.wall`` (unix seconds), each ``array('d')``.
 ``stitched(journal, run_id) -> Stitched`` (``.series``, ``.x_axis``, ``.resume_points``, ``.runs``);
-``lineage_curve(runs, data, run_id, metric, axis) -> (xs, ys, marks)``.
+``lineage_curve(data, runs, run_id, metric, axis) -> (xs, ys, marks)``.
 ``downsample(x, y, k)``, ``plot_points(xs, ys, columns)``, ``ema(y, weight)``.
 ``main_metric(names, preferred=None)``, ``lower_is_better(name)``.
 ``flags_for_run(journal, run_id, ...) -> RunFlags`` (``.labels()`` for the CLI, ``.short()`` for

@@ -10,7 +10,7 @@ points yet changes nothing.
 Two views of the rule:
 - ``stitched(journal, run_id)`` -> ``Stitched``: every metric as one ``Series`` (the CLI's
   ``labtui metrics --stitch``), with ``resume_points`` = ``[(run_id, r), ...]``.
-- ``lineage_curve(runs, data, run_id, metric, axis)`` -> ``(xs, ys, marks)`` numpy arrays for a
+- ``lineage_curve(data, runs, run_id, metric, axis)`` -> ``(xs, ys, marks)`` numpy arrays for a
   plot, x by ``step`` (the run's own x), ``epoch`` (steps mapped through each run's ``epoch``
   series) or ``time`` (wall clock); memoised while no run of the chain changed.
 """
@@ -149,13 +149,13 @@ class CurveMemo:
 CURVES = CurveMemo()
 
 
-def lineage_curve(runs: Mapping[str, Any], data: Mapping[str, Any], run_id: str, metric: str,
+def lineage_curve(data: Mapping[str, Any], runs: Mapping[str, Any], run_id: str, metric: str,
                   axis: str = "step", memo: CurveMemo | None = CURVES):
     """One curve for a (resumed) run: ``stitch_curve`` over ``chain(runs, run_id)``.
 
-    ``runs``: id -> record with ``parent``/``resume_step`` (``RunInfo`` or a journal table);
     ``data``: id -> an object with ``.series`` and ``.version`` (the app's ``RunData``, a
-    ``RunMetrics``).  Memoised: while no run of the chain got new data (same objects and
+    ``RunMetrics``); ``runs``: id -> record with ``parent``/``resume_step`` (``RunInfo`` or a
+    journal table).  Memoised: while no run of the chain got new data (same objects and
     versions, same resume steps) the same arrays are returned (callers must not modify them),
     so a plot's per-curve caches hold."""
     if run_id not in runs:
