@@ -10,7 +10,7 @@ from .cli import emit_json, journal_path
 from .core import runs
 from .core.errors import UserError
 from .core.journal import Journal
-from .core.metrics import LogTail, last_lines_offset
+from .core.metrics import LogTail, last_lines_offset, run_flags
 from .core.rundir import RunDir
 from .core.text import age, terminal_safe
 
@@ -122,13 +122,9 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
 
 def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None) -> list[str]:
     try:
-        from .core.metrics import run_flags
-    except ImportError:  # metrics module not installed in this build
-        return []
-    try:
         if not info.run_dir.is_dir():
             return []
-        return list(run_flags(j, info.id, alive=info.alive, data=data))
+        return run_flags(j, info.id, alive=info.alive, data=data, status=info.status)
     except UserError:
         return []
     except Exception as e:  # a strange log must never break the listing
