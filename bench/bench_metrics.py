@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui.core import metrics as M  # noqa: E402
+from tui.core.metrics import _numeric  # noqa: E402
 
 
 def gen_log(path: Path, n: int) -> None:
@@ -62,7 +63,7 @@ def main() -> None:
         log = run / "output.log"
         gen_log(log, args.lines)
         size = log.stat().st_size
-        print(f"log: {args.lines:,} lines, {size / 1e6:.1f} MB (numpy for downsampling: {M._numpy() is not None})")
+        print(f"log: {args.lines:,} lines, {size / 1e6:.1f} MB (numpy for downsampling: {_numeric.numpy() is not None})")
         t = time.perf_counter()
         out = subprocess.run(["grep", "-cE", r"[A-Za-z_]+ ?[:=] ?[-+]?[0-9.]+", str(log)],
                              capture_output=True, text=True)

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from tui.core.errors import UserError
-from tui.core.logparse import Patterns
-from tui.core.metrics import RunMetrics, parse_file, patterns_for_run
+from tui.core.metrics import Patterns, RunMetrics, parse_file, patterns_for_run
 
 DATA = Path(__file__).parent / "data" / "logs"
 CASES = sorted(p.name.removesuffix(".expected.json") for p in DATA.glob("*.expected.json"))

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tui.core import metrics as M
+from tui.core.metrics import _numeric, flags as F, points as D
 from tui.core.journal import Journal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def test_downsample_tiny_k_with_nonfinite():
 
 
 def test_downsample_pure_python_matches_contract(monkeypatch):
-    monkeypatch.setattr(M, "_np", None)
+    monkeypatch.setattr(_numeric, "_np", None)
     y = array("d", [math.sin(i / 50) for i in range(10000)])
     y[5000] = math.nan
     y[7000] = 50.0
@@ -72,14 +73,18 @@ def _series(ys, x0=0):
                     array("d", [0.0] * len(ys)))
 
 
+def _flags(s):
+    return M.evaluate({s.name: s}, status="finished", alive=False, last_output=None)
+
+
 def test_flags_nonfinite_and_cliff():
     rnd = random.Random(0)
     ys = [2.0 - i * 0.001 + rnd.uniform(-0.02, 0.02) for i in range(500)]
-    assert M.flags(_series(ys)) == M.Flags(None, None)  # noisy but smooth: no flag
+    assert _flags(_series(ys)) == M.RunFlags()  # noisy but smooth: no flag
     ys2 = ys[:300] + [v + 5 for v in ys[300:]]
     ys2[400] = math.inf
-    f = M.flags(_series(ys2, 1000))
-    assert f.cliff == 1300 and f.nonfinite == 1400
+    f = _flags(_series(ys2, 1000))
+    assert f.cliff_at == 1300 and f.nan_at == 1400
 
 
 def test_cliff_long_series_block_medians():
@@ -206,7 +211,7 @@ def test_run_flags_cache_written_and_used(tmp_path, monkeypatch):
     assert M.run_flags(j, "r") == []
     assert (d / M.FLAGS_CACHE).exists()
     calls = []
-    monkeypatch.setattr(M, "_metric_flags", lambda *a: calls.append(a) or (None, None))
+    monkeypatch.setattr(F, "_metric_flags", lambda *a: calls.append(a) or (None, None))
     assert M.run_flags(j, "r") == []
     assert calls == []  # unchanged files: the cache answers
     # rewritten in place, same size, mtime restored: the ctime still tells
@@ -274,7 +279,7 @@ def test_find_cliff_numpy_matches_python(monkeypatch):
         cases.append(array("d", ys))
         cases.append(array("d", [rnd.gauss(0, 1) for _ in range(n)]))
     got = [M.find_cliff(y) for y in cases] + [M.find_cliff(y, max_points=1000) for y in cases]
-    monkeypatch.setattr(M, "_np", None)
+    monkeypatch.setattr(_numeric, "_np", None)
     want = [M.find_cliff(y) for y in cases] + [M.find_cliff(y, max_points=1000) for y in cases]
     assert got == want and any(v is not None for v in want)
 
@@ -286,7 +291,7 @@ def test_ema_numpy_matches_python(w):
     for i in range(0, 20000, 997):
         ys[i] = [math.nan, math.inf][i % 2]
     got = M.ema(array("d", ys), w)
-    want = M._ema_py(ys, w)
+    want = D._ema_py(ys, w)
     assert len(got) == len(want)
     for a, b in zip(got, want):
         if math.isfinite(b):

@@ -14,13 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
+from ..core import metrics as M
 from ..core import runs as core_runs
 from ..core.journal import Journal, JournalError
 from ..core.errors import UserError
+from ..core.metrics import RunFlags, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
+from ..core.rundir import RunDir
 
 TOTAL_KEYS = ("total_steps", "max_steps", "steps", "num_steps", "iters", "max_iters", "iterations")
 EPOCH_KEYS = ("epochs", "num_epochs", "max_epochs", "n_epochs")
-SILENT_AFTER = 300.0  # seconds without output before a running run is flagged silent
 TAIL_BYTES = 64 * 1024
 
 
@@ -33,7 +37,7 @@ class RunData:
     x_axis: str = "step"
     version: int = 0
     summary: "Summary | None" = None
-    flags: tuple = ()
+    flags: RunFlags = RunFlags()      # silence is judged when drawn (tui.core.metrics.with_silence)
     log_mtime: float | None = None
 
 
@@ -95,8 +99,6 @@ class Poller:
         return infos, None
 
     def poll(self) -> PollResult:
-        from ..core import metrics as M
-
         t0 = time.perf_counter()
         infos, err = self._runs()
         known = self._last_runs or []
@@ -158,66 +160,26 @@ class Poller:
         return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs)
 
     def run_data(self, info, rm, mtime) -> RunData:
-        from ..core import metrics as M
-
         ser = rm.snapshot()
         summary = summarize(ser, info.params)
-        fl: list[str] = []
-        nan_at = None
-        for s in ser.values():
-            x = M._first_nonfinite(s) if hasattr(M, "_first_nonfinite") else None
-            if x is not None and (nan_at is None or x < nan_at):
-                nan_at = x
-        if nan_at is not None:
-            fl.append("NaN")
-            summary.nan = True
-        tb = None
-        if not info.alive and info.status != "finished" or info.alive:
-            tb = rm.last_traceback
-        if tb:
-            fl.append("tb")
-        return RunData(info.id, ser, rm.x_axis, rm.version, summary, tuple(fl), mtime)
+        # the core's rules; the cliff comes later (_cliff, within the poll's budget)
+        fl = M.evaluate(ser, status=info.status, alive=False, last_output=None,
+                        traceback_text=rm.last_traceback if M.traceback_counts(info.status) else None,
+                        cliff=False)
+        summary.nan = fl.nan_at is not None
+        return RunData(info.id, ser, rm.x_axis, rm.version, summary, fl, mtime)
 
 
 def _cliff(rm) -> float | None:
-    from ..core import metrics as M
-
     with rm.lock:
-        ser = rm.series
-        name = main_metric(ser)
-        if name is None or not lower_is_better(name):
-            return None
-        s = ser[name]
-        i = M.find_cliff(s.y[:len(s)])
-        return s.x[i] if i is not None else None
+        return M.cliff_at(rm.series)
 
 
 def _mtime(run_dir: Path) -> float | None:
-    best = None
-    for name in ("output.log", "metrics.jsonl"):
-        try:
-            m = os.stat(run_dir / name).st_mtime
-        except OSError:
-            continue
-        best = m if best is None or m > best else best
-    return best
+    return RunDir(run_dir).last_output_mtime()
 
 
 # --------------------------------------------------------------------------- summaries
-
-def lower_is_better(metric: str) -> bool:
-    m = metric.lower()
-    return not any(k in m for k in ("acc", "f1", "auc", "bleu", "score", "precision", "recall", "iou", "reward"))
-
-
-def main_metric(metrics, preferred: str | None = None) -> str | None:
-    from ..core.metrics import main_metric as mm
-
-    metrics = list(metrics)
-    if preferred and preferred in metrics:
-        return preferred
-    return mm(m for m in metrics if m not in ("epoch", "lr", "learning_rate")) or mm(metrics)
-
 
 @dataclass
 class Summary:
@@ -237,8 +199,6 @@ class Summary:
 
 def stats(col) -> tuple[float | None, float | None, float | None]:
     """(last, min, max) of the finite values of a column."""
-    import numpy as np
-
     if col is None or not len(col):
         return None, None, None
     a = np.frombuffer(col, dtype=np.float64) if hasattr(col, "typecode") else np.asarray(col, float)
@@ -291,116 +251,3 @@ def summarize(series: dict, params: dict, preferred: str | None = None) -> Summa
         elif unit == "step" and s.rate:
             s.eta = max(0.0, (total - s.step) / s.rate)
     return s
-
-
-_CURVES: dict = {}      # (run id, metric, axis) -> (signature, held RunData, result)
-_CURVES_MAX = 256
-
-
-def lineage_curve(store: dict, infos: dict, run_id: str, metric: str, axis: str = "step"):
-    """One curve for a resumed run (the rule of ``metrics.stitched``): each ancestor's points
-    before its child's resume step, then the child's.  Returns (xs, ys, resume_xs) where x is
-    the step, the epoch (interpolated from an ``epoch`` series) or the wall time.
-
-    Memoised: while no run of the chain got new data (same ``RunData`` objects and versions,
-    same resume steps) the same arrays are returned (callers must not modify them), so the
-    plot's per-curve caches hold."""
-    chain = []
-    cur, seen = run_id, set()
-    while cur in infos and cur not in seen:
-        chain.append(cur)
-        seen.add(cur)
-        cur = infos[cur].parent
-    chain.reverse()
-    held = tuple(store.get(c) for c in chain)
-    sig = tuple((c, id(rd), getattr(rd, "version", None), infos[c].resume_step)
-                for c, rd in zip(chain, held))
-    key = (run_id, metric, axis)
-    hit = _CURVES.get(key)
-    if hit is not None and hit[0] == sig:
-        return hit[2]
-    res = _lineage_curve(store, infos, chain, metric, axis)
-    _CURVES.pop(key, None)
-    _CURVES[key] = (sig, held, res)  # held: the ids in sig stay unique while cached
-    while len(_CURVES) > _CURVES_MAX:
-        _CURVES.pop(next(iter(_CURVES)))
-    return res
-
-
-def _lineage_curve(store: dict, infos: dict, chain: list, metric: str, axis: str):
-    import numpy as np
-
-    parts: list[tuple] = []  # (x, y, wall, epoch-or-None)
-    marks: list[float] = []
-    for i, rid in enumerate(chain):
-        rd = store.get(rid)
-        s = rd.series.get(metric) if rd is not None else None
-        if s is None or not len(s):
-            continue
-        n = len(s)
-        x = np.frombuffer(s.x, dtype=np.float64, count=n)
-        y = np.frombuffer(s.y, dtype=np.float64, count=n)
-        w = np.frombuffer(s.wall, dtype=np.float64, count=n)
-        if i > 0:
-            r = infos[rid].resume_step
-            r = float(r) if isinstance(r, (int, float)) else float(x[0])
-            if x[0] < r:
-                x = x + (r - x[0])
-            cut = []
-            for px, py, pw, pe in parts:
-                k = int(np.searchsorted(px, r, side="left"))
-                cut.append((px[:k], py[:k], pw[:k], pe))
-            parts = cut
-            marks.append(r)
-        ep = rd.series.get("epoch")
-        parts.append((x, y, w, ep))
-    if not parts:
-        return [], [], []
-    if axis == "step":
-        xs = np.concatenate([p[0] for p in parts])
-    elif axis == "time":
-        xs = np.concatenate([p[2] for p in parts])
-        if len(marks):
-            marks = [float(np.interp(m, np.concatenate([p[0] for p in parts]), xs)) for m in marks]
-    else:  # epoch: map steps onto the epoch series of each part
-        segs = []
-        for px, _py, _pw, ep in parts:
-            if ep is not None and len(ep) >= 2:
-                ex = np.frombuffer(ep.x, dtype=np.float64, count=len(ep))
-                ey = np.frombuffer(ep.y, dtype=np.float64, count=len(ep))
-                segs.append(np.interp(px, ex, ey))
-            else:
-                segs.append(np.full(len(px), np.nan))
-        steps = np.concatenate([p[0] for p in parts])
-        xs = np.concatenate(segs)
-        if marks and np.isfinite(xs).any():
-            ok = np.isfinite(xs)
-            marks = [float(np.interp(m, steps[ok], xs[ok])) for m in marks]
-    ys = np.concatenate([p[1] for p in parts])
-    return xs, ys, marks
-
-
-def downsample(xs, ys, width: int):
-    """About two points per column (min/max buckets of ``tui.core.metrics.downsample``)."""
-    import numpy as np
-    from ..core.metrics import _downsample_np
-
-    x = np.asarray(xs, dtype=float)
-    y = np.asarray(ys, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.all():
-        x, y = x[ok], y[ok]
-    if len(x) <= max(2 * width, 5):
-        return x.tolist(), y.tolist()
-    dx, dy = _downsample_np(np.ascontiguousarray(x), np.ascontiguousarray(y), len(x), 2 * width)
-    return dx.tolist(), dy.tolist()
-
-
-def ema(ys, weight: float):
-    """EMA of a curve (``tui.core.metrics.ema``) as a float array; the input itself when off."""
-    import numpy as np
-    from ..core.metrics import ema as _ema
-
-    if weight <= 0:
-        return ys
-    return np.frombuffer(_ema(np.ascontiguousarray(ys, dtype=float), weight), dtype=np.float64)

@@ -11,10 +11,11 @@ on it and redraws what it reports as changed.  Never import Textual here.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..core.lineage import chain, tree_order
+from ..core.metrics import RunFlags, with_silence
 from ..core.status import Status
 from ..core.text import age
 from . import model
@@ -172,9 +173,7 @@ class AppState:
             rd = self.store.get(rid)
             if rd is None:
                 continue
-            fl = tuple(f for f in rd.flags if f != "cliff")
-            if x is not None:
-                fl = fl + ("cliff",)
+            fl = replace(rd.flags, cliff_at=x)
             if fl != rd.flags:
                 rd.flags = fl
                 ch.runs.add(rid)
@@ -194,12 +193,10 @@ class AppState:
     # ------------------------------------------------------------------ rows
     def flags(self, rid: str) -> list[str]:
         rd = self.store.get(rid)
-        out = list(rd.flags) if rd is not None else []
+        fl = rd.flags if rd is not None else RunFlags()
         info = self.infos.get(rid)
-        mt = self.log_mtimes.get(rid)
-        if info is not None and info.alive and mt is not None and self.clock() - mt > model.SILENT_AFTER:
-            out.append("silent")
-        return out
+        return with_silence(fl, self.log_mtimes.get(rid), info is not None and info.alive,
+                            self.clock()).short()
 
     def ordered(self) -> list[tuple[int, Any]]:
         """``[(depth, RunInfo)]`` in the current sort (depth > 0 only in tree order)."""

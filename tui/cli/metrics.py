@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..core import metrics as M
 from ..core.errors import UserError
-from ..core.logparse import ANSI_RE
+from ..core.metrics import ANSI_RE
 from ..core.metrics import Series, downsample, ema, main_metric
 from .common import journal
 

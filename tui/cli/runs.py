@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
 from ..core import runs
 from ..core.errors import UserError
 from ..core.journal import Journal
-from ..core.metrics import run_flags
+from ..core.metrics import LogTail, last_lines_offset, run_flags
+from ..core.rundir import RunDir
 from ..core.text import age, terminal_safe
 from .common import emit_json, journal_path
 
@@ -123,7 +123,7 @@ def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None) -> list[str
     try:
         if not info.run_dir.is_dir():
             return []
-        return list(run_flags(j, info.id, alive=info.alive, data=data))
+        return run_flags(j, info.id, alive=info.alive, data=data, status=info.status)
     except UserError:
         return []
     except Exception as e:  # a strange log must never break the listing
@@ -224,43 +224,16 @@ def _exit_text(r: runs.RunInfo) -> str:
 
 # ----------------------------------------------------------------------------- log
 
-def _tail_offset(path, n: int) -> int:
-    """Byte offset where the last ``n`` lines start (reads backwards in blocks)."""
-    size = os.path.getsize(path)
-    if n <= 0:
-        return size
-    with open(path, "rb") as f:
-        pos = size
-        count = 0
-        block = 1 << 16
-        while pos > 0:
-            step = min(block, pos)
-            pos -= step
-            f.seek(pos)
-            chunk = f.read(step)
-            end = len(chunk)
-            if pos + end == size and chunk.endswith(b"\n"):
-                end -= 1  # the newline that ends the file does not start a line
-            while True:
-                i = chunk.rfind(b"\n", 0, end)
-                if i < 0:
-                    break
-                count += 1
-                if count >= n:
-                    return pos + i + 1
-                end = i
-    return 0
-
-
 def cmd_log(args) -> int:
     j = _journal(args)
     r = runs.get_run(j, args.id)
-    path = r.run_dir / "output.log"
+    path = RunDir(r.run_dir).log
     raw = args.raw or not sys.stdout.isatty()
     out = sys.stdout.buffer
     offset = 0
     if path.exists() and args.lines is not None:
-        offset = _tail_offset(path, args.lines)
+        offset = last_lines_offset(path, args.lines)
+    tail = LogTail(path, offset=offset)  # core's one log tail: follows truncation like tail -F
     pending = b""
 
     def emit(data: bytes, final: bool = False) -> None:
@@ -276,24 +249,23 @@ def cmd_log(args) -> int:
             out.write(terminal_safe(ln.decode("utf-8", "replace")).encode("utf-8") + b"\n")
         out.flush()
 
+    status = tail.check()[0]
     while True:
-        if path.exists():
-            with open(path, "rb") as f:
-                f.seek(offset)
-                while True:
-                    chunk = f.read(1 << 20)
-                    if not chunk:
-                        break
-                    offset += len(chunk)
-                    emit(chunk)
+        if status == "reset":
+            emit(b"", final=True)
+            print(f"labtui: {path}: file truncated", file=sys.stderr)
+        if status in ("grown", "reset"):
+            tail.read_bytes(emit)
         if not args.follow:
             break
         if not runs.get_run(j, args.id).alive:
             # One last read: the run may have written its final lines as it ended.
-            if path.exists() and os.path.getsize(path) > offset:
+            status = tail.check()[0]
+            if status in ("grown", "reset"):
                 continue
             break
         time.sleep(0.25)
+        status = tail.check()[0]
     if pending:
         emit(b"", final=True)
     if args.follow:  # say how it ended (stderr: stdout stays the log, byte for byte with --raw)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from rich.table import Table
 from rich.text import Text
@@ -14,6 +13,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
+from ...core.metrics import EOL_NL, LogTail
 from ...core.rundir import RunDir
 from ..fmt import gpus_text, log_text, show_path, status_text
 
@@ -41,45 +41,6 @@ def read_checkpoints(run_dir) -> tuple[list[str], str | None]:
     """(Worker thread.) The complete checkpoints of a run and its ``latest`` pointer, via core."""
     rd = RunDir(run_dir)
     return [p.name for p in rd.checkpoints()], rd.latest_pointer()
-
-
-class LogFollower:
-    """Reads output.log by byte offset (worker thread); the first read is the file's tail."""
-
-    def __init__(self, path):
-        self.path = path
-        self.offset: int | None = None
-        self.partial = b""
-        self.ino = None
-
-    def read(self) -> tuple[list[str], bool]:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return [], False
-        reset = False
-        if self.ino is not None and (st.st_ino != self.ino or st.st_size < (self.offset or 0)):
-            self.offset, self.partial, reset = None, b"", True
-        self.ino = st.st_ino
-        first = self.offset is None
-        if first:
-            self.offset = max(0, st.st_size - TAIL_BYTES)
-        if st.st_size == self.offset:
-            return [], reset
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            data = f.read(st.st_size - self.offset)
-        self.offset += len(data)
-        data = self.partial + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self.partial = data
-            return [], reset
-        self.partial = data[cut + 1:]
-        lines = data[:cut].decode("utf-8", "replace").split("\n")
-        if first and self.offset - len(data) > 0 and lines:
-            lines = lines[1:]  # the first line of a tail is cut in the middle
-        return lines[-MAX_LINES:], reset
 
 
 def info_table(info, checkpoints: list[str], latest: str | None) -> Table:
@@ -136,7 +97,8 @@ class DetailScreen(Screen):
         self.run_dir = info.run_dir
         self.checkpoints: tuple[list[str], str | None] = ([], None)  # from _scan_thread
         self._info_sig: tuple | None = None
-        self.follower = LogFollower(info.run_dir / "output.log")
+        # core's one log tail: lines from the last 512 KiB on, started over when the log is replaced
+        self.follower = LogTail(RunDir(info.run_dir).log, eol=EOL_NL, start_tail=TAIL_BYTES)
         self.follow = True
         self._busy = False
         self.lines_shown = 0
@@ -187,7 +149,7 @@ class DetailScreen(Screen):
 
     def _read_thread(self) -> None:
         try:
-            lines, reset = self.follower.read()
+            lines, reset = self.follower.lines(MAX_LINES)
         except OSError:
             lines, reset = [], False
         self.post_message(LogChunk(lines, reset))

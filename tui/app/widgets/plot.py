@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from ..model import downsample, ema
+from ...core.metrics import ema, plot_points
 from ..state import PlotSettings
 
 COLORS = ["cyan", "orange", "green", "magenta", "red", "blue", "yellow", "white",
@@ -35,7 +35,7 @@ class MetricPlot(PlotextPlot):
         self._cache: Text | None = None
         self.builds = 0
         # (label, params) -> (xs, ys, params, dx, dy): windowed, smoothed and downsampled points of a curve,
-        # reused while the curve's arrays (memoised by model.lineage_curve) and params hold
+        # reused while the curve's arrays (memoised by core's lineage_curve) and params hold
         self._points: dict[tuple, tuple] = {}
         self._prev_points: dict[tuple, tuple] = {}
 
@@ -121,7 +121,7 @@ class MetricPlot(PlotextPlot):
             xs, ys = xs[k:], ys[k:]
         if s.smoothing > 0:
             ys = ema(ys, s.smoothing)
-        dx, dy = downsample(xs, ys, per)
+        dx, dy = plot_points(xs, ys, per)
         keep[key] = (c.xs, c.ys, params, dx, dy)
         return dx, dy
 

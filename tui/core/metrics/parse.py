@@ -1,4 +1,4 @@
-"""Turning log text into metric points (no file I/O here; see ``tui.core.metrics``).
+"""Turning log text into metric points (no file I/O here; the readers are in ``sources``).
 
 The default text parser is a *template* parser: every line is split by one compiled regex
 into the text between numbers (the template) and the numbers.  What each number means
@@ -27,15 +27,12 @@ line without a step gets the last step seen.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import re
-from array import array
-from typing import Any, Iterable
+from typing import Any
 
-from .errors import UserError
+from .patterns import Patterns
+from .series import Sink
 
 # --------------------------------------------------------------------------- tokens
 
@@ -81,129 +78,6 @@ def to_float(s: str) -> float:
             raise
         return float(m.group(1))
 
-
-# --------------------------------------------------------------------------- series
-
-class Series:
-    """One metric: parallel compact arrays ``x``, ``y``, ``wall`` (unix seconds), all ``array('d')``."""
-
-    __slots__ = ("name", "x", "y", "wall")
-
-    def __init__(self, name: str, x=None, y=None, wall=None):
-        self.name = name
-        self.x = x if x is not None else array("d")
-        self.y = y if y is not None else array("d")
-        self.wall = wall if wall is not None else array("d")
-
-    def __len__(self) -> int:
-        return min(len(self.x), len(self.y), len(self.wall))
-
-    def __repr__(self) -> str:
-        return f"Series({self.name!r}, {len(self)} points)"
-
-    def copy(self) -> "Series":
-        n = len(self)
-        return Series(self.name, self.x[:n], self.y[:n], self.wall[:n])
-
-
-class _Sink:
-    """Parser state shared by the text, JSON-lines and CSV readers."""
-
-    kind = "base"
-
-    def __init__(self):
-        self.series: dict[str, Series] = {}
-        self.axis: str | None = None
-        self.last_step: float | None = None
-        self.last_epoch: float | None = None
-        self.line_no = 0          # metric lines seen
-        self.user_names: set[str] = set()
-
-    def get(self, name: str) -> Series:
-        s = self.series.get(name)
-        if s is None:
-            s = self.series[name] = Series(name)
-        return s
-
-    def state(self) -> dict:
-        return {"axis": self.axis, "last_step": self.last_step, "last_epoch": self.last_epoch,
-                "line_no": self.line_no, "user_names": sorted(self.user_names)}
-
-    def set_state(self, st: dict) -> None:
-        self.axis = st.get("axis")
-        self.last_step = st.get("last_step")
-        self.last_epoch = st.get("last_epoch")
-        self.line_no = st.get("line_no", 0)
-        self.user_names = set(st.get("user_names", ()))
-
-
-# --------------------------------------------------------------------------- patterns
-
-class Patterns:
-    """User regexes (Guild-style output scalars) plus whether the default parser also runs.
-
-    Named groups: ``step``/``iter``/``epoch`` set x; ``key`` + ``value`` give a dynamic
-    metric name; any other named group is a metric of that name.  A pattern without named
-    groups but one group uses ``name`` (from a ``scalars`` table) as the metric name.
-    Macros: ``\\value`` (a number), ``\\key`` (a non-space word), ``\\step`` (an integer).
-    """
-
-    def __init__(self, regexes: Iterable[tuple[str | None, str]] = (), defaults: bool = True,
-                 where: str = "pattern"):
-        self.defaults = defaults
-        self.items: list[tuple[str | None, re.Pattern]] = []
-        self.source = []
-        for name, rx in regexes:
-            self.source.append((name, rx))
-            num = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"
-            text = rx.replace(r"\key", r"(?P<key>[^\s:=]+)").replace(r"\step", r"(?P<step>\d+)")
-            if "(?P<key>" in text and "(?P<value>" not in text:
-                text = text.replace(r"\value", f"(?P<value>{num})", 1)
-            text = text.replace(r"\value", f"(?:{num})")
-            try:
-                if re.compile(text).groups == 0 and r"\value" in rx:
-                    text = rx.replace(r"\value", f"({num})", 1).replace(r"\value", f"(?:{num})")
-            except re.error:
-                pass
-            try:
-                rc = re.compile(text)
-            except re.error as e:
-                raise UserError(f"{where}: bad metrics pattern {rx!r}: {e}") from None
-            if not rc.groupindex and rc.groups != 1:
-                raise UserError(f"{where}: metrics pattern {rx!r} needs named groups "
-                                f"(?P<name>...) or exactly one group with a name")
-            if not rc.groupindex and not name:
-                raise UserError(f"{where}: metrics pattern {rx!r} has no named group")
-            self.items.append((name, rc))
-
-    def signature(self) -> str:
-        return json.dumps([self.defaults, self.source])
-
-    def __bool__(self) -> bool:
-        return bool(self.items) or not self.defaults
-
-    @classmethod
-    def from_config(cls, cfg: Any, where: str) -> "Patterns":
-        """From ``[experiments.NAME.metrics]``: ``patterns`` (list), ``scalars`` (table), ``defaults`` (bool)."""
-        if cfg is None:
-            return cls()
-        if not isinstance(cfg, dict):
-            raise UserError(f"{where}: metrics must be a table")
-        unknown = set(cfg) - {"patterns", "scalars", "defaults"}
-        if unknown:
-            raise UserError(f"{where}: unknown metrics keys: {', '.join(sorted(unknown))}")
-        pats = cfg.get("patterns", [])
-        if isinstance(pats, str):
-            pats = [pats]
-        if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats):
-            raise UserError(f"{where}: metrics.patterns must be a list of regex strings")
-        scal = cfg.get("scalars", {})
-        if not isinstance(scal, dict) or not all(isinstance(v, str) for v in scal.values()):
-            raise UserError(f"{where}: metrics.scalars must be a table of name = regex")
-        defaults = cfg.get("defaults", True)
-        if not isinstance(defaults, bool):
-            raise UserError(f"{where}: metrics.defaults must be true or false")
-        return cls([(None, p) for p in pats] + list(scal.items()), defaults, where)
 
 
 # --------------------------------------------------------------------------- text parser
@@ -307,7 +181,7 @@ def derive_plan(texts: list[str]):
     return (tuple(metrics), step, epoch, batch)
 
 
-class TextParser(_Sink):
+class TextParser(Sink):
     """Incremental parser of text logs; feed it complete lines with :meth:`feed`."""
 
     kind = "text"
@@ -493,104 +367,17 @@ class TextParser(_Sink):
         return changed
 
 
-# --------------------------------------------------------------------------- JSON lines
-
-def _flatten(obj: dict, prefix: str, out: dict) -> None:
-    for k, v in obj.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            _flatten(v, name + "/", out)
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[name] = float(v)
 
 
-class JsonlParser(_Sink):
-    """Our trainers' ``metrics.jsonl``: exact keys; ``step``, ``epoch``, ``time`` are not series."""
-
-    kind = "jsonl"
-
-    def feed(self, lines: list[str], w0: float, w1: float) -> bool:
-        changed = False
-        loads = json.loads
-        for line in lines:
-            if not line or line[0] != "{":
-                continue
-            try:
-                obj = loads(line)
-            except ValueError:
-                continue
-            if not isinstance(obj, dict):
-                continue
-            vals: dict[str, float] = {}
-            _flatten(obj, "", vals)
-            step = vals.pop("step", None)
-            epoch = vals.pop("epoch", None)
-            wall = vals.pop("time", None)
-            if step is not None:
-                self.last_step = step
-            if epoch is not None:
-                self.last_epoch = epoch
-            if self.axis is None:
-                self.axis = "step" if step is not None else "epoch" if epoch is not None else "line"
-            if not vals:
-                continue
-            self.line_no += 1
-            x = (self.last_step if self.axis == "step" else self.last_epoch if self.axis == "epoch"
-                 else None)
-            if x is None:
-                x = float(self.line_no)
-            if wall is None:
-                wall = w1
-            for k, v in vals.items():
-                s = self.get(k)
-                s.x.append(x)
-                s.y.append(v)
-                s.wall.append(wall)
-            changed = True
-        return changed
-
-
-# --------------------------------------------------------------------------- CSV
-
-def parse_csv(text: str, wall: float) -> tuple[dict[str, Series], str]:
-    """A metrics CSV (Lightning/Keras CSVLogger, YOLO results.csv): x is step, else epoch, else row."""
-    rows = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip() for h in next(rows)]
-    except StopIteration:
-        return {}, "line"
-    low = [h.lower() for h in header]
-    xi, axis = -1, "line"
-    for cand, ax in (("step", "step"), ("global_step", "step"), ("epoch", "epoch")):
-        if cand in low:
-            xi, axis = low.index(cand), ax
-            break
-    skip = {i for i, h in enumerate(low) if h in ("step", "global_step", "epoch", "time", "timestamp", "")}
-    cols = [(i, Series(h)) for i, h in enumerate(header) if i not in skip]
-    ti = low.index("time") if "time" in low else low.index("timestamp") if "timestamp" in low else -1
-    for r, row in enumerate(rows, 1):
-        if not row:
-            continue
-        try:
-            x = float(row[xi]) if xi >= 0 else float(r)
-        except (ValueError, IndexError):
-            continue
-        w = wall
-        if ti >= 0:
-            try:
-                w = float(row[ti])
-            except (ValueError, IndexError):
-                pass
-        for i, s in cols:
-            if i < len(row):
-                cell = row[i].strip()
-                if not cell:
-                    continue
-                try:
-                    v = float(cell)
-                except ValueError:
-                    continue
-                s.x.append(x)
-                s.y.append(v)
-                s.wall.append(w)
-    return {s.name: s for _, s in cols if len(s)}, axis
+def split_lines(data: bytes) -> list[str]:
+    """Complete log lines of ``data`` as the text parser wants them: ANSI codes removed,
+    ``\\r`` ending a line (tqdm redraws), terminators dropped."""
+    text = data.decode("utf-8", "replace")
+    if "\x1b" in text:
+        text = ANSI_RE.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
