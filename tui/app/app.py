@@ -130,9 +130,9 @@ class LabApp(App):
     # ------------------------------------------------------------------ setup
     def _make_sampler(self, src, interval):
         if src is None:
-            from ..core import gpus
+            from ..core import gpus, procs
 
-            src = gpus.make_source("auto", runs_provider=gpus.journal_runs(self.journal))
+            src = gpus.make_source("auto", lab=procs.lab_id(self.journal.path))  # the Poller hands it live runs
         if hasattr(src, "latest"):
             return src  # a Sampler (or a stand-in with latest()/history())
         from ..core.gpus import Sampler

@@ -25,6 +25,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select,
 
 from ...core import runs as core_runs
 from ...core.errors import UserError
+from ...core.gpus import parse_gpus
 from ...core.text import age
 from ..fmt import show_path
 
@@ -109,10 +110,11 @@ def launch_fields(lab, prefix: str, gpus, empty_means: str, default_name: str) -
 
 
 def read_launch_fields(screen, prefix: str) -> tuple[str | None, str | None]:
-    """(gpus, name) from :func:`launch_fields`; a bad name raises UserError before any write."""
+    """(gpus, name) from :func:`launch_fields`; a bad GPU value or name raises UserError before any write."""
     from ...core.journal import validate_run_id
 
     gpus = screen.query_one(f"#{prefix}-gpus", Input).value.strip() or None
+    parse_gpus(gpus)  # the one --gpus parser (auto, auto:N, cpu, 0,1)
     name = screen.query_one(f"#{prefix}-name", Input).value.strip() or None
     if name is not None:
         validate_run_id(name)
