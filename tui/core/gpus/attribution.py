@@ -1,7 +1,7 @@
 """Who holds the GPUs: GPU processes mapped to the runs of one lab, per-run CPU/RSS, host figures.
 
 A process belongs to run R of our lab when
-- its environment carries ``LABTUI_RUN_ID=R`` and ``LABTUI_LAB`` = our lab (`procs.process_tag`),
+- its environment carries ``LABTUI_RUN_ID=R`` and ``LABTUI_LAB`` = our lab (`procs.pid_tag`),
   or carries no ``LABTUI_LAB`` at all (a run started by an older labtui, or by hand);
 - or it is a live run's trainer, known from the owner as ``(run_id, pid, create_time)`` (the app's
   poller, the `labtui gpus` CLI: `LiveRun`), pid and create time checked, so a reused pid is not a run;
@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 import psutil
 
-from ..procs import process_tag
+from ..procs import pid_tag
 from .snapshot import NA, GpuProcess, GpuSnapshot, HostInfo, RawGpus, RunUsage, num
 
 LiveRun = tuple[str, int, Any]   # (run id, trainer pid, create time or None)
@@ -50,10 +50,7 @@ def is_kernel_thread(pid: int) -> bool:
 
 def read_tag(pid: int) -> Tag | None:
     """(lab, run id) of a process; None if it carries no run id or cannot be read."""
-    try:
-        lab, run = process_tag(psutil.Process(pid))
-    except psutil.Error:
-        return None
+    lab, run = pid_tag(pid)
     return (lab, run) if run else None
 
 
@@ -148,9 +145,7 @@ class ProcScanner:
         try:
             p = psutil.Process(pid)
             uid = p.uids().real
-            lab, run = process_tag(p)
-            info = (_user_name(uid), uid == os.getuid(), _short_cmd(p), p.create_time(),
-                    (lab, run) if run else None)
+            info = (_user_name(uid), uid == os.getuid(), _short_cmd(p), p.create_time(), read_tag(pid))
         except (psutil.Error, OSError):
             return None
         if len(self._who) > 4096:
