@@ -3,14 +3,19 @@ journal's template lists. The only fake is the GPU source (LABTUI_FAKE_GPUS)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 
+from tui.app.app import LabApp
+from tui.app.screens.actions import NewRunDialog
 from tui.core import gpus as G
 from tui.core.errors import UserError
 from tui.core.journal import Journal
 
+from .snapshot_tests.labdata import no_gpu
 from .test_gpus import fake_gpu, write_fake
 
 
@@ -76,6 +81,7 @@ def test_run_gpus_auto_n_picks_free_gpus(lab, tmp_path):
     """`labtui run --gpus auto:2` (documented in docs/gpus.md) used to be refused by a second parser."""
     fake = _four(tmp_path)
     env = {G.FAKE_ENV: str(fake)}
+    lab.journal.write_text(lab.journal.read_text() + '\n[experiments.pair]\ncommand = "true"\ngpus = "auto:2"\n')
     r = lab.labtui("run", "--gpus", "auto:2", "--name", "two", "--",
                    "sh", "-c", 'echo "cvd=$CUDA_VISIBLE_DEVICES"', env=env)
     assert r.returncode == 0, r.stderr
@@ -83,7 +89,6 @@ def test_run_gpus_auto_n_picks_free_gpus(lab, tmp_path):
     assert Journal(lab.journal).read()["runs"]["two"]["gpus"] == [2, 1]      # least memory first
     assert "cvd=2,1" in (lab.run_dir("two") / "output.log").read_text()
     # a template's default may say auto:N too
-    lab.journal.write_text(lab.journal.read_text() + '\n[experiments.pair]\ncommand = "true"\ngpus = "auto:2"\n')
     lab.labtui("run", "pair", env=env, check=True)
     lab.wait_status("pair_1", "finished")
     assert Journal(lab.journal).read()["runs"]["pair_1"]["gpus"] == [2, 1]
@@ -109,3 +114,39 @@ def test_resolve_takes_parsed_request(tmp_path):
     with pytest.raises(UserError, match=r"--gpus auto:3: 2 free GPU\(s\) of 4"):
         G.resolve_gpus("auto:3", {2}, src)
     json.dumps(G.resolve_gpus("1", set(), src)[0])   # plain ints for the journal
+
+
+async def until(pilot, cond, what: str, timeout: float = 15.0) -> None:
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def test_app_new_run_form_uses_the_one_parser(tmp_path, monkeypatch):
+    """The app's new-run form: a bad GPU value is refused inline before any write; auto:2 places."""
+    asyncio.run(_new_run_form(tmp_path, monkeypatch))
+
+
+async def _new_run_form(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(G.FAKE_ENV, str(_four(tmp_path)))   # what runs.launch samples (in a worker)
+    j = tmp_path / "experiments.toml"
+    j.write_text('[experiments.quick]\ncommand = "true"\n', encoding="utf-8")
+    app = LabApp(j, gpu_source=no_gpu(), poll_interval=0.2, theme="textual-dark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.polls >= 2 and not app.loading, what="first polls")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewRunDialog), what="new-run dialog")
+        dlg = app.screen
+        before = j.read_bytes()
+        dlg.query_one("#new-gpus").value = "auto:x"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "auto or auto:N" in str(dlg.query_one(".dialog-error").render()),
+                    what="inline GPU error")
+        assert app.screen is dlg and j.read_bytes() == before and not (tmp_path / "logs").exists()
+        dlg.query_one("#new-gpus").value = "auto:2"
+        dlg.query_one("#new-name").value = "placed"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.selected == "placed", what="new run selected")
+    assert Journal(j).read()["runs"]["placed"]["gpus"] == [2, 1]
