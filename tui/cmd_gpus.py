@@ -8,11 +8,11 @@ import os
 import sys
 import time
 
-from .core import gpus as G
-from .core import procs
-from .core.errors import UserError
-from .core.journal import Journal, JournalError
-from .core.runs import list_runs
+from tui.core import gpus as G
+from tui.core import procs
+from tui.core.errors import UserError
+from tui.core.journal import Journal, JournalError
+from tui.core.runs import list_runs
 
 
 def register(subparsers) -> None:
