@@ -42,7 +42,6 @@ def time_samples(src: G.GpuSource, n: int) -> tuple[float, float, float]:
 
 
 def thread_cpu(src: G.GpuSource, seconds: float, interval: float = 1.0) -> tuple[float, int]:
-    import threading
     s = G.Sampler(src, interval=interval)
     s.start()
     time.sleep(0.05)

@@ -43,10 +43,12 @@ class Procs:
     def __init__(self):
         self.ps: list[subprocess.Popen] = []
 
-    def start(self, argv, run_id=None, **kw):
-        env = {k: v for k, v in os.environ.items() if k != G.RUN_TAG}
+    def start(self, argv, run_id=None, lab=None, **kw):
+        env = {k: v for k, v in os.environ.items() if k not in (G.RUN_TAG, G.LAB_TAG)}
         if run_id:
             env[G.RUN_TAG] = run_id
+        if lab:
+            env[G.LAB_TAG] = lab
         p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, **kw)
         self.ps.append(p)
@@ -64,8 +66,8 @@ class Procs:
             p.wait(5)
 
 
-@pytest.fixture
-def procs():
+@pytest.fixture(name="procs")
+def procs_fixture():
     ps = Procs()
     yield ps
     ps.close()
@@ -83,7 +85,7 @@ def child_of(pid, timeout=5.0):
 
 # ----------------------------------------------------------------- NA and the none path (for real)
 def test_na_is_one_falsy_sentinel():
-    assert G.NA is G._NAType() and not G.NA and str(G.NA) == "n/a"
+    assert G.NA is type(G.NA)() and not G.NA and str(G.NA) == "n/a"
     assert G.fmt(G.NA) == "n/a" and G.fmt(20 * GiB, "B") == "20.0 GiB"
     snap = G.GpuSnapshot(ok=True, reason=None, gpus=[G.GpuInfo(index=0)])
     assert snap.to_dict()["gpus"][0]["util"] is None
@@ -211,9 +213,9 @@ def test_attribution_from_run_roots_checks_create_time(tmp_path, procs):
     kid = child_of(root.pid)
     ct = psutil.Process(root.pid).create_time()
     fake = write_fake(tmp_path, [{"gpus": [fake_gpu(0)], "processes": [{"pid": kid, "gpu": 0, "mem_used": GiB}]}])
-    good = G.make_source("fake", fake_path=fake, runs_provider=lambda: {"exp_9": [(root.pid, ct)]}).sample()
+    good = G.make_source("fake", fake_path=fake).sample([("exp_9", root.pid, ct)])
     assert good.process(kid).run_id == "exp_9" and set(good.runs["exp_9"].pids) == {root.pid, kid}
-    stale = G.make_source("fake", fake_path=fake, runs_provider=lambda: {"exp_9": [(root.pid, ct - 100)]}).sample()
+    stale = G.make_source("fake", fake_path=fake).sample([("exp_9", root.pid, ct - 100)])
     assert stale.process(kid).run_id is None and stale.process(kid).foreign   # a reused pid is not the run
 
 

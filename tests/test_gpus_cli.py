@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,15 +14,18 @@ import psutil
 import pytest
 
 from tui.core import gpus as G
+from tui.core import runs
 from tui.core.errors import UserError
 
-from .test_gpus import GiB, fake_gpu, procs, write_fake  # noqa: F401  (procs is a fixture)
+from .conftest import PROGS
+from .test_gpus import GiB, fake_gpu, write_fake
+from .test_gpus import procs_fixture  # noqa: F401  (the `procs` fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def labtui(*args, fake=None, timeout=30):
-    env = {k: v for k, v in os.environ.items() if k not in (G.FAKE_ENV, G.RUN_TAG)}
+    env = {k: v for k, v in os.environ.items() if k not in (G.FAKE_ENV, G.RUN_TAG, G.LAB_TAG)}
     env["PYTHONPATH"] = str(ROOT)
     if fake:
         env[G.FAKE_ENV] = str(fake)
@@ -107,7 +111,6 @@ def test_kill_escalates_and_rechecks_create_time(tmp_path, procs):
     snap = src.sample()
     # a snapshot whose create time does not match (the pid was reused): nothing is signalled
     gp = snap.process(stubborn.pid)
-    import dataclasses
     stale = dataclasses.replace(snap, processes=[dataclasses.replace(gp, create_time=gp.create_time - 50)])
     assert "nothing signalled" in G.kill_foreign(stubborn.pid, snapshot=stale, grace=0)
     assert stubborn.poll() is None
@@ -120,9 +123,6 @@ def test_kill_escalates_and_rechecks_create_time(tmp_path, procs):
 
 def test_launched_run_ranks_attributed_and_protected(lab, tmp_path):
     """A real run started by tui.core.runs.launch: its torchrun-like ranks (own sessions) on GPUs."""
-    from tui.core import runs
-    from tests.conftest import PROGS
-
     rid = runs.launch(lab.journal, command=[sys.executable, str(PROGS / "ranks.py")], name="ranks_1")
     try:
         ranks_txt = lab.run_dir(rid) / "ranks.txt"
@@ -135,7 +135,7 @@ def test_launched_run_ranks_attributed_and_protected(lab, tmp_path):
         fake = write_fake(tmp_path, [{"gpus": [fake_gpu(0, 30), fake_gpu(1, 30), fake_gpu(2)], "processes": [
             {"pid": r, "gpu": i, "mem_used": 30 * GiB} for i, r in enumerate(ranks)]}])
         info = runs.get_run(lab.journal, rid)
-        snap = G.make_source("fake", fake_path=fake, runs_provider=G.journal_runs(lab.journal)).sample()
+        snap = G.make_source("fake", fake_path=fake).sample(G.live_runs(runs.list_runs(lab.journal)))
         assert [snap.process(r).run_id for r in ranks] == [rid, rid], (snap.processes, info)
         usage = snap.runs[rid]
         assert info.pid in usage.pids and set(ranks) <= set(usage.pids), (usage, info)

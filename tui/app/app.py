@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from ..core import config, gpus
+from ..core import config, gpus, procs
 from ..core import runs as runs_mod
 from ..core.errors import UserError
 from ..core.journal import Journal
@@ -142,7 +142,7 @@ class LabApp(App):
         """A GPU source gets a sampler thread of the app's own; anything else is a sampler
         (or a stand-in with ``latest()`` / ``history()``) that its owner runs."""
         if src is None:
-            src = gpus.make_source("auto", runs_provider=gpus.journal_runs(self.journal))
+            src = gpus.make_source("auto", lab=procs.lab_id(self.journal.path))  # the Poller hands it live runs
         if not isinstance(src, gpus.GpuSource):
             return src
         self._own_sampler = True

@@ -1,7 +1,8 @@
 """Textual-free data side of the app: the poll (worker thread) and derived summaries.
 
 ``Poller.poll()`` runs on a worker thread, reads only (journal via ``runs.list_runs``,
-metric files by byte offset, the GPU sampler's latest snapshot) and returns a
+metric files by byte offset, the GPU sampler's latest snapshot; it hands the sampler the
+live runs it listed) and returns a
 :class:`PollResult`; the app's message handler applies it to the state it owns.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..core import metrics as M
 from ..core import runs as core_runs
+from ..core.gpus import Sampler, live_runs
 from ..core.journal import Journal, JournalError
 from ..core.errors import UserError
 from ..core.metrics import RunFlags, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
@@ -101,6 +103,8 @@ class Poller:
     def poll(self) -> PollResult:
         t0 = time.perf_counter()
         infos, err = self._runs()
+        if infos is not None and isinstance(self.sampler, Sampler):
+            self.sampler.set_runs(live_runs(infos))  # the sampler reads no journal of its own
         known = self._last_runs or []
         updates: list[RunData] = []
         backlog = False

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import time
 
-
-
-class _LazyGpus:
-    """tui.core.gpus, imported on first use: building the CLI parser must stay cheap."""
-
-    def __getattr__(self, name):
-        from tui.core import gpus
-
-        return getattr(gpus, name)
-
-
-G = _LazyGpus()
+from tui.core import gpus as G
+from tui.core import procs
 from tui.core.errors import UserError
+from tui.core.journal import Journal, JournalError
+from tui.core.runs import list_runs
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "gpus", help="GPUs, who holds them (runs named), host CPU/RAM",
-        description="Show each GPU, the processes holding GPU memory (labtui runs named, the rest "
+        description="Show each GPU, the processes holding GPU memory (this lab's runs named, the rest "
                     "marked foreign) and host CPU/memory/load. Set LABTUI_FAKE_GPUS=<file.json> "
                     "to replay a scripted snapshot sequence.")
     p.add_argument("--json", action="store_true", help="print the snapshot as JSON")
@@ -36,42 +29,44 @@ def register(subparsers) -> None:
                    help="kill a foreign GPU process of yours (not a run's: use `labtui kill RUN`)")
     p.add_argument("--grace", type=float, default=5.0, metavar="S",
                    help="--kill: seconds between SIGTERM and SIGKILL (0: SIGKILL at once)")
+    p.add_argument("--any-user", action="store_true",
+                   help="--kill: allow another user's process (root only; never pid 1 or a kernel thread)")
     p.add_argument("--source", choices=["auto", "nvml", "none", "fake"], default="auto",
-                   help=argparse_suppress())
-    if not any("--journal" in a.option_strings for a in p._actions):
-        p.add_argument("--journal", default=None, help="experiments.toml (default: $LABTUI_JOURNAL or ./experiments.toml)")
+                   help=argparse.SUPPRESS)
     p.set_defaults(func=handler)
 
 
-def argparse_suppress():
-    import argparse
-    return argparse.SUPPRESS
-
-
-def _runs_provider(args):
+def _journal(args) -> Journal | None:
+    """This lab's journal if there is one: `labtui gpus` works outside a lab too."""
     path = getattr(args, "journal", None) or os.environ.get("LABTUI_JOURNAL") or "experiments.toml"
-    if not os.path.exists(path):
-        return None
+    return Journal(path) if os.path.isfile(path) else None
+
+
+def _live_runs(journal: Journal | None) -> list:
+    """This lab's live runs, listed once per refresh; none if the journal cannot be read
+    (run tags still name the runs)."""
+    if journal is None:
+        return []
     try:
-        from tui.core.journal import Journal
-    except ImportError:
-        return None
-    try:
-        return G.journal_runs(Journal(path))
-    except Exception:  # noqa: BLE001 - the journal is optional here: tags find runs anyway
-        return None
+        return G.live_runs(list_runs(journal))
+    except (JournalError, UserError, OSError):
+        return []
 
 
 def handler(args) -> int:
-    source = G.make_source(args.source, runs_provider=_runs_provider(args))
+    journal = _journal(args)
+    lab = procs.lab_id(journal.path) if journal is not None else None
+    source = G.make_source(args.source, lab=lab)
     if args.kill is not None:
-        print(G.kill_foreign(args.kill, source=source, grace=args.grace))
+        snap = source.sample(_live_runs(journal))
+        print(G.kill_foreign(args.kill, snapshot=snap, grace=args.grace, any_user=args.any_user, lab=lab))
         return 0
     if not args.watch:
-        snap = source.sample()
+        snap = source.sample(_live_runs(journal))
         print(json.dumps(snap.to_dict(), indent=2) if args.json else render(snap))
         return 0
     sampler = G.Sampler(source, interval=args.interval)
+    sampler.set_runs(_live_runs(journal))
     shown = 0
     tty = sys.stdout.isatty()
     try:
@@ -88,6 +83,7 @@ def handler(args) -> int:
                         sys.stdout.write("\x1b[H\x1b[2J")
                     print(render(snap, history=sampler), flush=True)
                 shown += 1
+                sampler.set_runs(_live_runs(journal))  # for the next refresh
             time.sleep(min(0.1, args.interval / 4))
     except KeyboardInterrupt:
         pass
@@ -147,20 +143,3 @@ def render(snap: G.GpuSnapshot, history: G.Sampler | None = None) -> str:
         gp = f", gpu mem {f(u.gpu_mem, 'B')} on GPU {','.join(map(str, u.gpus))}" if u.gpus else ""
         out.append(f"run {run}: cpu {u.cpu_percent:.0f}%, rss {f(u.rss, 'B')}, {len(u.pids)} processes{gp}")
     return "\n".join(out)
-
-
-def main(argv=None) -> int:  # `python -m tui.cmd_gpus` until tui/cli.py wires it in
-    import argparse
-    ap = argparse.ArgumentParser(prog="labtui")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    register(sub)
-    args = ap.parse_args(["gpus", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except UserError as e:
-        print(f"labtui: {e}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

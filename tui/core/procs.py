@@ -31,6 +31,24 @@ def process_tag(p: psutil.Process) -> tuple[str | None, str | None]:
     return env.get(LAB_TAG), env.get(RUN_TAG)
 
 
+def pid_tag(pid: int) -> tuple[str | None, str | None]:
+    """``(lab, run id)`` of a pid, like :func:`process_tag`, read straight from /proc/PID/environ:
+    ~10x cheaper than a psutil.Process (the GPU attribution scans every process of the host)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None, None
+    lab_key, run_key = LAB_TAG.encode() + b"=", RUN_TAG.encode() + b"="
+    lab = run = None
+    for item in data.split(b"\0"):
+        if item.startswith(run_key):
+            run = item[len(run_key):].decode("utf-8", "replace")
+        elif item.startswith(lab_key):
+            lab = item[len(lab_key):].decode("utf-8", "replace")
+    return lab, run
+
+
 def create_time(pid: int) -> float | None:
     try:
         return round(psutil.Process(pid).create_time(), 2)

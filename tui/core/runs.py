@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 
 from . import procs
 from .errors import UserError
+from .gpus import busy_gpus, parse_gpus, resolve_gpus
 from .journal import Journal, JournalError, table, validate_run_id
 from .journal import now as _now
 from .shim import final_status
@@ -369,52 +370,11 @@ def _resolve_argv0(argv: list[str]) -> list[str]:
     return argv
 
 
-def _normalise_gpus(gpus: Any) -> list[int] | str | None:
-    if gpus is None:
-        return None
-    if isinstance(gpus, str):
-        s = gpus.strip()
-        if s in ("auto", ""):
-            return "auto" if s else None
-        if s in ("none", "cpu"):
-            return []
-        try:
-            return [int(x) for x in s.split(",") if x.strip() != ""]
-        except ValueError:
-            raise UserError(f"bad --gpus {gpus!r}: expected a list like 0,1 or 'auto'") from None
-    if isinstance(gpus, (list, tuple)):
-        try:
-            out = [int(x) for x in gpus]
-        except (TypeError, ValueError):
-            raise UserError(f"bad gpus {gpus!r}: expected integers") from None
-        if any(g < 0 for g in out):
-            raise UserError(f"bad gpus {gpus!r}: indices are >= 0")
-        return out
-    if isinstance(gpus, int):
-        return [gpus]
-    raise UserError(f"bad gpus {gpus!r}")
-
-
-def _busy_gpus(j: Journal, data: dict) -> set[int]:
-    busy: set[int] = set()
-    for r in list_runs(j, data, write_back=False):
-        if r.alive and isinstance(r.gpus, list):
-            busy.update(g for g in r.gpus if isinstance(g, int))
-    return busy
-
-
 def _resolve_gpus(j: Journal, data: dict, gpus: Any, warn: Callable[[str], None] | None):
-    """Turn a user GPU spec into indices, checking them against the machine when it has GPUs."""
-    spec = _normalise_gpus(gpus)
-    if spec is None:
-        return None
-    try:
-        from .gpus import resolve_gpus
-    except ImportError:  # pragma: no cover - gpus module always ships
-        if spec == "auto":
-            return None
-        return spec
-    chosen, warning = resolve_gpus(spec, _busy_gpus(j, data) if spec == "auto" else set())
+    """A user GPU spec -> indices, by the one parser and placement of tui.core.gpus."""
+    req = parse_gpus(gpus)
+    busy = busy_gpus(list_runs(j, data, write_back=False)) if req is not None and req.auto else set()
+    chosen, warning = resolve_gpus(req, busy)
     if warning and warn:
         warn(warning)
     return chosen

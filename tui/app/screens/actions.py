@@ -27,7 +27,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select,
 
 from ...core import runs as core_runs
 from ...core.errors import UserError
-from ...core.gpus import NA, fmt
+from ...core.gpus import NA, fmt, parse_gpus
 from ...core.journal import validate_run_id
 from ...core.text import age
 from ..fmt import gpus_text, show_path
@@ -105,8 +105,9 @@ def launch_fields(lab, prefix: str, gpus, empty_means: str, default_name: str) -
 
 
 def read_launch_fields(screen, prefix: str) -> tuple[str | None, str | None]:
-    """(gpus, name) from :func:`launch_fields`; a bad name raises UserError before any write."""
+    """(gpus, name) from :func:`launch_fields`; a bad GPU value or name raises UserError before any write."""
     gpus = screen.query_one(f"#{prefix}-gpus", Input).value.strip() or None
+    parse_gpus(gpus)  # the one --gpus parser (auto, auto:N, cpu, 0,1)
     name = screen.query_one(f"#{prefix}-name", Input).value.strip() or None
     if name is not None:
         validate_run_id(name)
