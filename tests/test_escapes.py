@@ -193,6 +193,11 @@ def test_headless_views_in_a_real_terminal(esc_lab, term):
         assert f"MARK-TOP-{name}" in term.screen(target, history=True), f"labtui {' '.join(view)}"
 
 
+def main_screen(s: str) -> bool:
+    """The app's main screen: the run's row, and none of the detail view's field names."""
+    return "esc" in s and "finished" in s and "experiment   " not in s
+
+
 def test_app_views_in_a_real_terminal(esc_lab, term):
     target = term.open("app", f"{sys.executable} -m tui.cli --journal {esc_lab.journal}")
     term.wait(target, lambda s: "esc" in s and "finished" in s, "the app with the run")
@@ -212,7 +217,8 @@ def test_app_views_in_a_real_terminal(esc_lab, term):
             # Rich markup from a note is shown as the text it is.
             assert "[bold red]MARKUP[/]" in screen, screen
         term.keys(target, *back)
-        term.wait(target, lambda s: "esc" in s and "finished" in s, f"back from {where}")
+        term.wait(target, lambda s, n=needle: main_screen(s) and (n in ("esc", "quit") or n not in s),
+                  f"back from {where}")
     term.assert_untouched(target, "after all views", app=True)
     # The app is still alive and drawing (no reset, no swallowed input): quitting works.
     term.keys(target, "q")

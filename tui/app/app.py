@@ -32,6 +32,7 @@ from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.rundir import RunDir
 from ..core.status import Status
+from ..core.text import inert
 from .fmt import show_path, topbar_text
 from .model import Poller, PollResult
 from .screens.actions import (ActionDialog, KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
@@ -429,7 +430,7 @@ class LabApp(App):
 
     def say(self, msg: str, severity: str = "information", timeout: float = 5) -> None:
         """Report an action's outcome: one line, shown as data (never markup)."""
-        self.notify(str(msg), severity=severity, timeout=timeout, markup=False)
+        self.notify(inert(str(msg)), severity=severity, timeout=timeout, markup=False)
 
     def request_poll(self) -> None:
         """Poll now (or right after the poll in flight) so a journal change shows at once."""

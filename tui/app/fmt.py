@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.text import Text
 
 from ..core.status import Status
-from ..core.text import ANSI_RE, last_redraw, show_controls
+from ..core.text import ANSI_RE, inert, last_redraw, show_controls
 
 
 STATUS_STYLE = {
@@ -32,9 +32,9 @@ def show_path(p) -> str:
     """A path as the user would type it: relative to the working directory when inside it."""
     p = Path(p)
     try:
-        return str(p.relative_to(Path(os.getcwd())))
+        return inert(str(p.relative_to(Path(os.getcwd()))))
     except ValueError:
-        return str(p)
+        return inert(str(p))
 
 
 def num(v: float | None, width: int = 7) -> str:

@@ -8,6 +8,7 @@ live runs it listed) and returns a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -24,6 +25,7 @@ from ..core.journal import Journal, JournalError
 from ..core.errors import UserError
 from ..core.metrics import RunFlags, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
 from ..core.rundir import RunDir
+from ..core.text import inert, inert_lines
 
 TOTAL_KEYS = ("total_steps", "max_steps", "steps", "num_steps", "iters", "max_iters", "iterations")
 EPOCH_KEYS = ("epochs", "num_epochs", "max_epochs", "n_epochs")
@@ -89,7 +91,7 @@ class Poller:
         try:
             data = self.journal.read()
         except (JournalError, UserError) as e:
-            return None, str(e)
+            return None, inert(str(e))
         self._data = data
         infos = core_runs.list_runs(self.journal, data=data, write_back=True)
         sig = tuple((r.id, r.status, r.ended, r.exit_code, repr(r.notes), tuple(r.tags), r.verdict,
@@ -97,6 +99,7 @@ class Poller:
         if sig == self._sig:
             return None, None
         self._sig = sig
+        infos = [display_info(r) for r in infos]
         self._last_runs = infos
         return infos, None
 
@@ -255,3 +258,34 @@ def summarize(series: dict, params: dict, preferred: str | None = None) -> Summa
         elif unit == "step" and s.rate:
             s.eta = max(0.0, (total - s.step) / s.rate)
     return s
+
+
+def _inert_value(v: Any) -> Any:
+    if isinstance(v, str):
+        return inert(v)
+    if isinstance(v, dict):
+        return {inert(str(k)): _inert_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_inert_value(x) for x in v]
+    return v
+
+
+def display_info(info):
+    """A run as the app shows it: every string that came from the journal (a hand edit, a note,
+    a tag, someone's command line) passed through the one sanitiser, so no escape sequence or
+    bidi mark in it reaches the terminal.  The app holds only these copies."""
+    changes = {}
+    for name in ("id", "experiment", "command", "verdict", "resumed_from", "parent", "signal"):
+        v = getattr(info, name)
+        if isinstance(v, str) and inert(v) != v:
+            changes[name] = inert(v)
+    notes = [{"at": n.get("at"), "text": inert_lines(str(n.get("text", "")))} for n in info.notes]
+    if notes != info.notes:
+        changes["notes"] = notes
+    tags = [inert(str(t)) for t in info.tags]
+    if tags != list(info.tags):
+        changes["tags"] = tags
+    params = _inert_value(info.params)
+    if params != info.params:
+        changes["params"] = params
+    return dataclasses.replace(info, **changes) if changes else info

@@ -11,6 +11,7 @@ import sys
 
 from .. import __version__
 from ..core.errors import UserError
+from ..core.text import inert
 from . import app, demo, gpus, metrics, runs
 from .common import Parser, journal_arg
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except UserError as e:
-        print(f"labtui: {e}", file=sys.stderr)
+        print(f"labtui: {inert(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

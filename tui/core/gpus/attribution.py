@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import psutil
 
 from ..procs import pid_tag
+from ..text import inert
 from .snapshot import NA, GpuProcess, GpuSnapshot, HostInfo, RawGpus, RunUsage, num
 
 LiveRun = tuple[str, int, Any]   # (run id, trainer pid, create time or None)
@@ -56,7 +57,7 @@ def read_tag(pid: int) -> Tag | None:
 
 def _user_name(uid: int) -> str:
     try:
-        return pwd.getpwuid(uid).pw_name
+        return inert(pwd.getpwuid(uid).pw_name)
     except KeyError:
         return str(uid)
 
@@ -64,7 +65,7 @@ def _user_name(uid: int) -> str:
 def _short_cmd(p: psutil.Process) -> Any:
     try:
         cmd = p.cmdline()
-        s = " ".join(cmd) if cmd else p.name()
+        s = inert(" ".join(cmd) if cmd else p.name())  # another user's text: never terminal control
     except (psutil.Error, OSError):
         return NA
     return s if len(s) <= 80 else s[:77] + "..."
