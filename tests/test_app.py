@@ -10,7 +10,7 @@ import pytest
 
 from tests.snapshot_tests.conftest import app_factory, lab, settle  # noqa: F401,E402  (fixtures)
 from tests.snapshot_tests.labdata import NOW, series  # noqa: E402
-from tui.core import procs  # noqa: E402
+from tui.core import fsio  # noqa: E402
 
 SIZE = (160, 48)
 
@@ -202,7 +202,7 @@ async def test_new_run_and_status_change_within_2s(app_factory, lab):
         with open(d / "metrics.jsonl", "w") as f:
             for row in series(0, 100, 10):
                 f.write(json.dumps(row) + "\n")
-        procs.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
+        fsio.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
                                                   "ended": "2026-05-13T09:59:00+08:00", "killed": False})
         with open(lab.journal, "a") as f:
             f.write('[runs.late_1]\nexperiment = "gan"\ncommand = "x"\nstatus = "running"\n'

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.test_app import sync  # noqa: E402
-from tui.core import procs, runs  # noqa: E402
+from tui.core import fsio, procs, runs  # noqa: E402
 
 SIZE = (120, 40)
 JOURNAL = (
@@ -126,7 +126,7 @@ async def test_kill_confirm_with_reason(alab):
     r = rec(alab, rid)
     assert r["status"] == "killed"
     assert [n["text"] for n in r["notes"]] == ["killed: trans_matrix was wrong"]
-    assert procs.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "graceful"
+    assert fsio.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "graceful"
     assert list(procs.tagged_processes(rid)) == []
     assert alab.read_text(encoding="utf-8").startswith("# lab journal: keep this comment\n")
 
@@ -201,7 +201,7 @@ async def test_kill_marked_runs_one_confirmation(alab):
     for rid in (a, b):
         assert rec(alab, rid)["status"] == "killed"
         assert "notes" not in rec(alab, rid)  # no reason, no note
-        assert procs.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "now"
+        assert fsio.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "now"
         assert list(procs.tagged_processes(rid)) == []
     assert rec(alab, done)["status"] == "finished"
 

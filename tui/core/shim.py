@@ -19,6 +19,7 @@ It imports as little as possible: its resident memory and start-up time count.
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -26,7 +27,10 @@ import sys
 import time
 from pathlib import Path
 
-from .procs import create_time, read_json, write_json_atomic
+from . import procs
+from .journal import Journal, JournalError
+from .rundir import RunDir
+from .status import Status, final_status
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -39,19 +43,17 @@ def _become_subreaper() -> None:
         pass
 
 
-def _log(run_dir: Path, msg: str) -> None:
+def _log(run_dir: RunDir, msg: str) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
-        with open(run_dir / "shim.log", "a", encoding="utf-8") as f:
+        with open(run_dir.shim_log, "a", encoding="utf-8") as f:
             f.write(f"{stamp} {msg}\n")
     except OSError:
         pass
 
 
-def _update_journal(run_dir: Path, journal_path: str, run_id: str, fields: dict) -> None:
+def _update_journal(run_dir: RunDir, journal_path: str, run_id: str, fields: dict) -> None:
     """Set machine-owned fields of the run; retry a while if the journal is being edited badly."""
-    from .journal import Journal, JournalError
-
     j = Journal(journal_path)
     for attempt in range(20):
         try:
@@ -87,51 +89,45 @@ def _reap_until(pid: int) -> int:
             return status
 
 
-def _stop_leftovers(grace: float = 3.0) -> None:
-    """Terminate every descendant still alive (orphaned workers/ranks), then kill."""
-    import psutil
-
-    me = psutil.Process()
-    kids = me.children(recursive=True)
-    if not kids:
-        return
-    for p in kids:
-        try:
-            p.terminate()
-        except psutil.Error:
-            pass
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if not [p for p in me.children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]:
-            break
-        time.sleep(0.05)
-    for p in me.children(recursive=True):
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
+def _reap_ready() -> None:
+    """Reap every child (trainer leftovers, adopted orphans) that has already ended."""
     while True:
         try:
             if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                time.sleep(0.05)
-                if not me.children():
-                    break
+                return
         except ChildProcessError:
-            break
+            return
+
+
+def _reap_while_alive(ps: list, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        _reap_ready()
+        if not any(procs.alive(p) for p in ps) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def _stop_leftovers(grace: float = 3.0) -> None:
+    """Terminate every descendant still alive (orphaned workers/ranks), then kill."""
+    kids = procs.descendants()
+    if not kids:
+        return
+    for p in kids:
+        procs.send(p, signal.SIGTERM)
+    _reap_while_alive(kids, grace)
+    kids = procs.descendants()
+    for p in kids:
+        procs.send(p, signal.SIGKILL)
+    _reap_while_alive(kids, 10.0)
 
 
 def _iso_now() -> str:
-    import datetime as dt
-
     return dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
 
 
-def run(run_dir: Path) -> int:
-    spec = read_json(run_dir / "spec.json")
+def run(run_dir: RunDir) -> int:
+    spec = run_dir.read_spec()
     if spec is None:
         _log(run_dir, "spec.json missing or unreadable")
         return 2
@@ -140,8 +136,8 @@ def run(run_dir: Path) -> int:
 
     _become_subreaper()
     me = os.getpid()
-    state = {"shim_pid": me, "shim_create": create_time(me)}
-    write_json_atomic(run_dir / "state.json", state)
+    state = {"shim_pid": me, "shim_create": procs.create_time(me)}
+    run_dir.write_state(state)
 
     trainer: subprocess.Popen | None = None
 
@@ -159,22 +155,22 @@ def run(run_dir: Path) -> int:
 
     env = dict(os.environ)
     env.update(spec.get("env") or {})
-    env["LABTUI_RUN_ID"] = run_id
-    env["LABTUI_RUN_DIR"] = str(run_dir)
+    env[procs.RUN_TAG] = run_id
+    env[procs.RUN_DIR_ENV] = str(run_dir.path)
     env["PYTHONUNBUFFERED"] = "1"
     gpus = spec.get("gpus")
     if gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # indices as NVML and `labtui gpus` number them
 
-    if (run_dir / "kill.json").exists():  # killed while starting: never start the trainer
+    if run_dir.kill_requested():  # killed while starting: never start the trainer
         exit_info = {"code": None, "signal": None, "ended": _iso_now(), "killed": True}
-        write_json_atomic(run_dir / "exit.json", exit_info)
+        run_dir.write_exit(exit_info)
         _update_journal(run_dir, journal_path, run_id, {
-            "status": "killed", "ended": _to_dt(exit_info["ended"])})
+            "status": str(Status.KILLED), "ended": _to_dt(exit_info["ended"])})
         return 0
 
-    log = open(run_dir / "output.log", "ab", buffering=0)
+    log = open(run_dir.log, "ab", buffering=0)
     argv = spec["argv"]
     try:
         trainer = subprocess.Popen(
@@ -192,17 +188,17 @@ def run(run_dir: Path) -> int:
         log.close()
         exit_info = {"code": 127, "signal": None, "ended": _iso_now(), "killed": False,
                      "error": f"cannot start {argv[0]!r}: {e.strerror or e}"}
-        write_json_atomic(run_dir / "exit.json", exit_info)
+        run_dir.write_exit(exit_info)
         _update_journal(run_dir, journal_path, run_id, {
-            "status": "failed", "ended": _to_dt(exit_info["ended"]), "exit_code": 127})
+            "status": str(Status.FAILED), "ended": _to_dt(exit_info["ended"]), "exit_code": 127})
         return 0
     log.close()
 
-    ctime = create_time(trainer.pid)
+    ctime = procs.create_time(trainer.pid)
     state.update({"pid": trainer.pid, "create_time": ctime, "pgid": trainer.pid})
-    write_json_atomic(run_dir / "state.json", state)
+    run_dir.write_state(state)
     _update_journal(run_dir, journal_path, run_id, {
-        "status": "running", "pid": trainer.pid, "create_time": ctime})
+        "status": str(Status.RUNNING), "pid": trainer.pid, "create_time": ctime})
 
     status = _reap_until(trainer.pid)
     trainer.returncode = 0  # reaped by us; keep Popen from waiting again
@@ -214,11 +210,11 @@ def run(run_dir: Path) -> int:
         sig = signal.Signals(os.WTERMSIG(status)).name
     else:
         code = os.WEXITSTATUS(status)
-    killed = (run_dir / "kill.json").exists()
+    killed = run_dir.kill_requested()
     exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
-    write_json_atomic(run_dir / "exit.json", exit_info)
+    run_dir.write_exit(exit_info)
     _update_journal(run_dir, journal_path, run_id, {
-        "status": final_status(exit_info),
+        "status": str(final_status(exit_info)),
         "ended": _to_dt(exit_info["ended"]),
         "exit_code": code,
         "signal": sig,
@@ -226,15 +222,7 @@ def run(run_dir: Path) -> int:
     return 0
 
 
-def final_status(exit_info: dict) -> str:
-    if exit_info.get("killed"):
-        return "killed"
-    return "finished" if exit_info.get("code") == 0 else "failed"
-
-
-def _to_dt(iso: str):
-    import datetime as dt
-
+def _to_dt(iso: str) -> dt.datetime:
     return dt.datetime.fromisoformat(iso)
 
 
@@ -243,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m tui.core.shim RUN_DIR", file=sys.stderr)
         return 2
-    run_dir = Path(argv[0]).absolute()
+    run_dir = RunDir(Path(argv[0]).absolute())
     # Detach from the launcher: it reaps this process at once; the grandchild carries on.
     if os.fork() > 0:
         os._exit(0)
