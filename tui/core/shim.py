@@ -156,6 +156,7 @@ def run(run_dir: RunDir) -> int:
     env = dict(os.environ)
     env.update(spec.get("env") or {})
     env[procs.RUN_TAG] = run_id
+    env[procs.LAB_TAG] = procs.lab_id(journal_path)
     env[procs.RUN_DIR_ENV] = str(run_dir.path)
     env["PYTHONUNBUFFERED"] = "1"
     gpus = spec.get("gpus")

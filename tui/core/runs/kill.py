@@ -42,7 +42,8 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     ``mode``: ``graceful`` (default: SIGINT first), ``term`` (SIGTERM first) or ``now``
     (SIGKILL at once).  Only the trainer root gets graceful signals, and only after its
     (pid, create time, run tag) matched; the final SIGKILL goes to every process of
-    this user that carries the run tag.  Returns the run's final status (reconciled into
+    this user that carries the run tag (this lab's run: the same id in another lab is
+    another run).  Returns the run's final status (reconciled into
     the journal).
     """
     j = as_journal(journal)
@@ -54,14 +55,15 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     term_grace = grace if term_grace is None else term_grace
     say = progress or (lambda _m: None)
     rd = info.rundir
+    lab = procs.lab_id(j.path)
     rd.write_kill({"requested": _now().isoformat(), "reason": reason, "mode": mode, "by_pid": os.getpid()})
     if reason:
         add_note(j, run_id, f"killed: {reason}")
 
     state = rd.read_state()
     root = procs.matching_process(state.get("pid", info.pid), state.get("create_time", info.create_time))
-    if root is not None and (procs.run_tag(root) != run_id or not procs.own(root)):
-        root = None  # same pid and time but not ours: never signal it
+    if root is not None and (not procs.has_tag(root, lab, run_id) or not procs.own(root)):
+        root = None  # same pid and time but not this lab's run: never signal it
     if root is not None and mode in ("graceful", "term"):
         steps = [(signal.SIGINT, grace)] if mode == "graceful" else []
         steps.append((signal.SIGTERM, term_grace))
@@ -70,7 +72,7 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
             procs.send(root, sig)
             if procs.wait_gone(root, wait_s):
                 break
-    victims = list(procs.tagged_processes(run_id))
+    victims = list(procs.tagged_processes(run_id, lab))
     if root is not None and procs.alive(root):
         victims.append(root)
     if victims:
@@ -80,7 +82,7 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     for p in victims:
         procs.wait_gone(p, 5.0)
 
-    _wait_for_shim(rd, run_id, rd.read_state() or state)
+    _wait_for_shim(rd, lab, run_id, rd.read_state() or state)
     if not rd.has_exit():
         # No shim to report it (lost run, or the shim was killed): record the kill ourselves.
         rd.write_exit({"code": None, "signal": "SIGKILL", "ended": _now().isoformat(), "killed": True})
@@ -88,7 +90,7 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     return str(get_run(j, run_id).status)
 
 
-def _wait_for_shim(rd: RunDir, run_id: str, state: dict, timeout: float = 10.0) -> None:
+def _wait_for_shim(rd: RunDir, lab: str, run_id: str, state: dict, timeout: float = 10.0) -> None:
     """While the run's shim lives and has not written exit.json, SIGKILL any trainer it started
     while we were signalling (a kill during ``starting``)."""
     shim = procs.matching_process(state.get("shim_pid"), state.get("shim_create"))
@@ -96,7 +98,7 @@ def _wait_for_shim(rd: RunDir, run_id: str, state: dict, timeout: float = 10.0) 
     while shim is not None and procs.alive(shim) and not rd.has_exit():
         if time.monotonic() > deadline:
             break
-        for p in procs.tagged_processes(run_id):
+        for p in procs.tagged_processes(run_id, lab):
             procs.send(p, signal.SIGKILL)
         time.sleep(0.05)
 
