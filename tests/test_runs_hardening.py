@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 
@@ -13,7 +10,7 @@ import psutil
 from tui.core import fsio, procs, runs
 from tui.core.journal import Journal
 
-from .conftest import PROGS, Lab, cli_env
+from .conftest import Lab
 
 
 def wait_for(pred, timeout=30.0, step=0.05):
@@ -86,3 +83,49 @@ def test_same_run_id_in_two_labs_kill_in_one_leaves_the_other(tmp_path):
     finally:
         b.labtui("kill", "x", "--now")
     assert runs.get_run(b.journal, "x").status == "killed"
+
+
+# --------------------------------------------------------------------------- 13.2 nested launches
+
+def _nested(lab: Lab, child: str, then: str) -> list[str]:
+    """A driver command that launches run ``child`` with labtui, then runs ``then``; the child
+    waits until the file ``go`` exists in the lab, then exits 0."""
+    wait_go = "while [ ! -e go ]; do sleep 0.05; done"
+    launch = f"{sys.executable} -m tui.cli --journal {lab.journal} run --name {child} -- sh -c '{wait_go}'"
+    return ["sh", "-c", f"{launch} && {then}"]
+
+
+def test_run_launched_from_a_run_is_its_own_run(lab):
+    lab.labtui("run", "--name", "driver", "--", *_nested(lab, "child", "true"), check=True)
+    assert lab.wait_status("driver", "finished") == "finished"
+    child_pid = trainer_pid(lab, "child")
+    env = psutil.Process(child_pid).environ()
+    assert env[procs.RUN_TAG] == "child" and env[procs.RUN_DIR_ENV] == str(lab.run_dir("child"))
+    child_shim = state(lab, "child")["shim_pid"]
+    assert procs.SHIM_ENV not in env and procs.RUN_TAG not in psutil.Process(child_shim).environ()
+    # The driver's shim (a subreaper that adopted the child's shim) has ended and left it alone.
+    driver_shim = state(lab, "driver")["shim_pid"]
+    assert wait_for(lambda: not alive(driver_shim)), "the driver's shim never ended"
+    assert alive(child_pid) and alive(child_shim)
+    assert runs.get_run(lab.journal, "child").status == "running"
+    # The child ends as it would have alone, recorded by its own shim.
+    (lab.root / "go").touch()
+    assert lab.wait_status("child", ("failed", "finished", "killed", "lost")) == "finished"
+    assert wait_for(lambda: Journal(lab.journal).read()["runs"]["child"]["status"] == "finished")
+
+
+def test_killing_a_driver_run_leaves_the_run_it_launched(lab):
+    lab.labtui("run", "--name", "driver", "--", *_nested(lab, "child", "exec sleep 120"), check=True)
+    assert wait_for(lambda: (lab.run_dir("child") / "state.json").exists()
+                    and state(lab, "child").get("pid")), "the driver never launched child"
+    child_pid = trainer_pid(lab, "child")
+    driver_pid = trainer_pid(lab, "driver")
+    assert wait_for(lambda: psutil.Process(driver_pid).name() == "sleep")  # the launch returned
+    try:
+        lab.labtui("kill", "driver", "--grace", "1", check=True)
+        assert runs.get_run(lab.journal, "driver").status == "killed"
+        assert alive(child_pid), "killing the driver killed the run it launched"
+        assert runs.get_run(lab.journal, "child").status == "running"
+    finally:
+        lab.labtui("kill", "child", "--now")
+    assert runs.get_run(lab.journal, "child").status == "killed"

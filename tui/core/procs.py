@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import psutil
 
@@ -21,9 +21,10 @@ RUN_TAG = "LABTUI_RUN_ID"
 LAB_TAG = "LABTUI_LAB"  # which lab (the journal's real path): run ids repeat across labs
 RUN_DIR_ENV = "LABTUI_RUN_DIR"
 RESUME_ENV = "LABTUI_RESUME_FROM"  # the checkpoint a resumed run starts from
-# Everything a run's shim puts in its trainer's environment that names the run: a process
-# started from inside a run (a nested launch) must not inherit any of them.
-RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV)
+SHIM_ENV = "LABTUI_SHIM"  # in a shim's own environment: its run folder (the shim of which run)
+# Everything that ties a process to a run: a run launched from inside another run (a sweep
+# driver) is its own run, so its shim and trainer inherit none of these from the launcher.
+RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV, SHIM_ENV)
 
 
 def lab_id(journal_path: str | os.PathLike) -> str:
@@ -33,10 +34,7 @@ def lab_id(journal_path: str | os.PathLike) -> str:
 
 def process_tag(p: psutil.Process) -> tuple[str | None, str | None]:
     """``(lab, run id)`` from a process's environment; ``(None, None)`` if unreadable."""
-    try:
-        env = p.environ()
-    except (psutil.Error, OSError):
-        return None, None
+    env = environ(p)
     return env.get(LAB_TAG), env.get(RUN_TAG)
 
 
@@ -137,10 +135,35 @@ def tagged_processes(run_id: str, lab: str | None = None) -> Iterator[psutil.Pro
             continue
 
 
-def descendants(pid: int | None = None) -> list[psutil.Process]:
-    """Live (not zombie) descendants of ``pid`` (default: this process)."""
+def descendants(pid: int | None = None,
+                prune: Callable[[psutil.Process], bool] | None = None) -> list[psutil.Process]:
+    """Live (not zombie) descendants of ``pid`` (default: this process).
+
+    ``prune(p)`` true leaves out ``p`` and everything below it (another run's subtree).
+    """
+    out: list[psutil.Process] = []
     try:
-        kids = psutil.Process(pid).children(recursive=True)
+        todo = psutil.Process(pid).children()
     except (psutil.Error, OSError):
-        return []
-    return [p for p in kids if alive(p)]
+        return out
+    seen: set[int] = set()
+    while todo:
+        p = todo.pop()
+        if p.pid in seen or (prune is not None and prune(p)):
+            continue
+        seen.add(p.pid)
+        if alive(p):
+            out.append(p)
+        try:
+            todo.extend(p.children())
+        except (psutil.Error, OSError):
+            pass
+    return out
+
+
+def environ(p: psutil.Process) -> dict:
+    """A process's environment (``{}`` if gone or unreadable)."""
+    try:
+        return p.environ()
+    except (psutil.Error, OSError):
+        return {}

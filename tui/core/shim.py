@@ -9,7 +9,9 @@ terminal, it outlives the app, the CLI and the SSH link.  It
 2. starts the trainer in its own process group with the run environment, stdout and
    stderr appended *directly* to ``output.log``;
 3. records pids and create times in ``state.json`` and marks the run ``running``;
-4. when the trainer ends, stops what it left behind, writes ``exit.json``
+4. when the trainer ends, stops what it left behind (never another run's processes: the
+   shim of a run launched from inside this one is adopted by this subreaper, and left
+   alone with everything below it), writes ``exit.json``
    atomically and updates the journal (retrying; ``exit.json`` is the truth that
    any labtui process reconciles from if the journal cannot be written).
 
@@ -108,15 +110,30 @@ def _reap_while_alive(ps: list, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def _stop_leftovers(grace: float = 3.0) -> None:
-    """Terminate every descendant still alive (orphaned workers/ranks), then kill."""
-    kids = procs.descendants()
+def _other_run(lab: str, run_id: str, run_dir: RunDir):
+    """A predicate: is a process (with all below it) another run's?  The shim of a run launched
+    from inside ours (a sweep driver's child) is adopted by us, a subreaper, when its launcher
+    forks away; it and its trainer are that run's, never leftovers of ours."""
+    def other(p) -> bool:
+        env = procs.environ(p)
+        shim = env.get(procs.SHIM_ENV)
+        if shim is not None and shim != str(run_dir.path):
+            return True
+        p_lab, p_run = env.get(procs.LAB_TAG), env.get(procs.RUN_TAG)
+        return p_run is not None and (p_run != run_id or (p_lab is not None and p_lab != lab))
+    return other
+
+
+def _stop_leftovers(other_run, grace: float = 3.0) -> None:
+    """Terminate every descendant still alive (orphaned workers/ranks), then kill; processes
+    of other runs (``other_run``) are never signalled nor waited for."""
+    kids = procs.descendants(prune=other_run)
     if not kids:
         return
     for p in kids:
         procs.send(p, signal.SIGTERM)
     _reap_while_alive(kids, grace)
-    kids = procs.descendants()
+    kids = procs.descendants(prune=other_run)
     for p in kids:
         procs.send(p, signal.SIGKILL)
     _reap_while_alive(kids, 10.0)
@@ -153,10 +170,11 @@ def run(run_dir: RunDir) -> int:
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, forward)
 
-    env = dict(os.environ)
+    # A run launched from inside another run inherits none of that run's tags.
+    env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}
     env.update(spec.get("env") or {})
     env[procs.RUN_TAG] = run_id
-    env[procs.LAB_TAG] = procs.lab_id(journal_path)
+    lab = env[procs.LAB_TAG] = procs.lab_id(journal_path)
     env[procs.RUN_DIR_ENV] = str(run_dir.path)
     env["PYTHONUNBUFFERED"] = "1"
     gpus = spec.get("gpus")
@@ -203,7 +221,7 @@ def run(run_dir: RunDir) -> int:
 
     status = _reap_until(trainer.pid)
     trainer.returncode = 0  # reaped by us; keep Popen from waiting again
-    _stop_leftovers()
+    _stop_leftovers(_other_run(lab, run_id, run_dir))
 
     code: int | None = None
     sig: str | None = None

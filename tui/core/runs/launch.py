@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 
 import tomlkit
 
+from .. import procs
 from ..errors import UserError
 from ..gpus import resolve_gpus
 from ..journal import Journal, table, tomllib, validate_run_id
@@ -155,6 +156,8 @@ def taken_ids(j: Journal, doc_runs: Any) -> set[str]:
 
 
 def _spawn_shim(run_dir: RunDir) -> None:
+    env = shim_env()
+    env[procs.SHIM_ENV] = str(run_dir.path)  # the shim's own mark: see shim._other_run
     err = open(run_dir.shim_log, "ab")
     try:
         # The child forks and exits at once: waiting for it leaves no zombie behind.
@@ -163,7 +166,7 @@ def _spawn_shim(run_dir: RunDir) -> None:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True, close_fds=True,
             cwd=str(run_dir.path),
-            env=shim_env(),
+            env=env,
         )
         p.wait()
     finally:
@@ -171,9 +174,10 @@ def _spawn_shim(run_dir: RunDir) -> None:
 
 
 def shim_env() -> dict:
-    """The environment of a detached labtui helper (shim, killer): ours, plus our source tree
-    when running from a checkout."""
-    env = dict(os.environ)
+    """The environment of a detached labtui helper (shim, killer): ours without any run's tag
+    (launched from inside a run, it is not part of that run), plus our source tree when
+    running from a checkout."""
+    env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}
     here = str(Path(__file__).resolve().parents[3])
     if "site-packages" not in here and "dist-packages" not in here:
         old = env.get("PYTHONPATH")
