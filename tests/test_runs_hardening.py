@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import time
 
 import psutil
+import pytest
 
 from tui.core import fsio, procs, runs
 from tui.core.journal import Journal
 
-from .conftest import Lab
+from .conftest import ROOT, Lab, cli_env
 
 
 def wait_for(pred, timeout=30.0, step=0.05):
@@ -129,3 +133,78 @@ def test_killing_a_driver_run_leaves_the_run_it_launched(lab):
     finally:
         lab.labtui("kill", "child", "--now")
     assert runs.get_run(lab.journal, "child").status == "killed"
+
+
+# --------------------------------------------------------------------------- 13.3 reaped pid
+
+_FORWARD_AFTER_REAP = """
+import os, signal, subprocess
+from tui.core.shim import Trainer
+p = subprocess.Popen(["sleep", "60"])
+t = Trainer(p.pid)
+assert t.forward(signal.SIGTERM)
+status = t.wait()
+p.returncode = 0
+assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
+assert t.pid is None
+assert not t.forward(signal.SIGTERM) and not t.forward(signal.SIGINT)
+print("ok")
+"""
+
+
+def test_shim_forgets_the_trainer_pid_before_reaping_it():
+    """Unit level, in a process of its own (waitid reaps any child of the process it runs in)."""
+    r = subprocess.run([sys.executable, "-c", _FORWARD_AFTER_REAP], capture_output=True, text=True,
+                       env=cli_env(), cwd=ROOT, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def _spawn_with_pid(pid: int, argv: list[str]) -> subprocess.Popen | None:
+    """A process that gets ``pid`` (free again), chosen through ns_last_pid; None if it cannot."""
+    for _ in range(200):
+        try:
+            fd = os.open("/proc/sys/kernel/ns_last_pid", os.O_WRONLY)
+            try:
+                os.write(fd, str(pid - 1).encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+        p = subprocess.Popen(argv)
+        if p.pid == pid:
+            return p
+        p.kill()
+        p.wait()
+    return None
+
+
+def test_shim_never_signals_a_reaped_trainer_pid(lab):
+    """The trainer ended, the journal cannot be written (the shim retries), a bystander reuses
+    the trainer's pid, and the shim gets SIGTERM: the bystander must not get it."""
+    if not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+        pytest.skip("choosing a pid needs CAP_SYS_ADMIN (ns_last_pid); the unit test above covers it")
+    lab.labtui("run", "--name", "r", "--", "sleep", "120", check=True)
+    pid = trainer_pid(lab, "r")
+    shim = state(lab, "r")["shim_pid"]
+    good = lab.journal.read_bytes()
+    lab.journal.write_bytes(good + b"\n[runs.broken\n")  # the shim's journal update now fails
+    bystander = None
+    try:
+        os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: (lab.run_dir("r") / "exit.json").exists()), "no exit.json"
+        assert wait_for(lambda: "journal update failed" in
+                        (lab.run_dir("r") / "shim.log").read_text()), "the shim is not retrying"
+        bystander = _spawn_with_pid(pid, ["sleep", "120"])
+        if bystander is None:
+            pytest.skip(f"could not start a process with pid {pid}")
+        os.kill(shim, signal.SIGTERM)  # handled while it waits to retry
+        lab.journal.write_bytes(good)
+        assert wait_for(lambda: not alive(shim), 60), "the shim did not finish"
+        assert bystander.poll() is None, "the shim signalled the process that reused its trainer's pid"
+    finally:
+        if b"[runs.broken" in lab.journal.read_bytes():
+            lab.journal.write_bytes(good)
+        if bystander is not None:
+            bystander.kill()
+            bystander.wait()
+    assert Journal(lab.journal).read()["runs"]["r"]["signal"] == "SIGKILL"

@@ -80,15 +80,47 @@ def _update_journal(run_dir: RunDir, journal_path: str, run_id: str, fields: dic
             time.sleep(1.0)
 
 
-def _reap_until(pid: int) -> int:
-    """Wait for ``pid`` (reaping any orphan on the way); return its raw wait status."""
-    while True:
+class Trainer:
+    """The trainer's pid as the signal handler sees it: forgotten before the trainer is reaped.
+
+    A reaped pid is free for any new process, so a signal forwarded after the reap could hit a
+    bystander.  :meth:`wait` learns that the trainer ended without reaping it (``WNOWAIT``: the
+    zombie keeps holding the pid), forgets the pid, and only then reaps: a signal forwarded
+    up to that moment can only reach the trainer's zombie.
+    """
+
+    def __init__(self, pid: int | None = None):
+        self.pid = pid
+
+    def forward(self, signum: int, _frame: object = None) -> bool:
+        """(Signal handler.) Pass a signal to the shim on to the trainer root; whether it was sent."""
+        pid = self.pid
+        if pid is None or signum == signal.SIGHUP:
+            return False
         try:
-            got, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            return 0
-        if got == pid:
-            return status
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def wait(self) -> int:
+        """Wait for the trainer to end (reaping any orphan on the way); its raw wait status."""
+        pid = self.pid
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+            except ChildProcessError:
+                self.pid = None
+                return 0
+            if info is None:
+                continue
+            if info.si_pid == pid:
+                self.pid = None  # one store: the handler sees the pid or None, never a reaped pid
+                return os.waitpid(pid, 0)[1]
+            try:  # an orphan re-parented to us (we are a subreaper)
+                os.waitpid(info.si_pid, 0)
+            except ChildProcessError:
+                pass
 
 
 def _reap_ready() -> None:
@@ -156,19 +188,11 @@ def run(run_dir: RunDir) -> int:
     state = {"shim_pid": me, "shim_create": procs.create_time(me)}
     run_dir.write_state(state)
 
-    trainer: subprocess.Popen | None = None
-
-    def forward(signum, _frame):
-        # A signal to the shim (e.g. system shutdown) is passed to the trainer root.
-        if trainer is not None and signum != signal.SIGHUP:
-            try:
-                os.kill(trainer.pid, signum)
-            except ProcessLookupError:
-                pass
-
+    # A signal to the shim (e.g. system shutdown) is passed to the trainer root.
+    trainer = Trainer()
     # Handlers, never SIG_IGN: handlers reset to default across exec, SIG_IGN would not.
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, forward)
+        signal.signal(s, trainer.forward)
 
     # A run launched from inside another run inherits none of that run's tags.
     env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}
@@ -192,7 +216,7 @@ def run(run_dir: RunDir) -> int:
     log = open(run_dir.log, "ab", buffering=0)
     argv = spec["argv"]
     try:
-        trainer = subprocess.Popen(
+        popen = subprocess.Popen(
             argv,
             cwd=spec.get("cwd") or None,
             env=env,
@@ -213,14 +237,15 @@ def run(run_dir: RunDir) -> int:
         return 0
     log.close()
 
-    ctime = procs.create_time(trainer.pid)
-    state.update({"pid": trainer.pid, "create_time": ctime, "pgid": trainer.pid})
+    popen.returncode = 0  # the trainer is reaped by Trainer.wait; Popen must never wait for it
+    trainer.pid = pid = popen.pid
+    ctime = procs.create_time(pid)
+    state.update({"pid": pid, "create_time": ctime, "pgid": pid})
     run_dir.write_state(state)
     _update_journal(run_dir, journal_path, run_id, {
-        "status": str(Status.RUNNING), "pid": trainer.pid, "create_time": ctime})
+        "status": str(Status.RUNNING), "pid": pid, "create_time": ctime})
 
-    status = _reap_until(trainer.pid)
-    trainer.returncode = 0  # reaped by us; keep Popen from waiting again
+    status = trainer.wait()
     _stop_leftovers(_other_run(lab, run_id, run_dir))
 
     code: int | None = None
