@@ -138,8 +138,7 @@ def cmd_ls(args) -> int:
     j = _journal(args)
     data = j.read()
     infos = runs.list_runs(j, data)
-    if runs.reconcile(j, data, infos):  # ls records runs that ended unwatched
-        data = j.read()
+    runs.reconcile(j, data, infos)  # ls records in the journal the runs that ended unwatched
     if args.status:
         infos = [r for r in infos if r.status in args.status]
     if args.json:

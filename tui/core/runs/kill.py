@@ -20,6 +20,7 @@ from ..errors import UserError
 from ..journal import Journal
 from ..journal import now as _now
 from ..rundir import RunDir
+from ..status import final_status
 from .edit import add_note
 from .launch import shim_env
 from .model import as_journal, get_run
@@ -83,11 +84,13 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
         procs.wait_gone(p, 5.0)
 
     _wait_for_shim(rd, lab, run_id, rd.read_state() or state)
-    if not rd.has_exit():
+    exit_info = rd.read_exit()
+    if exit_info is None:
         # No shim to report it (lost run, or the shim was killed): record the kill ourselves.
-        rd.write_exit({"code": None, "signal": "SIGKILL", "ended": _now().isoformat(), "killed": True})
+        exit_info = {"code": None, "signal": "SIGKILL", "ended": _now().isoformat(), "killed": True}
+        rd.write_exit(exit_info)
     reconcile(j)
-    return str(get_run(j, run_id).status)
+    return str(final_status(exit_info))
 
 
 def _wait_for_shim(rd: RunDir, lab: str, run_id: str, state: dict, timeout: float = 10.0) -> None:
