@@ -44,8 +44,7 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     (SIGKILL at once).  Only the trainer root gets graceful signals, and only after its
     (pid, create time, run tag) matched; the final SIGKILL goes to every process of
     this user that carries the run tag (this lab's run: the same id in another lab is
-    another run).  Returns the run's final status (reconciled into
-    the journal).
+    another run).  Returns the run's final status.
     """
     j = as_journal(journal)
     info = get_run(j, run_id)
@@ -86,10 +85,11 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     _wait_for_shim(rd, lab, run_id, rd.read_state() or state)
     exit_info = rd.read_exit()
     if exit_info is None:
-        # No shim to report it (lost run, or the shim was killed): record the kill ourselves.
+        # No shim to report it (lost run, or the shim was killed): record the kill ourselves,
+        # in exit.json and in the journal.  (Otherwise the shim records the end itself.)
         exit_info = {"code": None, "signal": "SIGKILL", "ended": _now().isoformat(), "killed": True}
         rd.write_exit(exit_info)
-    reconcile(j)
+        reconcile(j)
     return str(final_status(exit_info))
 
 
