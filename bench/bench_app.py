@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui.core import procs  # noqa: E402
+from tui.core import fsio  # noqa: E402
 
 
 def make_lab(root: Path, runs: int, log_lines: int, metric_rows: int, prefix: str = "r") -> Path:
@@ -50,7 +50,7 @@ def make_lab(root: Path, runs: int, log_lines: int, metric_rows: int, prefix: st
         d.mkdir(parents=True, exist_ok=True)
         (d / "output.log").write_bytes(log)
         (d / "metrics.jsonl").write_bytes(metrics)
-        procs.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
+        fsio.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
                                                   "ended": "2026-05-13T10:00:00+00:00", "killed": False})
         text.append(f'[runs.{rid}]\nexperiment = "e"\ncommand = "python train.py"\n'
                     f'params = {{ lr = {1e-3 * (1 + i % 7)}, steps = {metric_rows * 10} }}\n'

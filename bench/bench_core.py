@@ -22,7 +22,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui.core import procs  # noqa: E402
+from tui.core import fsio  # noqa: E402
 
 
 def env() -> dict:
@@ -96,7 +96,7 @@ def bench_launch(lab: Path, repeat: int = 7) -> None:
             time.sleep(0.005)
         started = float(log.read_text().split()[0])
         lat.append(started - t0)
-        state = procs.read_json(lab / "logs" / f"l{i}" / "state.json")
+        state = fsio.read_json(lab / "logs" / f"l{i}" / "state.json")
         shim = psutil.Process(state["shim_pid"])
         mi = shim.memory_full_info()
         rss.append(mi.rss / 2**20)

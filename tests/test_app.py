@@ -22,7 +22,7 @@ from tests.snapshot_tests.labdata import series
 from tui.app.screens.compare import CompareScreen, compare_rows
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.gpu_panel import render_gpus
-from tui.core import procs
+from tui.core import fsio
 from tui.core.gpus import make_source
 
 app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
@@ -300,7 +300,7 @@ async def test_new_run_and_status_change_within_2s(app_factory, lab):
         with open(d / "metrics.jsonl", "w") as f:
             for row in series(0, 100, 10):
                 f.write(json.dumps(row) + "\n")
-        procs.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
+        fsio.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
                                                   "ended": "2026-05-13T09:59:00+08:00", "killed": False})
         with open(lab.journal, "a") as f:
             f.write('[runs.late_1]\nexperiment = "gan"\ncommand = "x"\nstatus = "running"\n'

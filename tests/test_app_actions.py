@@ -19,7 +19,7 @@ from tests.snapshot_tests.labdata import no_gpu
 from tests.test_app import sync
 from tui.app.app import LabApp
 from tui.app.screens.actions import KillDialog, NewRunDialog
-from tui.core import procs, runs
+from tui.core import fsio, procs, runs
 from tui.core.journal import tomllib
 
 SIZE = (120, 40)
@@ -126,7 +126,7 @@ async def test_kill_confirm_with_reason(alab):
     r = rec(alab, rid)
     assert r["status"] == "killed"
     assert [n["text"] for n in r["notes"]] == ["killed: trans_matrix was wrong"]
-    assert procs.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "graceful"
+    assert fsio.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "graceful"
     assert list(procs.tagged_processes(rid)) == []
     assert alab.read_text(encoding="utf-8").startswith("# lab journal: keep this comment\n")
 
@@ -199,7 +199,7 @@ async def test_kill_marked_runs_one_confirmation(alab):
     for rid in (a, b):
         assert rec(alab, rid)["status"] == "killed"
         assert "notes" not in rec(alab, rid)  # no reason, no note
-        assert procs.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "now"
+        assert fsio.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "now"
         assert list(procs.tagged_processes(rid)) == []
     assert rec(alab, done)["status"] == "finished"
 

@@ -82,7 +82,7 @@ def pane(lab, request):
     p = Pane(f"labtui-e2e-{os.getpid()}-{request.node.name[:20]}", lab)
     yield p
     p.kill_server()
-    for r in runs.list_runs(lab.journal, write_back=False):
+    for r in runs.list_runs(lab.journal):
         if r.alive:
             try:
                 runs.kill(lab.journal, r.id, now=True)
@@ -171,7 +171,7 @@ def test_kill_resume_note_from_the_app(lab, pane):
     pane.type(note)
     pane.wait_text("(x) [bold]y[/]")  # shown literally in the editor, not as markup
     pane.keys("C-s")
-    wait_for(lambda: any(note in n["text"] for r in runs.list_runs(j, write_back=False) for n in r.notes),
+    wait_for(lambda: any(note in n["text"] for r in runs.list_runs(j) for n in r.notes),
              "the note in the journal", 20)
     text = lab.journal.read_text(encoding="utf-8")
     assert text.startswith(HEADER) and "[experiments.gan]  # the GAN template" in text

@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-from tui.core import procs, runs
+from tui.core import fsio, procs, runs
 from tui.core.journal import Journal
 
 from .conftest import PROGS, ROOT, cli_env
@@ -94,8 +93,8 @@ def test_dropped_ssh_link_run_survives(lab, tmp_path):
                    check=True, env=env)
     try:
         assert wait_for(lambda: (lab.run_dir("drop") / "state.json").exists() and
-                        "pid" in (procs.read_json(lab.run_dir("drop") / "state.json") or {}), 20)
-        pid = procs.read_json(lab.run_dir("drop") / "state.json")["pid"]
+                        "pid" in (fsio.read_json(lab.run_dir("drop") / "state.json") or {}), 20)
+        pid = fsio.read_json(lab.run_dir("drop") / "state.json")["pid"]
         # The pane's processes get SIGHUP when the server goes: the link drop.
         subprocess.run(["tmux", "-L", sock, "kill-server"], check=True)
         time.sleep(0.3)
@@ -164,7 +163,7 @@ def test_kill_now(lab):
 def test_shim_killed_run_is_never_running_forever(lab):
     lab.labtui("run", "--name", "orphan", "--", sys.executable, str(PROGS / "count.py"),
                "--n", "30", "--delay", "0.05", check=True)
-    state = procs.read_json(lab.run_dir("orphan") / "state.json")
+    state = fsio.read_json(lab.run_dir("orphan") / "state.json")
     os.kill(state["shim_pid"], signal.SIGKILL)
     # Re-attached honestly: the trainer itself is still alive, so it is running...
     assert runs.get_run(lab.journal, "orphan").status == "running"
@@ -179,14 +178,14 @@ def test_lost_when_machine_rebooted(lab):
     """A run whose shim and trainer vanished without exit.json (as after a reboot)."""
     j = Journal(lab.journal)
     lab.labtui("run", "--name", "r", "--", "sleep", "30", check=True)
-    assert wait_for(lambda: "pid" in (procs.read_json(lab.run_dir("r") / "state.json") or {}))
-    state = procs.read_json(lab.run_dir("r") / "state.json")
+    assert wait_for(lambda: "pid" in (fsio.read_json(lab.run_dir("r") / "state.json") or {}))
+    state = fsio.read_json(lab.run_dir("r") / "state.json")
     # Simulate the reboot: both processes die at once, nobody writes exit.json.
     os.kill(state["shim_pid"], signal.SIGKILL)
     os.kill(state["pid"], signal.SIGKILL)
     assert wait_for(lambda: gone(state["pid"]) and gone(state["shim_pid"])), state
     info = runs.get_run(j, "r")
-    assert info.status == "lost", (info, state, procs.read_json(lab.run_dir("r") / "exit.json"))
+    assert info.status == "lost", (info, state, fsio.read_json(lab.run_dir("r") / "exit.json"))
     r = lab.labtui("ls", "--json", check=True)
     assert json.loads(r.stdout)["runs"][0]["status"] == "lost", r.stdout
 
@@ -203,13 +202,13 @@ def test_pid_reuse_is_never_mistaken_for_the_run(lab):
             f"pid = {stranger.pid}\n"
             f"create_time = {ctime - 1000.0}\n"))
         (lab.root / "logs" / "old").mkdir(parents=True)
-        procs.write_json_atomic(lab.run_dir("old") / "state.json", {
+        fsio.write_json_atomic(lab.run_dir("old") / "state.json", {
             "shim_pid": 999999, "shim_create": 1.0, "pid": stranger.pid, "create_time": ctime - 1000.0})
         assert runs.get_run(lab.journal, "old").status == "lost"
         r = lab.labtui("kill", "old", "--grace", "0.1")
         assert r.returncode == 1 and "not running" in r.stderr
         # Same pid AND create time, but no run tag: still never signalled.
-        procs.write_json_atomic(lab.run_dir("old") / "state.json", {
+        fsio.write_json_atomic(lab.run_dir("old") / "state.json", {
             "shim_pid": 999999, "shim_create": 1.0, "pid": stranger.pid, "create_time": ctime})
         lab.journal.write_text(lab.journal.read_text().replace('status = "lost"', 'status = "running"'))
         assert runs.get_run(lab.journal, "old").status == "running"

@@ -14,7 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tui.core import procs
+from tui.core import fsio, procs
 from tui.core.gpus import GpuInfo, GpuProcess, GpuSnapshot, HostInfo
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -84,7 +84,7 @@ class Lab:
             ended = started + dt.timedelta(minutes=dur_min or 10)
             code = exit_code if exit_code is not None else {"finished": 0, "failed": 1, "killed": None}[status]
             sig = signal or ("SIGTERM" if status == "killed" else None)
-            procs.write_json_atomic(d / "exit.json", {"code": code, "signal": sig, "ended": ended.isoformat(),
+            fsio.write_json_atomic(d / "exit.json", {"code": code, "signal": sig, "ended": ended.isoformat(),
                                                       "killed": status == "killed"})
         elif status in ("running", "starting"):
             p = subprocess.Popen(["sleep", "600"], env={**os.environ, "LABTUI_RUN_ID": rid},
@@ -92,12 +92,12 @@ class Lab:
             self.procs.append(p)
             ct = procs.create_time(p.pid)
             if status == "running":
-                procs.write_json_atomic(d / "state.json", {"shim_pid": p.pid, "shim_create": ct,
+                fsio.write_json_atomic(d / "state.json", {"shim_pid": p.pid, "shim_create": ct,
                                                            "pid": p.pid, "create_time": ct, "pgid": p.pid})
             else:
-                procs.write_json_atomic(d / "state.json", {"shim_pid": p.pid, "shim_create": ct})
+                fsio.write_json_atomic(d / "state.json", {"shim_pid": p.pid, "shim_create": ct})
         elif status == "lost":
-            procs.write_json_atomic(d / "state.json", {"shim_pid": 999999, "shim_create": 1.0,
+            fsio.write_json_atomic(d / "state.json", {"shim_pid": 999999, "shim_create": 1.0,
                                                        "pid": 999998, "create_time": 1.0, "pgid": 999998})
         if metrics:
             with open(d / "metrics.jsonl", "w") as f:

@@ -93,7 +93,8 @@ class Poller:
         except (JournalError, UserError) as e:
             return None, inert(str(e))
         self._data = data
-        infos = core_runs.list_runs(self.journal, data=data, write_back=True)
+        infos = core_runs.list_runs(self.journal, data=data)
+        core_runs.reconcile(self.journal, data, infos)  # writes only when a status is not recorded yet
         sig = tuple((r.id, r.status, r.ended, r.exit_code, repr(r.notes), tuple(r.tags), r.verdict,
                      repr(r.params), repr(r.gpus), r.parent, r.resume_step) for r in infos)
         if sig == self._sig:

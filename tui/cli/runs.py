@@ -109,7 +109,7 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
     if as_json:
         emit_json(info.to_json())
         return 0
-    state = runs.procs.read_json(info.run_dir / "state.json") or {}
+    state = info.rundir.read_state()
     pid = state.get("pid")
     where = f"pid {pid}" if pid else info.status
     print(f"started {run_id} ({where}, {1000 * (time.monotonic() - t0):.0f} ms); "
@@ -134,6 +134,7 @@ def cmd_ls(args) -> int:
     j = _journal(args)
     data = j.read()
     infos = runs.list_runs(j, data)
+    runs.reconcile(j, data, infos)  # ls records in the journal the runs that ended unwatched
     if args.status:
         infos = [r for r in infos if r.status in args.status]
     if args.json:

@@ -133,7 +133,7 @@ def _spawn_resumer(j: Journal, short: str) -> None:
     try:
         subprocess.Popen([sys.executable, "-m", "tui.core.demo", str(j.path), short],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                         close_fds=True, env=runs._shim_env(), cwd=str(j.root))
+                         close_fds=True, env=runs.shim_env(), cwd=str(j.root))
     finally:
         log.close()
 

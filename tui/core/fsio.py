@@ -18,7 +18,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int | None
                  fsync_dir: bool = False) -> None:
     """Replace ``path`` with ``data`` atomically (temp file + fsync + ``os.replace``).
 
-    ``mode`` sets the new file's permission bits (default: the old file's, else 0o644 & ~umask).
+    ``mode`` sets the new file's permission bits (default: the old file's, else 0o644).
     On any error the temp file is removed and the old file is left as it was.
     """
     path = Path(path)
@@ -27,15 +27,14 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int | None
         try:
             mode = os.stat(path).st_mode & 0o7777
         except OSError:
-            mode = None
+            mode = 0o644
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

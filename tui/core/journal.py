@@ -17,24 +17,28 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fcntl
+import hashlib
 import os
+import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 try:  # Python 3.11+
-    import tomllib  # novm: guarded, tomli below on Python 3.10
+    import tomllib  # novermin (3.10 falls back to tomli below)
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+import tomlkit
+from tomlkit.exceptions import ParseError
+
 from .errors import UserError
+from .fsio import write_atomic
 
 DEFAULT_NAME = "experiments.toml"
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_ID_LEN = 128
 CACHE_MIN_BYTES = 64 * 1024
-
 
 
 def toml_error(path, text: str, err: Exception) -> str:
@@ -134,9 +138,6 @@ class Journal:
             raise JournalError(f"{self.path}: cannot read: {e.strerror}") from None
         if len(raw) < CACHE_MIN_BYTES:
             return self._parse_fast(self._decode(raw))
-        import hashlib
-        import pickle
-
         digest = hashlib.blake2b(raw, digest_size=16).digest()
         cache = self.logs_dir / ".journal-cache"
         try:
@@ -150,11 +151,7 @@ class Journal:
         data = self._parse_fast(self._decode(raw))
         try:
             self.logs_dir.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".journal-cache.", dir=self.logs_dir)
-            with os.fdopen(fd, "wb") as f:
-                f.write(digest)
-                pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache)
+            write_atomic(cache, digest + pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # a read-only lab still lists
         return data
@@ -206,9 +203,6 @@ class Journal:
         An exception inside the block writes nothing.  A file that does not parse
         raises JournalError before the block runs and is left untouched.
         """
-        import tomlkit  # only where a write happens
-        from tomlkit.exceptions import ParseError
-
         with self.lock():
             text = self.read_text()
             original = text
@@ -227,30 +221,7 @@ class Journal:
                 return
             # Never write something we could not read back.
             self._parse_fast(new_text)
-            self._write_atomic(new_text)
-
-    def _write_atomic(self, text: str) -> None:
-        data = text.encode("utf-8")
-        mode = 0o644
-        with contextlib.suppress(FileNotFoundError):
-            mode = self.path.stat().st_mode & 0o777
-        fd, tmp = tempfile.mkstemp(prefix="." + self.path.name + ".", suffix=".tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        dfd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+            write_atomic(self.path, new_text, fsync_dir=True)  # keeps the file's mode
 
 
 def table(doc: Any, *keys: str) -> Any:
@@ -259,8 +230,6 @@ def table(doc: Any, *keys: str) -> Any:
     The ``runs`` and ``experiments`` containers are created as *super tables* so that
     tomlkit writes ``[runs.training_1]`` instead of an empty ``[runs]`` header.
     """
-    import tomlkit
-
     cur = doc
     for i, key in enumerate(keys):
         if key not in cur:

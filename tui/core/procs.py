@@ -1,20 +1,30 @@
-"""Process identity: a pid is only ever trusted together with its create time and run tag.
+"""Process identity and kill waits: a pid is only ever trusted with its create time and run tag.
 
-Shared by the runs core, the shim and the GPU attribution code.
+The one home for "is this the process we started?", "is it still alive?", "signal it", "wait
+until it is gone" and "which processes carry this run's tag?".  Shared by the runs core, the
+shim and the GPU attribution code.
+
+A run's tag is two environment variables the shim puts into the trainer's environment:
+``LABTUI_LAB`` (the lab: the journal's real path) and ``LABTUI_RUN_ID``.  Run ids such as
+``run_1`` repeat in every lab, so a matcher compares both.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-from pathlib import Path
-from typing import Any, Iterator
+import time
+from typing import Any, Callable, Iterator
 
 import psutil
 
 RUN_TAG = "LABTUI_RUN_ID"
 LAB_TAG = "LABTUI_LAB"  # which lab (the journal's real path): run ids repeat across labs
+RUN_DIR_ENV = "LABTUI_RUN_DIR"
+RESUME_ENV = "LABTUI_RESUME_FROM"  # the checkpoint a resumed run starts from
+SHIM_ENV = "LABTUI_SHIM"  # in a shim's own environment: its run folder (the shim of which run)
+# Everything that ties a process to a run: a run launched from inside another run (a sweep
+# driver) is its own run, so its shim and trainer inherit none of these from the launcher.
+RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV, SHIM_ENV)
 
 
 def lab_id(journal_path: str | os.PathLike) -> str:
@@ -24,10 +34,7 @@ def lab_id(journal_path: str | os.PathLike) -> str:
 
 def process_tag(p: psutil.Process) -> tuple[str | None, str | None]:
     """``(lab, run id)`` from a process's environment; ``(None, None)`` if unreadable."""
-    try:
-        env = p.environ()
-    except (psutil.Error, OSError):
-        return None, None
+    env = environ(p)
     return env.get(LAB_TAG), env.get(RUN_TAG)
 
 
@@ -49,6 +56,19 @@ def pid_tag(pid: int) -> tuple[str | None, str | None]:
     return lab, run
 
 
+def has_tag(p: psutil.Process, lab: str | None, run_id: str) -> bool:
+    """Whether ``p`` carries the tag of run ``run_id`` of lab ``lab``.
+
+    ``lab=None`` matches on the run id alone (a caller that does not know the lab).  A process
+    tagged with the run id but no lab (a trainer started by an older shim) still matches its
+    own lab's run: it can only be told apart by the lab if it names one.
+    """
+    p_lab, p_run = process_tag(p)
+    if p_run != run_id:
+        return False
+    return lab is None or p_lab is None or p_lab == lab
+
+
 def create_time(pid: int) -> float | None:
     try:
         return round(psutil.Process(pid).create_time(), 2)
@@ -58,8 +78,10 @@ def create_time(pid: int) -> float | None:
 
 def matching_process(pid: Any, ctime: Any) -> psutil.Process | None:
     """The live process ``pid`` if it is the very one started at ``ctime``; zombies do not count."""
-    if not isinstance(pid, int) or pid <= 0 or not isinstance(ctime, (int, float)):
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return None
+    if not isinstance(ctime, (int, float)) or isinstance(ctime, bool) or ctime != ctime:
+        return None  # a NaN create time would match any process
     try:
         p = psutil.Process(pid)
         if abs(p.create_time() - float(ctime)) > 0.05:
@@ -73,10 +95,7 @@ def matching_process(pid: Any, ctime: Any) -> psutil.Process | None:
 
 def run_tag(p: psutil.Process) -> str | None:
     """The LABTUI_RUN_ID in a process's environment (None if absent or unreadable)."""
-    try:
-        return p.environ().get(RUN_TAG)
-    except (psutil.Error, OSError):
-        return None
+    return process_tag(p)[1]
 
 
 def own(p: psutil.Process) -> bool:
@@ -86,8 +105,39 @@ def own(p: psutil.Process) -> bool:
         return False
 
 
-def tagged_processes(run_id: str) -> Iterator[psutil.Process]:
-    """Every live process of this user whose environment carries ``LABTUI_RUN_ID=run_id``."""
+def alive(p: psutil.Process) -> bool:
+    """Whether ``p`` (the very process, not a reuse of its pid) still runs; zombies are gone."""
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def send(p: psutil.Process, sig: int) -> bool:
+    """Signal ``p`` if it is still the very process (psutil checks its create time); never raises."""
+    try:
+        p.send_signal(sig)
+        return True
+    except (psutil.Error, OSError):
+        return False
+
+
+def wait_gone(p: psutil.Process, timeout: float, poll: float = 0.05) -> bool:
+    """Wait up to ``timeout`` seconds for ``p`` to end; whether it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(p):
+            return True
+        time.sleep(poll)
+    return not alive(p)
+
+
+def tagged_processes(run_id: str, lab: str | None = None) -> Iterator[psutil.Process]:
+    """Every live process of this user (but this one) carrying run ``run_id``'s tag.
+
+    With ``lab`` (see :func:`lab_id`) only that lab's run matches: the same id in another lab
+    is another run.  Without it, any lab's ``run_id`` matches.
+    """
     me = os.getuid()
     me_pid = os.getpid()
     for p in psutil.process_iter(["uids"]):
@@ -97,34 +147,41 @@ def tagged_processes(run_id: str) -> Iterator[psutil.Process]:
                 continue
             if p.status() == psutil.STATUS_ZOMBIE:
                 continue
-            if run_tag(p) == run_id:
+            if has_tag(p, lab, run_id):
                 yield p
         except (psutil.Error, OSError):
             continue
 
 
-def read_json(path: Path) -> dict | None:
-    """A JSON object from ``path``; None if missing or unreadable (never raises)."""
-    try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
+def descendants(pid: int | None = None,
+                prune: Callable[[psutil.Process], bool] | None = None) -> list[psutil.Process]:
+    """Live (not zombie) descendants of ``pid`` (default: this process).
 
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    ``prune(p)`` true leaves out ``p`` and everything below it (another run's subtree).
+    """
+    out: list[psutil.Process] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        todo = psutil.Process(pid).children()
+    except (psutil.Error, OSError):
+        return out
+    seen: set[int] = set()
+    while todo:
+        p = todo.pop()
+        if p.pid in seen or (prune is not None and prune(p)):
+            continue
+        seen.add(p.pid)
+        if alive(p):
+            out.append(p)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
+            todo.extend(p.children())
+        except (psutil.Error, OSError):
             pass
-        raise
+    return out
+
+
+def environ(p: psutil.Process) -> dict:
+    """A process's environment (``{}`` if gone or unreadable)."""
+    try:
+        return p.environ()
+    except (psutil.Error, OSError):
+        return {}

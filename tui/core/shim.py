@@ -9,7 +9,9 @@ terminal, it outlives the app, the CLI and the SSH link.  It
 2. starts the trainer in its own process group with the run environment, stdout and
    stderr appended *directly* to ``output.log``;
 3. records pids and create times in ``state.json`` and marks the run ``running``;
-4. when the trainer ends, stops what it left behind, writes ``exit.json``
+4. when the trainer ends, stops what it left behind (never another run's processes: the
+   shim of a run launched from inside this one is adopted by this subreaper, and left
+   alone with everything below it), writes ``exit.json``
    atomically and updates the journal (retrying; ``exit.json`` is the truth that
    any labtui process reconciles from if the journal cannot be written).
 
@@ -19,6 +21,7 @@ It imports as little as possible: its resident memory and start-up time count.
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -26,7 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-from .procs import create_time, read_json, write_json_atomic
+from . import procs
+from .journal import Journal, JournalError
+from .rundir import RunDir
+from .status import Status, final_status
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -39,19 +45,17 @@ def _become_subreaper() -> None:
         pass
 
 
-def _log(run_dir: Path, msg: str) -> None:
+def _log(run_dir: RunDir, msg: str) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
-        with open(run_dir / "shim.log", "a", encoding="utf-8") as f:
+        with open(run_dir.shim_log, "a", encoding="utf-8") as f:
             f.write(f"{stamp} {msg}\n")
     except OSError:
         pass
 
 
-def _update_journal(run_dir: Path, journal_path: str, run_id: str, fields: dict) -> None:
+def _update_journal(run_dir: RunDir, journal_path: str, run_id: str, fields: dict) -> None:
     """Set machine-owned fields of the run; retry a while if the journal is being edited badly."""
-    from .journal import Journal, JournalError
-
     j = Journal(journal_path)
     for attempt in range(20):
         try:
@@ -76,62 +80,103 @@ def _update_journal(run_dir: Path, journal_path: str, run_id: str, fields: dict)
             time.sleep(1.0)
 
 
-def _reap_until(pid: int) -> int:
-    """Wait for ``pid`` (reaping any orphan on the way); return its raw wait status."""
-    while True:
+class Trainer:
+    """The trainer's pid as the signal handler sees it: forgotten before the trainer is reaped.
+
+    A reaped pid is free for any new process, so a signal forwarded after the reap could hit a
+    bystander.  :meth:`wait` learns that the trainer ended without reaping it (``WNOWAIT``: the
+    zombie keeps holding the pid), forgets the pid, and only then reaps: a signal forwarded
+    up to that moment can only reach the trainer's zombie.
+    """
+
+    def __init__(self, pid: int | None = None):
+        self.pid = pid
+
+    def forward(self, signum: int, _frame: object = None) -> bool:
+        """(Signal handler.) Pass a signal to the shim on to the trainer root; whether it was sent."""
+        pid = self.pid
+        if pid is None or signum == signal.SIGHUP:
+            return False
         try:
-            got, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            return 0
-        if got == pid:
-            return status
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def wait(self) -> int:
+        """Wait for the trainer to end (reaping any orphan on the way); its raw wait status."""
+        pid = self.pid
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+            except ChildProcessError:
+                self.pid = None
+                return 0
+            if info is None:
+                continue
+            if info.si_pid == pid:
+                self.pid = None  # one store: the handler sees the pid or None, never a reaped pid
+                return os.waitpid(pid, 0)[1]
+            try:  # an orphan re-parented to us (we are a subreaper)
+                os.waitpid(info.si_pid, 0)
+            except ChildProcessError:
+                pass
 
 
-def _stop_leftovers(grace: float = 3.0) -> None:
-    """Terminate every descendant still alive (orphaned workers/ranks), then kill."""
-    import psutil
-
-    me = psutil.Process()
-    kids = me.children(recursive=True)
-    if not kids:
-        return
-    for p in kids:
-        try:
-            p.terminate()
-        except psutil.Error:
-            pass
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if not [p for p in me.children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]:
-            break
-        time.sleep(0.05)
-    for p in me.children(recursive=True):
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
+def _reap_ready() -> None:
+    """Reap every child (trainer leftovers, adopted orphans) that has already ended."""
     while True:
         try:
             if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                time.sleep(0.05)
-                if not me.children():
-                    break
+                return
         except ChildProcessError:
-            break
+            return
+
+
+def _reap_while_alive(ps: list, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        _reap_ready()
+        if not any(procs.alive(p) for p in ps) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def _other_run(lab: str, run_id: str, run_dir: RunDir):
+    """A predicate: is a process (with all below it) another run's?  The shim of a run launched
+    from inside ours (a sweep driver's child) is adopted by us, a subreaper, when its launcher
+    forks away; it and its trainer are that run's, never leftovers of ours."""
+    def other(p) -> bool:
+        env = procs.environ(p)
+        shim = env.get(procs.SHIM_ENV)
+        if shim is not None and shim != str(run_dir.path):
+            return True
+        p_lab, p_run = env.get(procs.LAB_TAG), env.get(procs.RUN_TAG)
+        return p_run is not None and (p_run != run_id or (p_lab is not None and p_lab != lab))
+    return other
+
+
+def _stop_leftovers(other_run, grace: float = 3.0) -> None:
+    """Terminate every descendant still alive (orphaned workers/ranks), then kill; processes
+    of other runs (``other_run``) are never signalled nor waited for."""
+    kids = procs.descendants(prune=other_run)
+    if not kids:
+        return
+    for p in kids:
+        procs.send(p, signal.SIGTERM)
+    _reap_while_alive(kids, grace)
+    kids = procs.descendants(prune=other_run)
+    for p in kids:
+        procs.send(p, signal.SIGKILL)
+    _reap_while_alive(kids, 10.0)
 
 
 def _iso_now() -> str:
-    import datetime as dt
-
     return dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
 
 
-def run(run_dir: Path) -> int:
-    spec = read_json(run_dir / "spec.json")
+def run(run_dir: RunDir) -> int:
+    spec = run_dir.read_spec()
     if spec is None:
         _log(run_dir, "spec.json missing or unreadable")
         return 2
@@ -140,44 +185,38 @@ def run(run_dir: Path) -> int:
 
     _become_subreaper()
     me = os.getpid()
-    state = {"shim_pid": me, "shim_create": create_time(me)}
-    write_json_atomic(run_dir / "state.json", state)
+    state = {"shim_pid": me, "shim_create": procs.create_time(me)}
+    run_dir.write_state(state)
 
-    trainer: subprocess.Popen | None = None
-
-    def forward(signum, _frame):
-        # A signal to the shim (e.g. system shutdown) is passed to the trainer root.
-        if trainer is not None and signum != signal.SIGHUP:
-            try:
-                os.kill(trainer.pid, signum)
-            except ProcessLookupError:
-                pass
-
+    # A signal to the shim (e.g. system shutdown) is passed to the trainer root.
+    trainer = Trainer()
     # Handlers, never SIG_IGN: handlers reset to default across exec, SIG_IGN would not.
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, forward)
+        signal.signal(s, trainer.forward)
 
-    env = dict(os.environ)
+    # A run launched from inside another run inherits none of that run's tags.
+    env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}
     env.update(spec.get("env") or {})
-    env["LABTUI_RUN_ID"] = run_id
-    env["LABTUI_RUN_DIR"] = str(run_dir)
+    env[procs.RUN_TAG] = run_id
+    lab = env[procs.LAB_TAG] = procs.lab_id(journal_path)
+    env[procs.RUN_DIR_ENV] = str(run_dir.path)
     env["PYTHONUNBUFFERED"] = "1"
     gpus = spec.get("gpus")
     if gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # indices as NVML and `labtui gpus` number them
 
-    if (run_dir / "kill.json").exists():  # killed while starting: never start the trainer
+    if run_dir.kill_requested():  # killed while starting: never start the trainer
         exit_info = {"code": None, "signal": None, "ended": _iso_now(), "killed": True}
-        write_json_atomic(run_dir / "exit.json", exit_info)
+        run_dir.write_exit(exit_info)
         _update_journal(run_dir, journal_path, run_id, {
-            "status": "killed", "ended": _to_dt(exit_info["ended"])})
+            "status": str(Status.KILLED), "ended": _to_dt(exit_info["ended"])})
         return 0
 
-    log = open(run_dir / "output.log", "ab", buffering=0)
+    log = open(run_dir.log, "ab", buffering=0)
     argv = spec["argv"]
     try:
-        trainer = subprocess.Popen(
+        popen = subprocess.Popen(
             argv,
             cwd=spec.get("cwd") or None,
             env=env,
@@ -192,21 +231,22 @@ def run(run_dir: Path) -> int:
         log.close()
         exit_info = {"code": 127, "signal": None, "ended": _iso_now(), "killed": False,
                      "error": f"cannot start {argv[0]!r}: {e.strerror or e}"}
-        write_json_atomic(run_dir / "exit.json", exit_info)
+        run_dir.write_exit(exit_info)
         _update_journal(run_dir, journal_path, run_id, {
-            "status": "failed", "ended": _to_dt(exit_info["ended"]), "exit_code": 127})
+            "status": str(Status.FAILED), "ended": _to_dt(exit_info["ended"]), "exit_code": 127})
         return 0
     log.close()
 
-    ctime = create_time(trainer.pid)
-    state.update({"pid": trainer.pid, "create_time": ctime, "pgid": trainer.pid})
-    write_json_atomic(run_dir / "state.json", state)
+    popen.returncode = 0  # the trainer is reaped by Trainer.wait; Popen must never wait for it
+    trainer.pid = pid = popen.pid
+    ctime = procs.create_time(pid)
+    state.update({"pid": pid, "create_time": ctime, "pgid": pid})
+    run_dir.write_state(state)
     _update_journal(run_dir, journal_path, run_id, {
-        "status": "running", "pid": trainer.pid, "create_time": ctime})
+        "status": str(Status.RUNNING), "pid": pid, "create_time": ctime})
 
-    status = _reap_until(trainer.pid)
-    trainer.returncode = 0  # reaped by us; keep Popen from waiting again
-    _stop_leftovers()
+    status = trainer.wait()
+    _stop_leftovers(_other_run(lab, run_id, run_dir))
 
     code: int | None = None
     sig: str | None = None
@@ -214,11 +254,11 @@ def run(run_dir: Path) -> int:
         sig = signal.Signals(os.WTERMSIG(status)).name
     else:
         code = os.WEXITSTATUS(status)
-    killed = (run_dir / "kill.json").exists()
+    killed = run_dir.kill_requested()
     exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
-    write_json_atomic(run_dir / "exit.json", exit_info)
+    run_dir.write_exit(exit_info)
     _update_journal(run_dir, journal_path, run_id, {
-        "status": final_status(exit_info),
+        "status": str(final_status(exit_info)),
         "ended": _to_dt(exit_info["ended"]),
         "exit_code": code,
         "signal": sig,
@@ -226,15 +266,7 @@ def run(run_dir: Path) -> int:
     return 0
 
 
-def final_status(exit_info: dict) -> str:
-    if exit_info.get("killed"):
-        return "killed"
-    return "finished" if exit_info.get("code") == 0 else "failed"
-
-
-def _to_dt(iso: str):
-    import datetime as dt
-
+def _to_dt(iso: str) -> dt.datetime:
     return dt.datetime.fromisoformat(iso)
 
 
@@ -243,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m tui.core.shim RUN_DIR", file=sys.stderr)
         return 2
-    run_dir = Path(argv[0]).absolute()
+    run_dir = RunDir(Path(argv[0]).absolute())
     # Detach from the launcher: it reaps this process at once; the grandchild carries on.
     if os.fork() > 0:
         os._exit(0)

@@ -33,3 +33,10 @@ class Status(str, enum.Enum):
 
 LIVE = frozenset({Status.STARTING, Status.RUNNING})
 STATUSES = tuple(s.value for s in Status)
+
+
+def final_status(exit_info: dict) -> Status:
+    """How a run ended, from its ``exit.json`` record: killed by labtui, finished (exit 0) or failed."""
+    if exit_info.get("killed"):
+        return Status.KILLED
+    return Status.FINISHED if exit_info.get("code") == 0 else Status.FAILED

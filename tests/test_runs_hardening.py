@@ -1,0 +1,210 @@
+"""Runs core: pure listing, and never the wrong process (issue 13 items 1-3), with real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from tui.core import fsio, procs, runs
+from tui.core.journal import Journal
+
+from .conftest import ROOT, Lab, cli_env
+
+
+def wait_for(pred, timeout=30.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def state(lab: Lab, run_id: str) -> dict:
+    return fsio.read_json(lab.run_dir(run_id) / "state.json") or {}
+
+
+def trainer_pid(lab: Lab, run_id: str) -> int:
+    assert wait_for(lambda: state(lab, run_id).get("pid")), f"{run_id}: no trainer pid"
+    return state(lab, run_id)["pid"]
+
+
+def make_lab(root) -> Lab:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "experiments.toml").write_text("# lab\n", encoding="utf-8")
+    return Lab(root)
+
+
+# --------------------------------------------------------------------------- reads don't write
+
+def test_listing_is_pure_and_reconcile_writes_back(lab):
+    """list_runs/get_run never write the journal; reconcile() does, on purpose, once."""
+    lab.labtui("run", "--name", "done", "--", "true", check=True)
+    assert wait_for(lambda: (lab.run_dir("done") / "exit.json").exists())
+    assert wait_for(lambda: Journal(lab.journal).read()["runs"]["done"]["status"] == "finished")
+    # The shim could not record the end (say the journal was being edited): the journal lags.
+    text = lab.journal.read_text()
+    lab.journal.write_text(text.replace('status = "finished"', 'status = "running"'))
+    before = lab.journal.read_bytes()
+    assert [r.status for r in runs.list_runs(lab.journal)] == ["finished"]
+    assert runs.get_run(lab.journal, "done").status == "finished"
+    assert lab.journal.read_bytes() == before, "a read wrote the journal"
+    assert runs.reconcile(lab.journal) == ["done"]
+    assert Journal(lab.journal).read()["runs"]["done"]["status"] == "finished"
+    assert runs.reconcile(lab.journal) == []  # nothing left to record: no write
+
+
+# --------------------------------------------------------------------------- 13.1 lab-aware tag
+
+def test_same_run_id_in_two_labs_kill_in_one_leaves_the_other(tmp_path):
+    a, b = make_lab(tmp_path / "lab_a"), make_lab(tmp_path / "lab_b")
+    b.labtui("run", "--name", "x", "--", "sleep", "120", check=True)
+    a.labtui("run", "--name", "x", "--", "sleep", "120", check=True)
+    pid_a, pid_b = trainer_pid(a, "x"), trainer_pid(b, "x")
+    try:
+        a.labtui("kill", "x", "--grace", "2", check=True)
+        assert not alive(pid_a)
+        assert runs.get_run(a.journal, "x").status == "killed"
+        assert alive(pid_b), "lab B's run x died of lab A's kill"
+        assert runs.get_run(b.journal, "x").status == "running"
+        env_b = psutil.Process(pid_b).environ()
+        assert env_b[procs.LAB_TAG] == procs.lab_id(b.journal) and env_b[procs.RUN_TAG] == "x"
+        assert [p.pid for p in procs.tagged_processes("x", procs.lab_id(b.journal))] == [pid_b]
+        assert [p.pid for p in procs.tagged_processes("x", procs.lab_id(a.journal))] == []
+    finally:
+        b.labtui("kill", "x", "--now")
+    assert runs.get_run(b.journal, "x").status == "killed"
+
+
+# --------------------------------------------------------------------------- 13.2 nested launches
+
+def _nested(lab: Lab, child: str, then: str) -> list[str]:
+    """A driver command that launches run ``child`` with labtui, then runs ``then``; the child
+    waits until the file ``go`` exists in the lab, then exits 0."""
+    wait_go = "while [ ! -e go ]; do sleep 0.05; done"
+    launch = f"{sys.executable} -m tui.cli --journal {lab.journal} run --name {child} -- sh -c '{wait_go}'"
+    return ["sh", "-c", f"{launch} && {then}"]
+
+
+def test_run_launched_from_a_run_is_its_own_run(lab):
+    lab.labtui("run", "--name", "driver", "--", *_nested(lab, "child", "true"), check=True)
+    assert lab.wait_status("driver", "finished") == "finished"
+    child_pid = trainer_pid(lab, "child")
+    env = psutil.Process(child_pid).environ()
+    assert env[procs.RUN_TAG] == "child" and env[procs.RUN_DIR_ENV] == str(lab.run_dir("child"))
+    child_shim = state(lab, "child")["shim_pid"]
+    assert procs.SHIM_ENV not in env and procs.RUN_TAG not in psutil.Process(child_shim).environ()
+    # The driver's shim (a subreaper that adopted the child's shim) has ended and left it alone.
+    driver_shim = state(lab, "driver")["shim_pid"]
+    assert wait_for(lambda: not alive(driver_shim)), "the driver's shim never ended"
+    assert alive(child_pid) and alive(child_shim)
+    assert runs.get_run(lab.journal, "child").status == "running"
+    # The child ends as it would have alone, recorded by its own shim.
+    (lab.root / "go").touch()
+    assert lab.wait_status("child", ("failed", "finished", "killed", "lost")) == "finished"
+    assert wait_for(lambda: Journal(lab.journal).read()["runs"]["child"]["status"] == "finished")
+
+
+def test_killing_a_driver_run_leaves_the_run_it_launched(lab):
+    lab.labtui("run", "--name", "driver", "--", *_nested(lab, "child", "exec sleep 120"), check=True)
+    assert wait_for(lambda: (lab.run_dir("child") / "state.json").exists()
+                    and state(lab, "child").get("pid")), "the driver never launched child"
+    child_pid = trainer_pid(lab, "child")
+    driver_pid = trainer_pid(lab, "driver")
+    assert wait_for(lambda: psutil.Process(driver_pid).name() == "sleep")  # the launch returned
+    try:
+        lab.labtui("kill", "driver", "--grace", "1", check=True)
+        assert runs.get_run(lab.journal, "driver").status == "killed"
+        assert alive(child_pid), "killing the driver killed the run it launched"
+        assert runs.get_run(lab.journal, "child").status == "running"
+    finally:
+        lab.labtui("kill", "child", "--now")
+    assert runs.get_run(lab.journal, "child").status == "killed"
+
+
+# --------------------------------------------------------------------------- 13.3 reaped pid
+
+_FORWARD_AFTER_REAP = """
+import os, signal, subprocess
+from tui.core.shim import Trainer
+p = subprocess.Popen(["sleep", "60"])
+t = Trainer(p.pid)
+assert t.forward(signal.SIGTERM)
+status = t.wait()
+p.returncode = 0
+assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
+assert t.pid is None
+assert not t.forward(signal.SIGTERM) and not t.forward(signal.SIGINT)
+print("ok")
+"""
+
+
+def test_shim_forgets_the_trainer_pid_before_reaping_it():
+    """Unit level, in a process of its own (waitid reaps any child of the process it runs in)."""
+    r = subprocess.run([sys.executable, "-c", _FORWARD_AFTER_REAP], capture_output=True, text=True,
+                       env=cli_env(), cwd=ROOT, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def _spawn_with_pid(pid: int, argv: list[str]) -> subprocess.Popen | None:
+    """A process that gets ``pid`` (free again), chosen through ns_last_pid; None if it cannot."""
+    for _ in range(200):
+        try:
+            fd = os.open("/proc/sys/kernel/ns_last_pid", os.O_WRONLY)
+            try:
+                os.write(fd, str(pid - 1).encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+        p = subprocess.Popen(argv)
+        if p.pid == pid:
+            return p
+        p.kill()
+        p.wait()
+    return None
+
+
+def test_shim_never_signals_a_reaped_trainer_pid(lab):
+    """The trainer ended, the journal cannot be written (the shim retries), a bystander reuses
+    the trainer's pid, and the shim gets SIGTERM: the bystander must not get it."""
+    if not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+        pytest.skip("choosing a pid needs CAP_SYS_ADMIN (ns_last_pid); the unit test above covers it")
+    lab.labtui("run", "--name", "r", "--", "sleep", "120", check=True)
+    pid = trainer_pid(lab, "r")
+    shim = state(lab, "r")["shim_pid"]
+    good = lab.journal.read_bytes()
+    lab.journal.write_bytes(good + b"\n[runs.broken\n")  # the shim's journal update now fails
+    bystander = None
+    try:
+        os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: (lab.run_dir("r") / "exit.json").exists()), "no exit.json"
+        assert wait_for(lambda: "journal update failed" in
+                        (lab.run_dir("r") / "shim.log").read_text()), "the shim is not retrying"
+        bystander = _spawn_with_pid(pid, ["sleep", "120"])
+        if bystander is None:
+            pytest.skip(f"could not start a process with pid {pid}")
+        os.kill(shim, signal.SIGTERM)  # handled while it waits to retry
+        lab.journal.write_bytes(good)
+        assert wait_for(lambda: not alive(shim), 60), "the shim did not finish"
+        assert bystander.poll() is None, "the shim signalled the process that reused its trainer's pid"
+    finally:
+        if b"[runs.broken" in lab.journal.read_bytes():
+            lab.journal.write_bytes(good)
+        if bystander is not None:
+            bystander.kill()
+            bystander.wait()
+    assert Journal(lab.journal).read()["runs"]["r"]["signal"] == "SIGKILL"

@@ -1,0 +1,211 @@
+"""RunInfo and the pure listing: what the journal and the run folders say, never written back.
+
+A run's truth lives in files: the journal entry (what was asked, notes), the shim's
+``state.json`` (pids + create times), ``kill.json`` (a labtui kill was asked) and
+``exit.json`` (how it ended).  :func:`list_runs` and :func:`get_run` read them (and ``/proc``)
+into :class:`RunInfo` objects; they never write.  Writing the live status back into the
+journal is :func:`tui.core.runs.reconcile`'s job, called on purpose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from .. import lineage as _lineage
+from ..errors import UserError
+from ..journal import Journal, validate_run_id
+from ..rundir import RunDir
+from ..status import LIVE, Status
+from .live import live_status
+
+
+@dataclasses.dataclass
+class RunInfo:
+    id: str
+    experiment: str | None
+    status: Status
+    command: str
+    params: dict
+    gpus: list | None
+    pid: int | None
+    create_time: float | None
+    started: dt.datetime | None
+    ended: dt.datetime | None
+    exit_code: int | None
+    signal: str | None
+    parent: str | None
+    resumed_from: str | None
+    resume_step: int | None
+    notes: list
+    tags: list
+    verdict: str | None
+    run_dir: Path
+    extra: dict = dataclasses.field(default_factory=dict)
+    # exit.json as read for this listing (None if absent): what reconcile writes back.
+    exit_record: dict | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def alive(self) -> bool:
+        return self.status in LIVE
+
+    @property
+    def rundir(self) -> RunDir:
+        return RunDir(self.run_dir)
+
+    def to_json(self) -> dict:
+        def iso(t):
+            return t.isoformat() if isinstance(t, (dt.datetime, dt.date)) else t
+
+        return {
+            "id": self.id,
+            "experiment": self.experiment,
+            "status": str(self.status),
+            "command": self.command,
+            "params": _jsonable(self.params),
+            "gpus": self.gpus,
+            "pid": self.pid,
+            "started": iso(self.started),
+            "ended": iso(self.ended),
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+            "parent": self.parent,
+            "resumed_from": self.resumed_from,
+            "resume_step": self.resume_step,
+            "notes": [{"at": iso(n.get("at")), "text": n.get("text", "")} for n in self.notes],
+            "tags": list(self.tags),
+            "verdict": self.verdict,
+            "run_dir": str(self.run_dir),
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat()
+    return v
+
+
+# --------------------------------------------------------------------------- reading records
+
+def as_journal(journal: Journal | str | os.PathLike | None) -> Journal:
+    return journal if isinstance(journal, Journal) else Journal(journal)
+
+
+def unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    """``unknown run 'x'; known: a, b`` (the last dozen), or ``... (there are none yet)``."""
+    known = list(known)
+    if not known:
+        return f"unknown {kind} {name!r} (there are none yet)"
+    shown = ", ".join(known[-12:]) + (" ..." if len(known) > 12 else "")
+    return f"unknown {kind} {name!r}; known: {shown}"
+
+
+def _notes(raw: Any) -> list[dict]:
+    out = []
+    for n in raw or []:
+        if isinstance(n, dict):
+            out.append({"at": n.get("at"), "text": str(n.get("text", ""))})
+        else:  # a plain string written by hand
+            out.append({"at": None, "text": str(n)})
+    return out
+
+
+def parse_iso(s: Any) -> dt.datetime | None:
+    if isinstance(s, dt.datetime):
+        return s
+    if isinstance(s, str):
+        try:
+            return dt.datetime.fromisoformat(s)
+        except ValueError:
+            return None
+    return None
+
+
+_KNOWN = frozenset({"experiment", "command", "params", "gpus", "pid", "create_time", "started", "ended",
+                    "exit_code", "signal", "parent", "resumed_from", "resume_step", "notes", "tags",
+                    "verdict", "status"})
+
+
+def run_info(journal: Journal, run_id: str, rec: dict, status: Status,
+             exit_info: dict | None) -> RunInfo:
+    """A :class:`RunInfo` from a journal record, its live status and its ``exit.json``."""
+    ended = rec.get("ended")
+    exit_code = rec.get("exit_code")
+    sig = rec.get("signal")
+    if exit_info is not None:
+        ended = parse_iso(exit_info.get("ended")) or ended
+        exit_code = exit_info.get("code")
+        sig = exit_info.get("signal")
+    tags = rec.get("tags") or []
+    return RunInfo(
+        id=run_id,
+        experiment=rec.get("experiment"),
+        status=status,
+        command=str(rec.get("command", "")),
+        params=dict(rec.get("params") or {}),
+        gpus=rec.get("gpus"),
+        pid=rec.get("pid"),
+        create_time=rec.get("create_time"),
+        started=rec.get("started"),
+        ended=ended,
+        exit_code=exit_code,
+        signal=sig,
+        parent=rec.get("parent"),
+        resumed_from=rec.get("resumed_from"),
+        resume_step=rec.get("resume_step"),
+        notes=_notes(rec.get("notes")),
+        tags=[str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
+        verdict=rec.get("verdict"),
+        run_dir=journal.logs_dir / run_id,
+        extra={k: v for k, v in rec.items() if k not in _KNOWN},
+        exit_record=exit_info,
+    )
+
+
+# --------------------------------------------------------------------------- pure listing
+
+def list_runs(journal: Journal | str | None = None, data: dict | None = None) -> list[RunInfo]:
+    """Every run in journal order, with its live status.  Pure: never writes the journal."""
+    j = as_journal(journal)
+    if data is None:
+        data = j.read()
+    out = []
+    t = time.time()
+    for run_id, rec in (data.get("runs") or {}).items():
+        try:
+            validate_run_id(run_id)
+        except UserError:
+            continue  # a hand-written entry with an unsafe id: never touch files for it
+        status, exit_info = live_status(rec, RunDir(j.logs_dir / run_id), t)
+        out.append(run_info(j, run_id, rec, status, exit_info))
+    return out
+
+
+def get_run(journal: Journal | str | None, run_id: str, data: dict | None = None) -> RunInfo:
+    """One run with its live status (UserError naming the known ones if it does not exist)."""
+    j = as_journal(journal)
+    if data is None:
+        data = j.read()
+    runs = data.get("runs") or {}
+    if run_id not in runs:
+        raise UserError(unknown("run", run_id, runs))
+    validate_run_id(run_id)
+    status, exit_info = live_status(runs[run_id], RunDir(j.logs_dir / run_id))
+    return run_info(j, run_id, runs[run_id], status, exit_info)
+
+
+def lineage(journal: Journal | str | None, run_id: str, data: dict | None = None) -> list[str]:
+    """Parent chain from the root to ``run_id`` (cycles in a hand-edited journal are cut)."""
+    runs = (data if data is not None else as_journal(journal).read()).get("runs") or {}
+    return _lineage.chain(runs, run_id)
+
+
+tree_order = _lineage.tree_order

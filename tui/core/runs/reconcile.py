@@ -1,0 +1,78 @@
+"""Reconcile: write what the run folders and ``/proc`` say back into the journal, on purpose.
+
+Listing is pure (:func:`tui.core.runs.list_runs`); a run that ended while nobody watched (its
+shim could not update the journal, or vanished) is recorded as such only when a caller asks:
+the CLI's ``ls`` and ``kill``, and the app's poller.
+"""
+
+from __future__ import annotations
+
+from ..journal import Journal, JournalError
+from ..status import Status
+from .model import RunInfo, as_journal, list_runs, parse_iso
+
+_ENDED_BY_SHIM = (Status.FINISHED, Status.FAILED, Status.KILLED)
+
+
+def stale(data: dict, infos: list[RunInfo]) -> dict[str, tuple[Status, dict | None]]:
+    """Runs whose live status the journal does not record yet: ``{id: (status, exit record)}``.
+
+    ``starting`` is never written (the shim writes it, then ``running``), nor is ``running``
+    over ``starting`` (the shim is about to write it itself).
+    """
+    runs = data.get("runs") or {}
+    out = {}
+    for r in infos:
+        recorded = (runs.get(r.id) or {}).get("status")
+        if r.status == recorded or r.status == Status.STARTING:
+            continue
+        if r.status == Status.RUNNING and recorded == Status.STARTING:
+            continue
+        out[r.id] = (r.status, r.exit_record)
+    return out
+
+
+def reconcile(journal: Journal | str | None = None, data: dict | None = None,
+              infos: list[RunInfo] | None = None) -> list[str]:
+    """Write live statuses the journal lacks; return the ids written (``[]``: nothing to do).
+
+    ``data`` / ``infos``: a journal read and its :func:`list_runs` the caller already has.  One
+    locked edit, only when something changed; a read-only or broken lab writes nothing and
+    raises nothing (listing must still work there).
+    """
+    j = as_journal(journal)
+    try:
+        if data is None:
+            data = j.read()
+        if infos is None:
+            infos = list_runs(j, data)
+        changes = stale(data, infos)
+        if not changes:
+            return []
+        return _write_back(j, changes)
+    except (JournalError, OSError):
+        return []
+
+
+def _write_back(j: Journal, changes: dict[str, tuple[Status, dict | None]]) -> list[str]:
+    written = []
+    with j.edit() as doc:
+        runs = doc.get("runs") or {}
+        for run_id, (status, exit_info) in changes.items():
+            if run_id not in runs:
+                continue
+            rec = runs[run_id]
+            if rec.get("status") in _ENDED_BY_SHIM and exit_info is None:
+                continue
+            rec["status"] = str(status)
+            if exit_info is not None:
+                ended = parse_iso(exit_info.get("ended"))
+                if ended is not None:
+                    rec["ended"] = ended
+                for key, src in (("exit_code", "code"), ("signal", "signal")):
+                    if exit_info.get(src) is not None:
+                        rec[key] = exit_info[src]
+                    elif key in rec:
+                        del rec[key]
+            written.append(run_id)
+    return written
