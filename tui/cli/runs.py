@@ -11,7 +11,7 @@ from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.metrics import LogTail, last_lines_offset, run_flags
 from ..core.rundir import RunDir
-from ..core.text import age, terminal_safe
+from ..core.text import age, inert, terminal_safe
 from .common import emit_json, journal_path
 
 
@@ -165,7 +165,7 @@ def cmd_ls(args) -> int:
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:
-    rows = [tuple(terminal_safe(c) for c in row) for row in rows]
+    rows = [tuple(inert(c) for c in row) for row in rows]  # journal data: shown, never obeyed
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
@@ -182,7 +182,7 @@ def cmd_show(args) -> int:
         d["flags"] = _flags(j, r)
         emit_json(d)
         return 0
-    line = lambda k, v: print(f"{k:<13}{terminal_safe(str(v))}")  # noqa: E731
+    line = lambda k, v: print(f"{k:<13}{inert(str(v))}")  # noqa: E731  (journal data: shown, never obeyed)
     line("run", r.id)
     line("experiment", r.experiment or "-")
     line("status", r.status + ("" if r.alive else _exit_text(r)))

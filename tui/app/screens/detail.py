@@ -149,7 +149,9 @@ class DetailScreen(Screen):
 
     def _read_thread(self) -> None:
         try:
-            lines, reset = self.follower.lines(MAX_LINES)
+            info = self.lab.state.infos.get(self.run_id)
+            # an ended run's log is complete: its last line shows even without a newline
+            lines, reset = self.follower.lines(MAX_LINES, final=info is not None and not info.alive)
         except OSError:
             lines, reset = [], False
         self.post_message(LogChunk(lines, reset))

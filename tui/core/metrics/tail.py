@@ -165,12 +165,13 @@ class LogTail:
                 handle(data)
         return total
 
-    def lines(self, max_lines: int | None = None) -> tuple[list[str], bool]:
+    def lines(self, max_lines: int | None = None, final: bool = False) -> tuple[list[str], bool]:
         """(new complete lines decoded, without terminators; whether the file started over).
-        What a log view shows: the last ``max_lines`` of what is new."""
+        What a log view shows: the last ``max_lines`` of what is new.  ``final``: the writer has
+        ended, so a last line without its newline is complete too (returned once)."""
         status, _st = self.check()
         reset = status == "reset"
-        if status in ("missing", "same"):
+        if status == "missing" or (status == "same" and not final):
             return [], reset
         out: list[str] = []
 
@@ -180,6 +181,12 @@ class LogTail:
                 del out[:-max_lines]
 
         self.read(handle)
+        if final and not self.skipping:
+            rest: list[bytes] = []
+            self.read_bytes(rest.append)
+            tail = b"".join(rest)
+            if tail:
+                out.extend(split_lines(tail, self.eol) or [tail.decode("utf-8", "replace")])
         return (out[-max_lines:] if max_lines is not None else out), reset
 
     # ------------------------------------------------------------------ helpers
