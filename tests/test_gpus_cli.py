@@ -102,10 +102,14 @@ def test_kill_same_user_foreign_process(tmp_path, procs):
 
 
 def test_kill_escalates_and_rechecks_create_time(tmp_path, procs):
+    ready = tmp_path / "ready"
     stubborn = procs.start([sys.executable, "-c",
-                            "import signal, time; signal.signal(signal.SIGTERM, lambda *a: None); "
-                            "time.sleep(60)"])
-    time.sleep(0.3)
+                            "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: None); "
+                            "open(sys.argv[1], 'w').close(); time.sleep(60)", str(ready)])
+    deadline = time.monotonic() + 30
+    while not ready.exists():  # its SIGTERM handler is in place only from here on
+        assert time.monotonic() < deadline and stubborn.poll() is None, "the stubborn process never got ready"
+        time.sleep(0.02)
     src = G.FakeSource(write_fake(tmp_path, [{"gpus": [fake_gpu(0)], "processes": [
         {"pid": stubborn.pid, "gpu": 0, "mem_used": GiB}]}]))
     snap = src.sample()
