@@ -232,8 +232,9 @@ def test_journal_cache_is_data_only_and_verified(lab, tmp_path):
     want = j.read()
     cache = lab.root / "logs" / ".journal-cache"
     head, body = cache.read_bytes().split(b"\n", 1)
-    assert head.startswith(b"labtui-journal-cache 1 ")
-    json.loads(body)  # plain JSON
+    assert head.startswith(b"labtui-journal-cache 2 ")
+    lines = body.decode("ascii").splitlines()
+    assert len(lines) == 1 + 600 and all(isinstance(json.loads(x), dict) for x in lines)  # plain JSON
     assert Journal(lab.journal).read() == want  # from the cache: datetimes and "$" keys survive
     assert want["runs"]["r3"]["params"]["$dt"] == "not a tag"
 
@@ -252,10 +253,12 @@ def test_journal_cache_is_data_only_and_verified(lab, tmp_path):
 
     # a forged JSON cache with the right hash but the wrong shape or a bad tag is not trusted
     hexd = journal_cache.digest(lab.journal.read_bytes())
-    for forged in (b'{"runs": 5}', b'{"runs": {"x": {"$obj": 1}}}', b"[1, 2]", b'{"runs": {"a": {"$dt": "no"}}}',
-                   b"{not json"):
+    top = b'{"rest":{},"runs":["a"]}'
+    for forged in (b'{"rest":{},"runs":5}\n', top + b"\n5\n", top + b'\n{"\\ud800x":1}\n',
+                   top + b'\n{"s":{"\\ud800dt":"no"}}\n', top + b"\n{not json\n", b"[1, 2]\n",
+                   top + b'\n{"a":1},{"b":2}\n', top + b"\n", b'{"rest":{"runs":{}},"runs":null}\n'):
         cache.write_bytes(journal_cache.MAGIC + hexd.encode() + b"\n" + forged)
-        assert Journal(lab.journal).read() == want
+        assert Journal(lab.journal).read() == want, forged
 
 
 def test_cache_is_ignored_when_the_journal_changes(lab):

@@ -282,11 +282,8 @@ class Journal:
         with self.lock():
             raw = self._raw()
             text = "" if raw is None else self._decode(raw)
-            data = self._verified(raw, text)[0] if text else {}
-            runs = data.get("runs") or {}
-            if run_id not in runs:
-                raise UnknownRun(run_id, list(runs))
-            span = journal_span.locate(text, run_id, data)
+            cached, ids, rec = self._run_record(raw, text, run_id)
+            span = journal_span.locate(text, run_id, ids, rec)
             if span is None:
                 doc = self._tomlkit(text, what)
                 yield self._run_table(doc, run_id, what)
@@ -296,29 +293,60 @@ class Journal:
                 new_data = self._parse_fast(new_text)
                 if not journal_span.same(new_data, self._unwrap(doc, what)):
                     raise self._cannot_edit(what, None)
-            else:
-                s, e = span
-                piece = text[s:e]
-                doc = self._tomlkit(piece, what)
-                yield self._run_table(doc, run_id, what)
-                new_piece = self._dump(doc, piece, what)
-                if new_piece == piece:
-                    return
-                if e < len(text) and not new_piece.endswith("\n"):
-                    new_piece += "\r\n" if piece.endswith("\r\n") else "\n"
-                try:
-                    alone = tomllib.loads(new_piece)
-                except (tomllib.TOMLDecodeError, RecursionError) as err:
-                    raise self._cannot_edit(what, err) from None
-                if not journal_span.same(alone, self._unwrap(doc, what)) or list(alone) != ["runs"] \
-                        or list(alone["runs"]) != [run_id]:
-                    raise self._cannot_edit(what, None)
-                new_text = text[:s] + new_piece + text[e:]
-                new_data = dict(data)
-                new_data["runs"] = dict(runs)
-                new_data["runs"][run_id] = alone["runs"][run_id]
+                self._write(new_text, what)
+                self._store_cache(new_text, new_data)
+                return
+            s, e = span
+            piece = text[s:e]
+            doc = self._tomlkit(piece, what)
+            yield self._run_table(doc, run_id, what)
+            new_piece = self._dump(doc, piece, what)
+            if new_piece == piece:
+                return
+            if e < len(text) and not new_piece.endswith("\n"):
+                new_piece += "\r\n" if piece.endswith("\r\n") else "\n"
+            try:
+                alone = tomllib.loads(new_piece)
+            except (tomllib.TOMLDecodeError, RecursionError) as err:
+                raise self._cannot_edit(what, err) from None
+            if not journal_span.same(alone, self._unwrap(doc, what)) or list(alone) != ["runs"] \
+                    or list(alone["runs"]) != [run_id]:
+                raise self._cannot_edit(what, None)
+            new_text = text[:s] + new_piece + text[e:]
             self._write(new_text, what)
-            self._store_cache(new_text, new_data)
+            new_rec = alone["runs"][run_id]
+            new_raw = new_text.encode("utf-8")
+            if cached is None and raw is not None and len(raw) >= CACHE_MIN_BYTES:
+                cached = journal_cache.open_cache(self.cache_path, journal_cache.digest(raw))  # just stored
+            if cached is not None:
+                journal_cache.update(self.cache_path, cached, journal_cache.digest(new_raw), run_id, new_rec)
+
+    def _run_record(self, raw: bytes | None, text: str, run_id: str):
+        """``(cache lines or None, every run id, the run's record)`` from a verified parse of ``text``.
+
+        A large journal's cache, when it matches, is read for this run only.  UnknownRun if the
+        journal has no such run.
+        """
+        if raw is not None and len(raw) >= CACHE_MIN_BYTES:
+            cached = journal_cache.open_cache(self.cache_path, journal_cache.digest(raw))
+            if cached is not None and cached.ids is not None and self._shape_ok(cached.rest):
+                if run_id not in cached.index:
+                    raise UnknownRun(run_id, cached.ids)
+                rec = cached.record(run_id)
+                if rec is not None:
+                    return cached, cached.ids, rec
+        data = self._verified(raw, text)[0] if text else {}
+        runs = data.get("runs") or {}
+        if run_id not in runs:
+            raise UnknownRun(run_id, list(runs))
+        return None, list(runs), runs[run_id]
+
+    def _shape_ok(self, data: dict) -> bool:
+        try:
+            self._check_shape(data)
+        except JournalError:
+            return False
+        return True
 
     def _store_cache(self, text: str, data: dict) -> None:
         raw = text.encode("utf-8")

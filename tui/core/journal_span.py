@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Collection
 
 try:  # Python 3.11+
     import tomllib  # novermin
@@ -53,9 +53,21 @@ def _key(src: str) -> tuple[str, ...] | None:
     return tuple(parts)
 
 
+_LINE_BRACKET = re.compile(r"\n[ \t]*\[")  # a literal first character: a fast scan
+
+
 def headers(text: str) -> list[tuple[int, bool, tuple[str, ...] | None]]:
     """``(offset, is_array, key)`` of every line that looks like a table header."""
-    return [(m.start(), m.group(1) == "[[", _key(m.group(2))) for m in HEADER_RE.finditer(text)]
+    out = []
+    starts = [0] + [m.start() + 1 for m in _LINE_BRACKET.finditer(text)]
+    for pos in starts:
+        m = HEADER_RE.match(text, pos)
+        if m is None:
+            continue
+        src = m.group(2)
+        key = tuple(p.strip(" \t") for p in src.split(".")) if "'" not in src and '"' not in src else _key(src)
+        out.append((m.start(), m.group(1) == "[[", key))
+    return out
 
 
 def same(a: Any, b: Any) -> bool:
@@ -69,10 +81,12 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def locate(text: str, run_id: str, data: dict) -> tuple[int, int] | None:
-    """``(start, end)`` of the run's table span in ``text`` (whose parse is ``data``), or None."""
-    runs = data.get("runs")
-    if not isinstance(runs, dict) or run_id not in runs:
+def locate(text: str, run_id: str, run_ids: Collection[str], rec: dict) -> tuple[int, int] | None:
+    """``(start, end)`` of the run's table span in ``text``, or None.
+
+    ``run_ids`` / ``rec``: every run id and this run's record, from a verified parse of ``text``.
+    """
+    if run_id not in run_ids:
         return None
     hs = headers(text)
     seen: set[str] = set()
@@ -97,7 +111,7 @@ def locate(text: str, run_id: str, data: dict) -> tuple[int, int] | None:
             end = off
         if key == ("runs",):
             return None  # runs may be defined as keys of a [runs] table
-    if start is None or seen != runs.keys():
+    if start is None or len(seen) != len(run_ids) or not seen.issuperset(run_ids):
         return None
     if end is None:
         end = len(text)
@@ -105,6 +119,6 @@ def locate(text: str, run_id: str, data: dict) -> tuple[int, int] | None:
         alone = tomllib.loads(text[start:end])
     except (tomllib.TOMLDecodeError, RecursionError):
         return None
-    if not same(alone, {"runs": {run_id: runs[run_id]}}):
+    if not same(alone, {"runs": {run_id: rec}}):
         return None
     return start, end

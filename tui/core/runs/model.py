@@ -166,8 +166,11 @@ _TYPES = {
 def checked(journal: Journal, run_id: str, rec: dict) -> tuple[dict, dict[str, str]]:
     """``rec`` with every field of the wrong type dropped, and ``{field: one-line problem}``."""
     problems = {}
-    for field, (ok, want) in _TYPES.items():
-        v = rec.get(field)
+    for field, v in rec.items():
+        spec = _TYPES.get(field)
+        if spec is None:
+            continue
+        ok, want = spec
         if not ok(v):
             problems[field] = (f"{journal.path}: run {run_id}, field {field}: must be {want}, "
                                f"not {repr(v)[:60]}")
