@@ -71,6 +71,13 @@ def main() -> int:
                 w, m, p = run_child(cmd, lab)
                 assert p.returncode == 0, (name, p)
                 figures[name].append((w, m))
+        small = lab / "small"
+        small.mkdir()
+        (small / "experiments.toml").write_text('[runs.a]\nstatus = "finished"\n')
+        base = [run_child([sys.executable, "-m", "tui.cli", "--journal", str(small / "experiments.toml"),
+                           "note", "a", "x"], small)[0] for _ in range(a.repeat)]
+        print(f"baseline: `labtui note` on a 1-run journal (CLI start + imports) median "
+              f"{statistics.median(base) * 1000:.0f} ms")
         targets = {"note": (300, 100), "tag": (300, 100), "status": (300, 100), "ls": (1000, None)}
         for name, vals in figures.items():
             ms = [w * 1000 for w, _ in vals]

@@ -25,9 +25,9 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import tempfile
 from typing import Any
 
-from .fsio import write_atomic
 
 MAGIC = b"labtui-journal-cache 2 "
 _TAG = "\ud800"
@@ -143,12 +143,25 @@ def load(path: str | os.PathLike, want: str) -> dict | None:
 
 
 def _write(path: str | os.PathLike, want: str, top: bytes, lines: list[bytes]) -> None:
+    data = b"".join([MAGIC, want.encode("ascii"), b"\n", top, b"\n", *(x + b"\n" for x in lines)])
+    path = os.fspath(path)
+    tmp = None
     try:
-        os.makedirs(os.path.dirname(os.fspath(path)), exist_ok=True)
-        write_atomic(path, b"".join([MAGIC, want.encode("ascii"), b"\n", top, b"\n",
-                                     *(x + b"\n" for x in lines)]))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        # Atomic but not fsynced: only a copy; after a crash a torn cache fails its checks.
+        fd, tmp = tempfile.mkstemp(prefix=".journal-cache.", suffix=".tmp", dir=os.path.dirname(path))
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        tmp = None
     except OSError:
         pass  # best effort: a read-only lab still lists
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def store(path: str | os.PathLike, want: str, data: dict) -> None:

@@ -163,10 +163,17 @@ _TYPES = {
 }
 
 
+_FAST = {f: (str,) for f in ("experiment", "command", "parent", "resumed_from", "verdict", "status")}
+_FAST.update(params=(dict,), started=(dt.datetime,), ended=(dt.datetime,), exit_code=(int,), resume_step=(int,),
+             signal=(str, int))
+
+
 def checked(journal: Journal, run_id: str, rec: dict) -> tuple[dict, dict[str, str]]:
     """``rec`` with every field of the wrong type dropped, and ``{field: one-line problem}``."""
     problems = {}
     for field, v in rec.items():
+        if type(v) in _FAST.get(field, ()):
+            continue  # the common, right type: no deeper check needed
         spec = _TYPES.get(field)
         if spec is None:
             continue
@@ -196,7 +203,7 @@ _KNOWN = frozenset({"experiment", "command", "params", "gpus", "pid", "create_ti
 
 
 def run_info(journal: Journal, run_id: str, rec: dict, status: Status,
-             exit_info: dict | None, problems: dict | None = None) -> RunInfo:
+             exit_info: dict | None, problems: dict | None = None, run_dir: Path | None = None) -> RunInfo:
     """A :class:`RunInfo` from a (:func:`checked`) journal record, its live status and ``exit.json``."""
     if problems is None:
         rec, problems = checked(journal, run_id, rec)
@@ -227,7 +234,7 @@ def run_info(journal: Journal, run_id: str, rec: dict, status: Status,
         notes=_notes(rec.get("notes")),
         tags=[str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
         verdict=rec.get("verdict"),
-        run_dir=journal.logs_dir / run_id,
+        run_dir=run_dir if run_dir is not None else journal.logs_dir / run_id,
         extra={k: v for k, v in rec.items() if k not in _KNOWN},
         exit_record=exit_info,
         problems=problems,
@@ -243,14 +250,16 @@ def list_runs(journal: Journal | str | None = None, data: dict | None = None) ->
         data = j.read()
     out = []
     t = time.time()
+    logs = j.logs_dir
     for run_id, rec in (data.get("runs") or {}).items():
         try:
             validate_run_id(run_id)
         except UserError:
             continue  # a hand-written entry with an unsafe id: never touch files for it
         rec, problems = checked(j, run_id, rec)
-        status, exit_info = live_status(rec, RunDir(j.logs_dir / run_id), t)
-        out.append(run_info(j, run_id, rec, status, exit_info, problems))
+        run_dir = logs / run_id
+        status, exit_info = live_status(rec, RunDir(run_dir), t)
+        out.append(run_info(j, run_id, rec, status, exit_info, problems, run_dir))
     return out
 
 
