@@ -56,7 +56,7 @@ def test_demo_starts_an_ablation_and_a_resume_then_stops(tmp_path):
     assert after == {"gan-ttur": "finished", "gan-ttur.1": "killed", "gan-no-r1": "killed",
                      "gan-high-lr": "killed"}
     for rid in after:
-        assert list(procs.tagged_processes(rid)) == []
+        assert list(procs.tagged_processes(rid, procs.lab_id(j.path))) == []  # this lab: other labs run demos too
     # A graceful stop lets each trainer save: the killed runs can be resumed.
     ck = runs.latest_checkpoint(lab / "logs" / "gan-no-r1")
     assert ck is not None and runs.checkpoint_step(ck) > 0

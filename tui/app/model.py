@@ -86,12 +86,14 @@ class Poller:
             jsig = None
         if (jsig is not None and jsig == getattr(self, "_jsig", None) and self._last_runs is not None
                 and not any(r.alive for r in self._last_runs)):
-            return None, None  # nothing live and the journal unchanged: statuses cannot change
+            return None, getattr(self, "_jerr", None)  # unchanged: so is its error (shown until fixed)
         self._jsig = jsig
         try:
             data = self.journal.read()
         except (JournalError, UserError) as e:
-            return None, inert(str(e))
+            self._jerr = inert(str(e))
+            return None, self._jerr
+        self._jerr = None
         self._data = data
         infos = core_runs.list_runs(self.journal, data=data)
         core_runs.reconcile(self.journal, data, infos)  # writes only when a status is not recorded yet

@@ -158,9 +158,12 @@ def cmd_ls(args) -> int:
         rows.append((
             rid, r.experiment or "-", r.status, gpus,
             age(t - started) if started else "", exit_s, str(len(r.notes)) if r.notes else "",
-            " ".join(_flags(j, r, data)),
+            " ".join(_flags(j, r, data) + ([f"bad:{','.join(r.problems)}"] if r.problems else [])),
         ))
     _table(rows)
+    for r in infos:  # a run with a field of the wrong type: listed, its problem said in one line each
+        for problem in r.problems.values():
+            print(terminal_safe(problem), file=sys.stderr)
     return 0
 
 

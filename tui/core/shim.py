@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from . import procs
-from .journal import Journal, JournalError
+from .journal import Journal, JournalError, UnknownRun
 from .rundir import RunDir
 from .status import Status, final_status
 
@@ -59,18 +59,16 @@ def _update_journal(run_dir: RunDir, journal_path: str, run_id: str, fields: dic
     j = Journal(journal_path)
     for attempt in range(20):
         try:
-            with j.edit() as doc:
-                runs = doc.get("runs")
-                if runs is None or run_id not in runs:
-                    _log(run_dir, f"run {run_id} is not in {journal_path}; journal not updated")
-                    return
-                rec = runs[run_id]
+            with j.edit_run(run_id, "status") as rec:  # the run's own span: fast on a big journal
                 for k, v in fields.items():
                     if v is None:
                         if k in rec:
                             del rec[k]
                     else:
                         rec[k] = v
+            return
+        except UnknownRun:
+            _log(run_dir, f"run {run_id} is not in {journal_path}; journal not updated")
             return
         except JournalError as e:
             _log(run_dir, f"journal update failed (attempt {attempt + 1}): {e}")

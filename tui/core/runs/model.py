@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 import time
 from pathlib import Path
@@ -48,6 +49,9 @@ class RunInfo:
     extra: dict = dataclasses.field(default_factory=dict)
     # exit.json as read for this listing (None if absent): what reconcile writes back.
     exit_record: dict | None = dataclasses.field(default=None, repr=False, compare=False)
+    # Fields of the journal record with the wrong type: {field: one-line message}.  The field
+    # reads as empty/unknown; the run is still listed.
+    problems: dict = dataclasses.field(default_factory=dict)
 
     @property
     def alive(self) -> bool:
@@ -109,13 +113,77 @@ def unknown(kind: str, name: str, known: Iterable[str]) -> str:
 
 
 def _notes(raw: Any) -> list[dict]:
+    if isinstance(raw, str):
+        raw = [raw]  # one note written by hand without brackets
     out = []
     for n in raw or []:
         if isinstance(n, dict):
-            out.append({"at": n.get("at"), "text": str(n.get("text", ""))})
+            at = n.get("at")
+            out.append({"at": at if isinstance(at, dt.datetime) else None, "text": str(n.get("text", ""))})
         else:  # a plain string written by hand
             out.append({"at": None, "text": str(n)})
     return out
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _finite(v: Any) -> bool:
+    return (_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+def _opt(check):
+    return lambda v: v is None or check(v)
+
+
+# field -> (accepts the value, what it must be).  Anything else reads as empty/unknown.
+_TYPES = {
+    "experiment": (_opt(lambda v: isinstance(v, str)), "a string"),
+    "command": (_opt(lambda v: isinstance(v, str)), "a string"),
+    "params": (_opt(lambda v: isinstance(v, dict)), "a table of params"),
+    "gpus": (_opt(lambda v: isinstance(v, list) and all(_int(g) or isinstance(g, str) for g in v)),
+             "a list of GPU indices"),
+    "pid": (_opt(lambda v: _int(v) and v > 0), "a process id"),
+    "create_time": (_opt(_finite), "a finite number (seconds)"),
+    "started": (_opt(lambda v: isinstance(v, dt.datetime)), "a date-time"),
+    "ended": (_opt(lambda v: isinstance(v, dt.datetime)), "a date-time"),
+    "exit_code": (_opt(_int), "an integer"),
+    "signal": (_opt(lambda v: isinstance(v, (str, int)) and not isinstance(v, bool)), "a signal name"),
+    "parent": (_opt(lambda v: isinstance(v, str)), "a run id"),
+    "resumed_from": (_opt(lambda v: isinstance(v, str)), "a path"),
+    "resume_step": (_opt(_int), "an integer"),
+    "notes": (_opt(lambda v: isinstance(v, (str, list))
+                   and all(isinstance(n, (str, dict)) for n in (v if isinstance(v, list) else []))),
+              "a list of notes"),
+    "tags": (_opt(lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(t, str) for t in v))),
+             "a list of tags"),
+    "verdict": (_opt(lambda v: isinstance(v, str)), "a string"),
+    "status": (_opt(lambda v: isinstance(v, str)), "a status word"),
+}
+
+
+_FAST = {f: (str,) for f in ("experiment", "command", "parent", "resumed_from", "verdict", "status")}
+_FAST.update(params=(dict,), started=(dt.datetime,), ended=(dt.datetime,), exit_code=(int,), resume_step=(int,),
+             signal=(str, int))
+
+
+def checked(journal: Journal, run_id: str, rec: dict) -> tuple[dict, dict[str, str]]:
+    """``rec`` with every field of the wrong type dropped, and ``{field: one-line problem}``."""
+    problems = {}
+    for field, v in rec.items():
+        if type(v) in _FAST.get(field, ()):
+            continue  # the common, right type: no deeper check needed
+        spec = _TYPES.get(field)
+        if spec is None:
+            continue
+        ok, want = spec
+        if not ok(v):
+            problems[field] = (f"{journal.path}: run {run_id}, field {field}: must be {want}, "
+                               f"not {repr(v)[:60]}")
+    if not problems:
+        return rec, problems
+    return {k: v for k, v in rec.items() if k not in problems}, problems
 
 
 def parse_iso(s: Any) -> dt.datetime | None:
@@ -135,8 +203,10 @@ _KNOWN = frozenset({"experiment", "command", "params", "gpus", "pid", "create_ti
 
 
 def run_info(journal: Journal, run_id: str, rec: dict, status: Status,
-             exit_info: dict | None) -> RunInfo:
-    """A :class:`RunInfo` from a journal record, its live status and its ``exit.json``."""
+             exit_info: dict | None, problems: dict | None = None, run_dir: Path | None = None) -> RunInfo:
+    """A :class:`RunInfo` from a (:func:`checked`) journal record, its live status and ``exit.json``."""
+    if problems is None:
+        rec, problems = checked(journal, run_id, rec)
     ended = rec.get("ended")
     exit_code = rec.get("exit_code")
     sig = rec.get("signal")
@@ -164,9 +234,10 @@ def run_info(journal: Journal, run_id: str, rec: dict, status: Status,
         notes=_notes(rec.get("notes")),
         tags=[str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
         verdict=rec.get("verdict"),
-        run_dir=journal.logs_dir / run_id,
+        run_dir=run_dir if run_dir is not None else journal.logs_dir / run_id,
         extra={k: v for k, v in rec.items() if k not in _KNOWN},
         exit_record=exit_info,
+        problems=problems,
     )
 
 
@@ -179,13 +250,16 @@ def list_runs(journal: Journal | str | None = None, data: dict | None = None) ->
         data = j.read()
     out = []
     t = time.time()
+    logs = j.logs_dir
     for run_id, rec in (data.get("runs") or {}).items():
         try:
             validate_run_id(run_id)
         except UserError:
             continue  # a hand-written entry with an unsafe id: never touch files for it
-        status, exit_info = live_status(rec, RunDir(j.logs_dir / run_id), t)
-        out.append(run_info(j, run_id, rec, status, exit_info))
+        rec, problems = checked(j, run_id, rec)
+        run_dir = logs / run_id
+        status, exit_info = live_status(rec, RunDir(run_dir), t)
+        out.append(run_info(j, run_id, rec, status, exit_info, problems, run_dir))
     return out
 
 
@@ -198,8 +272,9 @@ def get_run(journal: Journal | str | None, run_id: str, data: dict | None = None
     if run_id not in runs:
         raise UserError(unknown("run", run_id, runs))
     validate_run_id(run_id)
-    status, exit_info = live_status(runs[run_id], RunDir(j.logs_dir / run_id))
-    return run_info(j, run_id, runs[run_id], status, exit_info)
+    rec, problems = checked(j, run_id, runs[run_id])
+    status, exit_info = live_status(rec, RunDir(j.logs_dir / run_id))
+    return run_info(j, run_id, rec, status, exit_info, problems)
 
 
 def lineage(journal: Journal | str | None, run_id: str, data: dict | None = None) -> list[str]:

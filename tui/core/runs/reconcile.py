@@ -7,7 +7,7 @@ the CLI's ``ls`` and ``kill``, and the app's poller.
 
 from __future__ import annotations
 
-from ..journal import Journal, JournalError
+from ..journal import Journal, JournalError, UnknownRun
 from ..status import Status
 from .model import RunInfo, as_journal, list_runs, parse_iso
 
@@ -55,24 +55,40 @@ def reconcile(journal: Journal | str | None = None, data: dict | None = None,
 
 
 def _write_back(j: Journal, changes: dict[str, tuple[Status, dict | None]]) -> list[str]:
+    if len(changes) <= _ONE_BY_ONE:
+        # Each run's own span of the journal (fast on a big journal), one locked edit each.
+        written = []
+        for run_id, change in changes.items():
+            try:
+                with j.edit_run(run_id, "status") as rec:
+                    if _apply(rec, *change):
+                        written.append(run_id)
+            except UnknownRun:
+                continue
+        return written
     written = []
     with j.edit() as doc:
         runs = doc.get("runs") or {}
-        for run_id, (status, exit_info) in changes.items():
-            if run_id not in runs:
-                continue
-            rec = runs[run_id]
-            if rec.get("status") in _ENDED_BY_SHIM and exit_info is None:
-                continue
-            rec["status"] = str(status)
-            if exit_info is not None:
-                ended = parse_iso(exit_info.get("ended"))
-                if ended is not None:
-                    rec["ended"] = ended
-                for key, src in (("exit_code", "code"), ("signal", "signal")):
-                    if exit_info.get(src) is not None:
-                        rec[key] = exit_info[src]
-                    elif key in rec:
-                        del rec[key]
-            written.append(run_id)
+        for run_id, change in changes.items():
+            if run_id in runs and _apply(runs[run_id], *change):
+                written.append(run_id)
     return written
+
+
+_ONE_BY_ONE = 8  # more changed runs than this: one whole-document edit
+
+
+def _apply(rec, status: Status, exit_info: dict | None) -> bool:
+    if rec.get("status") in _ENDED_BY_SHIM and exit_info is None:
+        return False
+    rec["status"] = str(status)
+    if exit_info is not None:
+        ended = parse_iso(exit_info.get("ended"))
+        if ended is not None:
+            rec["ended"] = ended
+        for key, src in (("exit_code", "code"), ("signal", "signal")):
+            if exit_info.get(src) is not None:
+                rec[key] = exit_info[src]
+            elif key in rec:
+                del rec[key]
+    return True
