@@ -75,6 +75,7 @@ class Poller:
         self.priority: tuple[str, ...] = ()  # selected + marked runs: read first
         self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
         self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
+        self.done: set[str] = set()            # ended runs read to their end after they ended
 
     def _runs(self) -> tuple[list | None, str | None]:
         try:
@@ -123,9 +124,15 @@ class Poller:
                 rm = self.readers[r.id] = M.RunMetrics(r.run_dir, pats)
                 self.pending.add(r.id)
             fresh = r.id in self.pending
-            if not fresh and not r.alive and r.id not in self.priority and rm.version:
-                continue  # ended and fully read: nothing new will come
-            if time.perf_counter() - t0 > self.time_budget and r.id not in self.priority:
+            if r.alive:
+                self.done.discard(r.id)
+            elif r.id in self.done and not fresh and r.id not in self.priority and rm.version:
+                continue  # ended and read once since it ended: nothing new will come
+            # a run seen ended for the first time is read to its end in this very poll (its
+            # last lines reach the table with its end), whatever the time budget
+            ending = not r.alive and r.id not in self.done and not fresh
+            if (time.perf_counter() - t0 > self.time_budget and r.id not in self.priority
+                    and not ending):
                 backlog = True
                 continue
             try:
@@ -133,6 +140,8 @@ class Poller:
             except (OSError, UserError):
                 changed = False
             self.pending.discard(r.id)
+            if not r.alive:
+                self.done.add(r.id)
             if fresh and changed:
                 try:
                     rm.save_cache()  # the next open starts from the core's cache, not a re-parse
