@@ -127,5 +127,6 @@ def test_jsonl_exact(tmp_path):
     p.write_text('{"step": 1, "epoch": 0.5, "time": 1700000000.5, "loss_g": 0.3, "flag": true}\n'
                  '{"step": 2, "epoch": 1.0, "time": 1700000001.5, "loss_g": NaN}\n')
     m = parse_file(p)
-    assert m.x_axis == "step" and list(m.series) == ["loss_g"]
+    assert m.x_axis == "step" and list(m.series) == ["loss_g", "epoch"]  # epoch: the epoch x axis
     assert list(m.series["loss_g"].wall) == [1700000000.5, 1700000001.5]
+    assert list(m.series["epoch"].x) == [1, 2] and list(m.series["epoch"].y) == [0.5, 1.0]

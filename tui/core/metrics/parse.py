@@ -281,6 +281,12 @@ class TextParser(Sink):
                 self.line_no += 1
                 x = self._x(si >= 0, ei >= 0)
                 wall = w0 + dw * li
+                ep = self.last_epoch
+                if ep is not None and "epoch" not in self.user_names:  # the epoch axis of text logs
+                    s = get("epoch")
+                    s.x.append(x)
+                    s.y.append(ep)
+                    s.wall.append(wall)
                 for name, idx, den in metrics:
                     if name in self.user_names:
                         continue
@@ -353,6 +359,8 @@ class TextParser(Sink):
         self.line_no += 1
         x = self._x(has_x and self.last_step is not None, has_x and self.last_epoch is not None)
         changed = False
+        if self.last_epoch is not None and not any(m == "epoch" for m, _ in vals):
+            vals.append(("epoch", repr(self.last_epoch)))
         for metric, v in vals:
             try:
                 y = to_float(v)
