@@ -32,6 +32,14 @@ def test_corpus(case):
     else:
         m = parse_file(src)
     assert m.x_axis == exp["x_axis"]
+    if all("count" in e for e in exp["metrics"].values()):  # summary form (count, first, last, min)
+        assert sorted(m.series) == sorted(exp["metrics"])       # every series, and no false one
+        for name, e in exp["metrics"].items():
+            y = [v for v in m.series[name].y]
+            got = {"count": len(y), "first": y[0], "last": y[-1], "min": min(y)}
+            assert got["count"] == e["count"] and _same([got[k] for k in ("first", "last", "min")],
+                                                        [_dec(e[k]) for k in ("first", "last", "min")]), (name, got)
+        return
     assert list(m.series) == list(exp["metrics"])
     for name, e in exp["metrics"].items():
         s = m.series[name]

@@ -58,7 +58,20 @@ DENY_PARTS = {"seed", "pid", "port", "version", "year", "month", "day", "hour", 
               "params", "parameters", "param", "dim", "dims", "layers", "layer", "heads",
               "hidden", "width", "height", "depth", "channels", "classes", "epochs", "steps",
               "iters", "iterations", "patience", "warmup", "eta", "date", "timestamp", "id",
-              "line", "pages", "files"}
+              "line", "pages", "files", "shape", "uuid", "hash", "commit", "sha", "job", "jobid",
+              "nparams", "numel", "lineno"}
+# a code location before a number: "[main.py:109]", "train.py:88 -", "solver.cpp:218]"
+CODE_LOC_RE = re.compile(r"\.(?:py|pyx|ipynb|cpp|cc|cxx|c|h|hpp|cu|cuh|js|ts|go|rs|java|scala|lua|jl|rb|sh)"
+                         r"\s*[:(#]\s*(?:line\s*)?$", re.IGNORECASE)
+# config dumps: "Namespace(lr=0.001, ...)", "Config: {...}", "args: lr=0.1 ..." are params, not metrics
+CONFIG_RE = re.compile(r"(?:^|[\s\]|:-])(?:Namespace|Config|ConfigDict|DictConfig|EasyDict|[Hh]yper[Pp]arams|"
+                       r"[Hh]yperparameters|[Pp]arams|[Hh]params|[Aa]rgs|[Aa]rguments|[Oo]ptions|[Cc]onfig(?:uration)?)"
+                       r"\s*(?:\(|[:=]\s*[{(\[])"
+                       r"|^\s*(?:[Cc]onfig(?:uration)?|[Aa]rgs|[Aa]rguments|[Hh]params|[Hh]yper-?[Pp]arameters|"
+                       r"[Oo]ptions)\s*:")
+CONFIG_KEYS = {"batch_size", "seed", "num_workers", "workers", "epochs", "num_epochs", "max_epochs",
+               "weight_decay", "momentum", "warmup", "warmup_steps", "dropout", "output_dir", "max_steps",
+               "gradient_accumulation_steps", "hidden_size", "num_layers", "image_size", "img_size"}
 X_STEP = {"step", "global_step", "globalstep", "iter", "iteration", "it"}
 X_EPOCH = {"epoch", "ep"}
 METRIC_WORD_RE = re.compile(
@@ -85,9 +98,13 @@ def to_float(s: str) -> float:
 _EMPTY = ()
 
 
+_HEXY = re.compile(r"[0-9a-f]*\d[0-9a-f]*\d[0-9a-f]*")
+
+
 def _clean_key(key: str) -> str:
     words = key.split(" ")
-    while len(words) > 1 and (words[0].lower() in STOPWORDS or (words[0].isupper() and len(words[0]) > 2)):
+    while len(words) > 1 and (words[0].lower() in STOPWORDS or (words[0].isupper() and len(words[0]) > 2)
+                              or _HEXY.fullmatch(words[0])):  # a hash fragment: "3f2a9c1 loss"
         words.pop(0)
     return " ".join(words[-3:])
 
@@ -117,8 +134,11 @@ def derive_plan(texts: list[str]):
     if (head.startswith(("File \"", "Traceback", "During handling", "raise ")) or "Warning:" in whole
             or "warnings.warn" in whole or re.match(r"\s*\w*(Error|Exception)\b", whole)):
         return _EMPTY
+    if CONFIG_RE.search(whole):
+        return _EMPTY
     k = len(texts) - 1
     metrics: list[tuple[str, int, int]] = []
+    config_keys = 0
     step = epoch = -1
     step_den = -1
     batch = None
@@ -134,6 +154,8 @@ def derive_plan(texts: list[str]):
             used.add(i + 1)
             continue  # 11,689,512 / 12:00:01 / 2024-01-01
         if not pair and not _unit_ok(after):
+            continue
+        if CODE_LOC_RE.search(before):
             continue
         m = KEY_TAIL_RE.search(before) if before else None
         if not m:
@@ -167,6 +189,8 @@ def derive_plan(texts: list[str]):
             continue
         parts = set(_PARTS.split(key.lower()))
         if parts & DENY_PARTS:
+            if lastu in CONFIG_KEYS:
+                config_keys += 1
             continue
         if any(name == key for name, _, _ in metrics):
             continue
@@ -176,6 +200,8 @@ def derive_plan(texts: list[str]):
         step = -1
     if batch is not None and epoch < 0:
         batch = None
+    if config_keys and step < 0 and epoch < 0:
+        return _EMPTY  # a hyperparameter echo ({'lr': 0.1, 'batch_size': 32, 'seed': 1}): params
     if not metrics and step < 0 and epoch < 0:
         return _EMPTY
     return (tuple(metrics), step, epoch, batch)
