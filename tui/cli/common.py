@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..core.journal import Journal
+from ..core.text import json_escape
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,5 +31,6 @@ def journal(args: argparse.Namespace) -> Journal:
 
 
 def emit_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    """JSON on stdout; DEL, C1 and bidi marks escaped (metric names come from logs)."""
+    sys.stdout.write(json_escape(json.dumps(obj, indent=2, ensure_ascii=False, default=str)))
     sys.stdout.write("\n")
