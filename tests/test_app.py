@@ -146,7 +146,8 @@ async def test_mark_overlay_and_compare(app_factory):
         assert isinstance(app.screen, CompareScreen)
         rows = dict(compare_rows(app.state, ["lab1", "lab2"]))
         assert "lr" in rows and "dropout" not in rows and "steps" not in rows   # only params that differ
-        assert "loss best" in rows and "loss min" in rows and "loss last" in rows
+        assert "loss best" in rows and "loss best at" in rows and "loss last" in rows
+        assert "loss min" not in rows  # best follows the goal (min for a loss): no duplicate row
         await pilot.press("escape")
         await pilot.press("u")
         assert app.marked == []

@@ -32,6 +32,14 @@ def test_corpus(case):
     else:
         m = parse_file(src)
     assert m.x_axis == exp["x_axis"]
+    if all("count" in e for e in exp["metrics"].values()):  # summary form (count, first, last, min)
+        assert sorted(m.series) == sorted(exp["metrics"])       # every series, and no false one
+        for name, e in exp["metrics"].items():
+            y = [v for v in m.series[name].y]
+            got = {"count": len(y), "first": y[0], "last": y[-1], "min": min(y)}
+            assert got["count"] == e["count"] and _same([got[k] for k in ("first", "last", "min")],
+                                                        [_dec(e[k]) for k in ("first", "last", "min")]), (name, got)
+        return
     assert list(m.series) == list(exp["metrics"])
     for name, e in exp["metrics"].items():
         s = m.series[name]
@@ -127,5 +135,6 @@ def test_jsonl_exact(tmp_path):
     p.write_text('{"step": 1, "epoch": 0.5, "time": 1700000000.5, "loss_g": 0.3, "flag": true}\n'
                  '{"step": 2, "epoch": 1.0, "time": 1700000001.5, "loss_g": NaN}\n')
     m = parse_file(p)
-    assert m.x_axis == "step" and list(m.series) == ["loss_g"]
+    assert m.x_axis == "step" and list(m.series) == ["loss_g", "epoch"]  # epoch: the epoch x axis
     assert list(m.series["loss_g"].wall) == [1700000000.5, 1700000001.5]
+    assert list(m.series["epoch"].x) == [1, 2] and list(m.series["epoch"].y) == [0.5, 1.0]

@@ -211,7 +211,7 @@ def test_run_flags_cache_written_and_used(tmp_path, monkeypatch):
     assert M.run_flags(j, "r") == []
     assert (d / M.FLAGS_CACHE).exists()
     calls = []
-    monkeypatch.setattr(F, "_metric_flags", lambda *a: calls.append(a) or (None, None))
+    monkeypatch.setattr(F, "_metric_flags", lambda *a: calls.append(a) or (None, None, {}))
     assert M.run_flags(j, "r") == []
     assert calls == []  # unchanged files: the cache answers
     # rewritten in place, same size, mtime restored: the ctime still tells

@@ -23,7 +23,7 @@ from ..core import runs as core_runs
 from ..core.gpus import Sampler, live_runs
 from ..core.journal import Journal, JournalError
 from ..core.errors import UserError
-from ..core.metrics import RunFlags, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
+from ..core.metrics import RunFlags, goal_of, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
 from ..core.rundir import RunDir
 from ..core.text import inert, inert_lines
 
@@ -43,6 +43,7 @@ class RunData:
     summary: "Summary | None" = None
     flags: RunFlags = RunFlags()      # silence is judged when drawn (tui.core.metrics.with_silence)
     log_mtime: float | None = None
+    goals: dict = field(default_factory=dict)  # the experiment's metric goals (core goal_of)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Poller:
         self.priority: tuple[str, ...] = ()  # selected + marked runs: read first
         self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
         self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
+        self.done: set[str] = set()            # ended runs read to their end after they ended
 
     def _runs(self) -> tuple[list | None, str | None]:
         try:
@@ -129,9 +131,15 @@ class Poller:
                 rm = self.readers[r.id] = M.RunMetrics(r.run_dir, pats)
                 self.pending.add(r.id)
             fresh = r.id in self.pending
-            if not fresh and not r.alive and r.id not in self.priority and rm.version:
-                continue  # ended and fully read: nothing new will come
-            if time.perf_counter() - t0 > self.time_budget and r.id not in self.priority:
+            if r.alive:
+                self.done.discard(r.id)
+            elif r.id in self.done and not fresh and r.id not in self.priority and rm.version:
+                continue  # ended and read once since it ended: nothing new will come
+            # a run seen ended for the first time is read to its end in this very poll (its
+            # last lines reach the table with its end), whatever the time budget
+            ending = not r.alive and r.id not in self.done and not fresh
+            if (time.perf_counter() - t0 > self.time_budget and r.id not in self.priority
+                    and not ending):
                 backlog = True
                 continue
             try:
@@ -139,6 +147,8 @@ class Poller:
             except (OSError, UserError):
                 changed = False
             self.pending.discard(r.id)
+            if not r.alive:
+                self.done.add(r.id)
             if fresh and changed:
                 try:
                     rm.save_cache()  # the next open starts from the core's cache, not a re-parse
@@ -171,18 +181,19 @@ class Poller:
 
     def run_data(self, info, rm, mtime) -> RunData:
         ser = rm.snapshot()
-        summary = summarize(ser, info.params)
+        goals = rm.patterns.goals
+        summary = summarize(ser, info.params, x_axis=rm.x_axis, goals=goals)
         # the core's rules; the cliff comes later (_cliff, within the poll's budget)
         fl = M.evaluate(ser, status=info.status, alive=False, last_output=None,
                         traceback_text=rm.last_traceback if M.traceback_counts(info.status) else None,
                         cliff=False)
         summary.nan = fl.nan_at is not None
-        return RunData(info.id, ser, rm.x_axis, rm.version, summary, fl, mtime)
+        return RunData(info.id, ser, rm.x_axis, rm.version, summary, fl, mtime, goals)
 
 
 def _cliff(rm) -> float | None:
     with rm.lock:
-        return M.cliff_at(rm.series)
+        return M.cliff_at(rm.series, rm.patterns.goals)
 
 
 def _mtime(run_dir: Path) -> float | None:
@@ -195,12 +206,13 @@ def _mtime(run_dir: Path) -> float | None:
 class Summary:
     metric: str | None = None
     last: float | None = None
-    best: float | None = None
+    best: float | None = None     # by the metric's goal (core goal_of); None when unknown
+    best_step: float | None = None
     minimum: float | None = None
     step: float | None = None
     epoch: float | None = None
-    rate: float | None = None     # steps per second
-    total: float | None = None
+    rate: float | None = None     # units (extra["unit"]: steps or epochs) per second
+    total: float | None = None    # total_steps, or epochs when the run logs epochs
     eta: float | None = None      # seconds
     nan: bool = False
     cliff: float | None = None    # step of a loss cliff
@@ -218,21 +230,43 @@ def stats(col) -> tuple[float | None, float | None, float | None]:
     return float(fin[-1]), float(fin.min()), float(fin.max())
 
 
+def _positive(params: dict, keys) -> float | None:
+    for k in keys:
+        v = params.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+            return float(v)
+    return None
+
+
 def total_of(params: dict) -> tuple[float | None, str]:
-    for k in TOTAL_KEYS:
-        v = params.get(k)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
-            return float(v), "step"
-    for k in EPOCH_KEYS:
-        v = params.get(k)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
-            return float(v), "epoch"
-    return None, "step"
+    """(total, unit) a template's params promise: total steps, else epochs."""
+    t = _positive(params, TOTAL_KEYS)
+    if t is not None:
+        return t, "step"
+    t = _positive(params, EPOCH_KEYS)
+    return (t, "epoch") if t is not None else (None, "step")
 
 
-def summarize(series: dict, params: dict, preferred: str | None = None) -> Summary:
+def _rate(x, wall, n: int) -> float | None:
+    """Units per second over the last (up to) 50 points of parallel x/wall columns."""
+    k = min(n, 50)
+    if k < 2:
+        return None
+    w1, w0 = wall[n - 1], wall[n - k]
+    if math.isfinite(w1) and math.isfinite(w0) and w1 > w0 and x[n - 1] > x[n - k]:
+        return (x[n - 1] - x[n - k]) / (w1 - w0)
+    return None
+
+
+def summarize(series: dict, params: dict, preferred: str | None = None, *,
+              x_axis: str = "step", goals: dict | None = None) -> Summary:
+    """The row numbers of a run: main metric's last and best (by its goal), progress.
+
+    Progress is steps over ``total_steps`` (when x is a step), else epochs over ``epochs``
+    when the run logs epochs (an ``epoch`` series, or x itself is the epoch), never steps over
+    an epoch count; the rate and ETA are in the same unit."""
     s = Summary()
-    metric = main_metric(series, preferred)
+    metric = main_metric([k for k in series if k != "epoch"] or list(series), preferred)
     if metric is None:
         return s
     main = series[metric]
@@ -241,25 +275,28 @@ def summarize(series: dict, params: dict, preferred: str | None = None) -> Summa
         return s
     s.metric = metric
     s.step = main.x[n - 1]
+    row = M.metric_stats({metric: main})[metric]
+    s.last, s.minimum = row[0], row[2]
+    s.best, s.best_step = M.best_of(row, goal_of(metric, goals))
     ep = series.get("epoch")
-    if ep is not None and len(ep):
-        s.epoch = ep.y[len(ep) - 1]
-    last, lo, hi = stats(main.y[:n])
-    s.last, s.minimum = last, lo
-    s.best = lo if lower_is_better(metric) else hi
-    k = min(n, 50)
-    w = main.wall
-    if k >= 2 and math.isfinite(w[n - 1]) and math.isfinite(w[n - k]) and w[n - 1] > w[n - k]:
-        s.rate = (main.x[n - 1] - main.x[n - k]) / (w[n - 1] - w[n - k])
-    total, unit = total_of(params)
-    if total is not None:
-        s.total = total
-        s.extra["unit"] = unit
-        if unit == "epoch" and s.epoch and s.rate and s.step:
-            spe = s.step / s.epoch  # steps per epoch
-            s.eta = max(0.0, (total * spe - s.step) / s.rate)
-        elif unit == "step" and s.rate:
-            s.eta = max(0.0, (total - s.step) / s.rate)
+    en = len(ep) if ep is not None else 0
+    if en:
+        s.epoch = ep.y[en - 1]
+    elif x_axis == "epoch":
+        s.epoch = s.step
+    steps, epochs = _positive(params, TOTAL_KEYS), _positive(params, EPOCH_KEYS)
+    step_rate = _rate(main.x, main.wall, n) if x_axis == "step" else None
+    if steps is not None and x_axis == "step":
+        s.total, s.extra["unit"], s.rate = steps, "step", step_rate
+        if s.rate:
+            s.eta = max(0.0, (steps - s.step) / s.rate)
+    elif epochs is not None and s.epoch is not None:
+        s.total, s.extra["unit"] = epochs, "epoch"
+        s.rate = _rate(ep.y, ep.wall, en) if en else _rate(main.x, main.wall, n)
+        if s.rate:
+            s.eta = max(0.0, (epochs - s.epoch) / s.rate)
+    else:
+        s.rate = step_rate
     return s
 
 

@@ -166,7 +166,7 @@ class AppState:
             for rid, rd in self.store.items():
                 info = self.infos.get(rid)
                 if info is not None and rd not in res.updates:
-                    s = summarize(rd.series, info.params)
+                    s = summarize(rd.series, info.params, x_axis=rd.x_axis, goals=rd.goals)
                     s.nan, s.cliff = self.summaries[rid].nan, self.summaries[rid].cliff
                     self.summaries[rid] = s
         for rid, x in res.cliffs.items():

@@ -119,11 +119,13 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
 
 # ----------------------------------------------------------------------------- ls / show
 
-def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None) -> list[str]:
+def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None,
+           into: dict | None = None) -> list[str]:
+    """The run's flag words; ``into`` receives its metrics' last/step/best/best_step."""
     try:
         if not info.run_dir.is_dir():
             return []
-        return run_flags(j, info.id, alive=info.alive, data=data, status=info.status)
+        return run_flags(j, info.id, alive=info.alive, data=data, status=info.status, into=into)
     except UserError:
         return []
     except Exception as e:  # a strange log must never break the listing
@@ -141,7 +143,8 @@ def cmd_ls(args) -> int:
         out = []
         for r in infos:
             d = r.to_json()
-            d["flags"] = _flags(j, r, data)
+            d["metrics"] = {}
+            d["flags"] = _flags(j, r, data, into=d["metrics"])
             out.append(d)
         emit_json({"journal": str(j.path), "runs": out})
         return 0
@@ -182,7 +185,8 @@ def cmd_show(args) -> int:
         d = r.to_json()
         d["lineage"] = runs.lineage(j, r.id)
         d["latest_checkpoint"] = str(ck) if ck else None
-        d["flags"] = _flags(j, r)
+        d["metrics"] = {}
+        d["flags"] = _flags(j, r, into=d["metrics"])
         emit_json(d)
         return 0
     line = lambda k, v: print(f"{k:<13}{inert(str(v))}")  # noqa: E731  (journal data: shown, never obeyed)

@@ -1,4 +1,5 @@
-"""Compare (c): marked runs side by side: params that differ, last/best/min of each metric."""
+"""Compare (c): marked runs side by side: params that differ; each metric's last value, and its
+best (by its goal: core ``goal_of``; none for an unknown direction) with the step where it happened."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ..fmt import num, status_text
-from ..model import lower_is_better, stats
+from ..model import goal_of
+from ...core.metrics import best_of, metric_stats
 
 _MISSING = object()
 
@@ -39,19 +41,26 @@ def compare_rows(state, ids: list[str], all_params: bool = False) -> list[tuple[
                 if m != "epoch":
                     metrics.setdefault(m)
     for m in metrics:
-        lows = lower_is_better(m)
-        per = []
+        per = []      # (last, best, x of best) per run; best by the metric's goal (core goal_of)
+        goal = None
         for r in infos:
             rd = state.store.get(r.id)
             col = rd.series.get(m) if rd else None
-            per.append(stats(col.y[:len(col)]) if col is not None else (None, None, None))
-        bests = [(lo if lows else hi) for _l, lo, hi in per]
-        fin = [b for b in bests if b is not None]
-        winner = (min(fin) if lows else max(fin)) if fin else None
-        rows.append((f"{m} last", [Text(num(l)) for l, _lo, _hi in per]))
-        rows.append((f"{m} best", [Text(num(b), style="bold green" if b is not None and b == winner and len(infos) > 1 else "")
-                                   for b in bests]))
-        rows.append((f"{m} min", [Text(num(lo), style="dim") for _l, lo, _hi in per]))
+            if col is None:
+                per.append((None, None, None))
+                continue
+            g = goal_of(m, rd.goals)
+            goal = goal or g
+            row = metric_stats({m: col})[m]
+            per.append((row[0], *best_of(row, g)))
+        bests = [b for _l, b, _x in per if b is not None]
+        winner = (min(bests) if goal == "min" else max(bests)) if bests and goal else None
+        rows.append((f"{m} last", [Text(num(last)) for last, _b, _x in per]))
+        if goal is None:
+            continue  # unknown direction: no "best" is claimed
+        rows.append((f"{m} best", [Text(num(b), style="bold green" if b is not None and b == winner
+                                                 and len(infos) > 1 else "") for _l, b, _x in per]))
+        rows.append((f"{m} best at", [Text(num(x), style="dim") for _l, _b, x in per]))
     steps = []
     for r in infos:
         s = state.summaries.get(r.id)
@@ -74,7 +83,7 @@ class CompareScreen(Screen):
         self.all_params = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"compare {len(self.ids)} runs — params that differ, metrics last/best/min"),
+        yield Static(Text(f"compare {len(self.ids)} runs — params that differ, metrics last / best / step of best"),
                      classes="title")
         yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
         yield Footer()

@@ -41,7 +41,7 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         else:
             prog.append(count(s.step) + (f"/{count(s.total)}" if s.total else ""))
         if info.alive and s.rate:
-            prog.append(f" {s.rate:.3g}/s", style="dim")
+            prog.append(f" {s.rate:.3g}{' ep' if unit == 'epoch' else ''}/s", style="dim")
             if s.eta is not None:
                 prog.append(f" eta {age(s.eta)}", style="cyan")
     elif row.get("loading"):

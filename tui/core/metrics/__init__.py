@@ -10,6 +10,7 @@ One home per concept:
                   ``formats`` metrics.jsonl and metrics CSVs.
 - ``series``      ``Series`` (compact ``array('d')`` columns) and the series cache format.
 - ``sources``     ``LogMetrics`` (one file) and ``RunMetrics`` (a run folder: ``pick_source``).
+- ``goals``       THE metric direction (``goal_of``) and final/best values per metric.
 - ``stitch``      THE stitching rule of resumed runs (``stitched``, ``lineage_curve``).
 - ``flags``       THE flag rule set (``RunFlags``, ``flags_for_run``, ``SILENT_AFTER``).
 - ``detect``      NaN and cliff detectors; ``points``: ``downsample`` (min/max buckets), ``plot_points``, EMA.
@@ -23,7 +24,9 @@ API (what the app and the CLI use)
 ``stitched(journal, run_id) -> Stitched`` (``.series``, ``.x_axis``, ``.resume_points``, ``.runs``);
 ``lineage_curve(data, runs, run_id, metric, axis) -> (xs, ys, marks)``.
 ``downsample(x, y, k)``, ``plot_points(xs, ys, columns)``, ``ema(y, weight)``.
-``main_metric(names, preferred=None)``, ``lower_is_better(name)``.
+``main_metric(names, preferred=None)``; ``goal_of(name, goals=None)`` -> "max"/"min"/None
+    (THE metric direction, ``goals``), ``lower_is_better(name, goals=None)``,
+    ``metric_stats(series)`` / ``finals(stats, goals)`` / ``best_of(row, goal)`` (last and best).
 ``flags_for_run(journal, run_id, ...) -> RunFlags`` (``.labels()`` for the CLI, ``.short()`` for
     the app); ``run_flags(...) -> list[str]`` (the labels); ``evaluate(series, ...)`` the same
     rules on series in memory; ``silence(mtime, alive, now)``.
@@ -36,8 +39,9 @@ from __future__ import annotations
 from ..rundir import RunDir
 from .detect import find_cliff, first_nonfinite
 from .points import downsample, ema, plot_points
-from .flags import (SILENT_AFTER, RunFlags, cliff_at, evaluate, flags_for_run, lower_is_better,
-                    main_metric, nan_at, run_flags, silence, traceback_counts, with_silence)
+from .flags import (SILENT_AFTER, RunFlags, cliff_at, evaluate, flags_for_run, main_metric, nan_at,
+                    run_flags, silence, traceback_counts, with_silence)
+from .goals import best_of, finals, goal_of, lower_is_better, metric_stats
 from .parse import ANSI_RE, TextParser
 from .patterns import Patterns, patterns_for_run
 from .series import Series
@@ -50,6 +54,7 @@ FLAGS_CACHE = RunDir.FLAGS_CACHE
 
 __all__ = ["Series", "Patterns", "RunMetrics", "LogMetrics", "Stitched", "stitched", "stitch_curve",
            "lineage_curve", "downsample", "plot_points", "ema", "main_metric", "lower_is_better",
+           "goal_of", "best_of", "finals", "metric_stats",
            "RunFlags", "SILENT_AFTER", "flags_for_run", "run_flags", "evaluate", "nan_at",
            "cliff_at", "silence", "with_silence", "traceback_counts", "find_cliff",
            "first_nonfinite", "last_traceback", "patterns_for_run", "parse_file", "pick_source",

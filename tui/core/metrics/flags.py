@@ -32,15 +32,15 @@ from ..fsio import write_atomic
 from ..rundir import RunDir
 from ..status import Status
 from .detect import find_cliff, first_nonfinite
+from .goals import finals, lower_is_better, metric_stats
 from .patterns import Patterns, as_journal, patterns_for_run
 from .series import Series
 from .sources import PARSER_VERSION, RunMetrics, last_traceback, pick_source
 
 SILENT_AFTER = 600.0    # seconds without output before a live run is flagged silent
 TRACEBACK_STATUSES = frozenset({Status.FAILED, Status.LOST})
-FLAGS_VERSION = 2       # 2: cliffs only for lower-is-better main metrics (the app's rule)
+FLAGS_VERSION = 3       # 3: goals.goal_of decides "lower is better"; per-metric stats kept
 NOT_MAIN = ("epoch", "lr", "learning_rate")
-HIGHER_IS_BETTER = ("acc", "f1", "auc", "bleu", "score", "precision", "recall", "iou", "reward")
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,6 @@ class RunFlags:
 
 # --------------------------------------------------------------------------- the rules
 
-def lower_is_better(metric: str) -> bool:
-    m = metric.lower()
-    return not any(k in m for k in HIGHER_IS_BETTER)
-
-
 def main_metric(names: Iterable[str], preferred: str | None = None) -> str | None:
     """The metric shown (and judged for cliffs) by default: ``preferred`` if present, else the
     first with 'loss' in its name (training before validation/test), else the first name;
@@ -116,10 +111,10 @@ def nan_at(series: Mapping[str, Series]) -> float | None:
     return best
 
 
-def cliff_at(series: Mapping[str, Series]) -> float | None:
+def cliff_at(series: Mapping[str, Series], goals: Mapping[str, str] | None = None) -> float | None:
     """x of the main metric's first cliff, for a lower-is-better main metric; else None."""
     name = main_metric(series)
-    if name is None or not lower_is_better(name):
+    if name is None or not lower_is_better(name, goals):
         return None
     s = series[name]
     i = find_cliff(s.y[:len(s)])
@@ -143,9 +138,10 @@ def traceback_counts(status: object) -> bool:
 
 def evaluate(series: Mapping[str, Series], *, status: object, alive: bool,
              last_output: float | None, now: float | None = None,
-             traceback_text: str | None = None, cliff: bool = True) -> RunFlags:
+             traceback_text: str | None = None, cliff: bool = True,
+             goals: Mapping[str, str] | None = None) -> RunFlags:
     """Every flag of a run from its series in memory (the app's readers hold them)."""
-    return RunFlags(nan_at(series), cliff_at(series) if cliff else None,
+    return RunFlags(nan_at(series), cliff_at(series, goals) if cliff else None,
                     silence(last_output, alive, now),
                     bool(traceback_text) and traceback_counts(status))
 
@@ -178,7 +174,7 @@ def _pattern_sig(pats: Patterns) -> str:
 def _load_flags_cache(path) -> dict | None:
     try:
         with open(path, "rb") as f:
-            doc = json.loads(f.read(1 << 16))
+            doc = json.loads(f.read(1 << 22))
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) and doc.get("v") == FLAGS_VERSION else None
@@ -191,21 +187,24 @@ def _save_flags_cache(path, doc: dict) -> None:
         pass  # a cache: the next reader recomputes
 
 
-def _metric_flags(rd: RunDir, pats: Patterns) -> tuple[float | None, float | None]:
-    """(nan_at, cliff_at) of a run, read from its files (the metrics cache makes this cheap)."""
+def _metric_flags(rd: RunDir, pats: Patterns) -> tuple[float | None, float | None, dict]:
+    """(nan_at, cliff_at, metric_stats) of a run, read from its files (the metrics cache makes
+    this cheap)."""
     rm = RunMetrics(rd.path, pats)
     rm.poll()
     rm.save_cache()
     with rm.lock:
         ser = rm.series
-        return nan_at(ser), cliff_at(ser)
+        return nan_at(ser), cliff_at(ser, pats.goals), metric_stats(ser)
 
 
 def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | None = None,
-                  data: dict | None = None, status: object = None) -> RunFlags:
+                  data: dict | None = None, status: object = None,
+                  into: dict | None = None) -> RunFlags:
     """The flags of a run from its files.  ``status`` (the run's live status, e.g.
     ``RunInfo.status``) defaults to the journal's; ``alive`` to that status being live with no
-    ``exit.json``."""
+    ``exit.json``.  ``into`` (a dict) receives ``goals.finals`` of the run's metrics (last,
+    step, best, best_step per metric), from the same cache."""
     j = as_journal(journal)
     data = data if data is not None else j.read()
     rec = (data.get("runs") or {}).get(run_id) or {}
@@ -218,14 +217,14 @@ def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | 
     src_name = os.path.relpath(src, rd.path)
     src_key = _stat_key(src)
     log_key = src_key if src == rd.log else _stat_key(rd.log)
-    sig = [_pattern_sig(pats), PARSER_VERSION, src_name, src_key]
+    sig = [_pattern_sig(pats), json.dumps(pats.goals, sort_keys=True), PARSER_VERSION, src_name, src_key]
     cache = _load_flags_cache(rd.flags_cache)
     dirty = False
     if cache is None or cache.get("sig") != sig:
-        nan, cliff = _metric_flags(rd, pats)
+        nan, cliff, mstats = _metric_flags(rd, pats)
         # the metrics were read from the file as it is now: the cache is written only when its
         # stat did not change meanwhile (else the key could claim data that was not read)
-        cache = {"v": FLAGS_VERSION, "sig": sig, "nan": nan, "cliff": cliff}
+        cache = {"v": FLAGS_VERSION, "sig": sig, "nan": nan, "cliff": cliff, "stats": mstats}
         dirty = _stat_key(src) == src_key
     status = rec.get("status") if status is None else status
     if alive is None:
@@ -244,6 +243,9 @@ def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | 
         tb = bool(hit[1])
     if dirty:
         _save_flags_cache(rd.flags_cache, cache)
+    if into is not None:
+        st = cache.get("stats")
+        into.update(finals(st if isinstance(st, dict) else {}, pats.goals))
     return RunFlags(_num(cache.get("nan")), _num(cache.get("cliff")), silent, tb)
 
 
@@ -252,9 +254,10 @@ def _num(v) -> float | None:
 
 
 def run_flags(journal, run_id: str, alive: bool | None = None, now: float | None = None,
-              data: dict | None = None, status: object = None) -> list[str]:
-    """``flags_for_run(...).labels()``: the words ``labtui ls`` prints."""
-    return flags_for_run(journal, run_id, alive, now, data, status).labels()
+              data: dict | None = None, status: object = None,
+              into: dict | None = None) -> list[str]:
+    """``flags_for_run(...).labels()``: the words ``labtui ls`` prints (``into``: as there)."""
+    return flags_for_run(journal, run_id, alive, now, data, status, into).labels()
 
 
 def with_silence(flags: RunFlags, last_output: float | None, alive: bool, now: float) -> RunFlags:

@@ -19,7 +19,8 @@ def _flatten(obj: dict, prefix: str, out: dict) -> None:
 
 
 class JsonlParser(Sink):
-    """Our trainers' ``metrics.jsonl``: exact keys; ``step``, ``epoch``, ``time`` are not series."""
+    """Our trainers' ``metrics.jsonl``: exact keys; ``step`` and ``time`` are not series, ``epoch``
+    is the x axis when there is no step, else an ``epoch`` series beside the metrics."""
 
     kind = "jsonl"
 
@@ -55,6 +56,8 @@ class JsonlParser(Sink):
                 x = float(self.line_no)
             if wall is None:
                 wall = w1
+            if epoch is not None:  # kept as a series: the app's epoch x axis maps x through it
+                vals["epoch"] = epoch
             for k, v in vals.items():
                 s = self.get(k)
                 s.x.append(x)
@@ -79,7 +82,8 @@ def parse_csv(text: str, wall: float) -> tuple[dict[str, Series], str]:
         if cand in low:
             xi, axis = low.index(cand), ax
             break
-    skip = {i for i, h in enumerate(low) if h in ("step", "global_step", "epoch", "time", "timestamp", "")}
+    # an epoch column is kept as a series too (the app's epoch x axis maps x through it)
+    skip = {i for i, h in enumerate(low) if h in ("step", "global_step", "time", "timestamp", "")}
     cols = [(i, Series(h)) for i, h in enumerate(header) if i not in skip]
     ti = low.index("time") if "time" in low else low.index("timestamp") if "timestamp" in low else -1
     for r, row in enumerate(rows, 1):

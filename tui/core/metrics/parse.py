@@ -37,14 +37,14 @@ from .series import Sink
 # --------------------------------------------------------------------------- tokens
 
 NUM_RE = re.compile(
-    r"(?<![\w.])([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)(?!\w)))",
+    r"(?<![\w.@])([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)(?!\w)))",
     re.IGNORECASE,
 )
 ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-_WORD = r"[^\W\d](?:[\w.\-/]*\w)?"
+_WORD = r"[^\W\d](?:[\w.\-/@]*\w)?"
 KEY_TAIL_RE = re.compile(
     r"(?P<key>" + _WORD + r"(?: " + _WORD + r"){0,3})(?P<q>['\"]?)"
-    r"(?P<sep>\s*[:=]\s*|\s*[\[(]\s*|\s+)['\"]?$"
+    r"(?P<sep>\s*[:=]?\s*[\[(]\s*|\s*[:=]\s*|\s+)['\"]?$"
 )
 _SPLIT_KEY = re.compile(r"[\s/.]+")
 _PARTS = re.compile(r"[\s_\-./]+")
@@ -58,14 +58,40 @@ DENY_PARTS = {"seed", "pid", "port", "version", "year", "month", "day", "hour", 
               "params", "parameters", "param", "dim", "dims", "layers", "layer", "heads",
               "hidden", "width", "height", "depth", "channels", "classes", "epochs", "steps",
               "iters", "iterations", "patience", "warmup", "eta", "date", "timestamp", "id",
-              "line", "pages", "files"}
+              "line", "pages", "files", "shape", "uuid", "hash", "commit", "sha", "job", "jobid",
+              "nparams", "numel", "lineno", "number", "elapsed", "updates", "episodes"}
+# a code location before a number: "[main.py:109]", "train.py:88 -", "solver.cpp:218]"
+CODE_LOC_RE = re.compile(r"\.(?:py|pyx|ipynb|cpp|cc|cxx|c|h|hpp|cu|cuh|js|ts|go|rs|java|scala|lua|jl|rb|sh)"
+                         r"\s*[:(#]\s*(?:line\s*)?$", re.IGNORECASE)
+# config dumps: "Namespace(lr=0.001, ...)", "Config: {...}", "args: lr=0.1 ..." are params, not metrics
+CONFIG_RE = re.compile(r"(?:^|[\s\]|:-])(?:Namespace|Config|ConfigDict|DictConfig|EasyDict|[Hh]yper[Pp]arams|"
+                       r"[Hh]yperparameters|[Pp]arams|[Hh]params|[Aa]rgs|[Aa]rguments|[Oo]ptions|[Cc]onfig(?:uration)?)"
+                       r"\s*(?:\(|[:=]\s*[{(\[])"
+                       r"|^\s*(?:[Cc]onfig(?:uration)?|[Aa]rgs|[Aa]rguments|[Hh]params|[Hh]yper-?[Pp]arameters|"
+                       r"[Oo]ptions)\s*:")
+CONFIG_KEYS = {"batch_size", "seed", "num_workers", "workers", "epochs", "num_epochs", "max_epochs",
+               "weight_decay", "momentum", "warmup", "warmup_steps", "dropout", "output_dir", "max_steps",
+               "gradient_accumulation_steps", "hidden_size", "num_layers", "image_size", "img_size"}
 X_STEP = {"step", "global_step", "globalstep", "iter", "iteration", "it"}
 X_EPOCH = {"epoch", "ep"}
 METRIC_WORD_RE = re.compile(
     r"loss|acc|ppl|perplex|err|bleu|rouge|psnr|ssim|iou|wer$|cer$|mse|mae|f1|auc|reward|"
     r"return|score|norm|entropy|top\d|prec|recall|dice|^lr$|_lr$|^lr_|^kl|^map$|^mem"
 )
-NUMBER_RE = re.compile(NUM_RE.pattern.replace("(?<![\\w.])", ""), re.IGNORECASE)
+NUMBER_RE = re.compile(NUM_RE.pattern.replace("(?<![\\w.@])", ""), re.IGNORECASE)
+# the phase a line reports (before its first metric): Train/Val/Test/Eval; val/test/eval lines'
+# metrics are their own series (``val/loss``), train lines' are the plain names
+PHASE_RE = re.compile(r"(?<![\w./])(train(?:ing)?|val(?:id(?:ation)?)?|eval(?:uation)?|test(?:ing)?)(?![\w.])",
+                      re.IGNORECASE)
+PHASES = {"train": "", "training": "", "val": "val", "valid": "val", "validation": "val",
+          "eval": "eval", "evaluation": "eval", "test": "test", "testing": "test"}
+PHASE_WORDS = set(PHASES) | {"dev", "trn", "tst"}
+INHERIT = "*"   # a summary line (" * Acc@1 76.1", "Averaged stats:") reports the last phase seen
+SUMMARY_RE = re.compile(r"^\s*\*\s|Averaged stats|^\s*\*\s*$")
+# LightGBM "valid_0's ndcg@1:" -> valid_0/ndcg@1
+OWNER_KEY_RE = re.compile(r"(?P<owner>[\w.\-]+)'s (?P<name>[\w.\-/@]+)\s*:\s*$")
+# Stable-Baselines ASCII tables: "| rollout/ |  |", "|    ep_rew_mean | 21.3 |"
+TABLE_X = {"total_timesteps", "timesteps", "num_timesteps", "global_step", "step"}
 
 
 def to_float(s: str) -> float:
@@ -85,9 +111,13 @@ def to_float(s: str) -> float:
 _EMPTY = ()
 
 
+_HEXY = re.compile(r"[0-9a-f]*\d[0-9a-f]*\d[0-9a-f]*")
+
+
 def _clean_key(key: str) -> str:
     words = key.split(" ")
-    while len(words) > 1 and (words[0].lower() in STOPWORDS or (words[0].isupper() and len(words[0]) > 2)):
+    while len(words) > 1 and (words[0].lower() in STOPWORDS or (words[0].isupper() and len(words[0]) > 2)
+                              or _HEXY.fullmatch(words[0])):  # a hash fragment: "3f2a9c1 loss"
         words.pop(0)
     return " ".join(words[-3:])
 
@@ -108,17 +138,22 @@ def _unit_ok(after: str) -> bool:
 def derive_plan(texts: list[str]):
     """Decide once what each number of a template means.
 
-    Returns ``_EMPTY`` or a tuple ``(metrics, step_idx, epoch_idx, batch)`` where metrics is
+    Returns ``_EMPTY`` or a tuple ``(metrics, step_idx, epoch_idx, batch, phase)`` where metrics is
     a tuple of ``(name, idx, den_idx)`` (den_idx -1 unless the value is ``i/N``), step and
-    epoch indexes are -1 when absent and batch is ``(i_idx, n_idx)`` or None.
+    epoch indexes are -1 when absent, batch is ``(i_idx, n_idx)`` or None and phase is None (no
+    phase word), ``""`` (train), ``"val"``/``"test"``/``"eval"`` or ``INHERIT`` (a summary line).
     """
     whole = "".join(texts)
     head = texts[0].lstrip()
     if (head.startswith(("File \"", "Traceback", "During handling", "raise ")) or "Warning:" in whole
             or "warnings.warn" in whole or re.match(r"\s*\w*(Error|Exception)\b", whole)):
         return _EMPTY
+    if CONFIG_RE.search(whole):
+        return _EMPTY
     k = len(texts) - 1
     metrics: list[tuple[str, int, int]] = []
+    config_keys = 0
+    head = None   # the text before the first metric's key (where a phase word is looked for)
     step = epoch = -1
     step_den = -1
     batch = None
@@ -135,6 +170,16 @@ def derive_plan(texts: list[str]):
             continue  # 11,689,512 / 12:00:01 / 2024-01-01
         if not pair and not _unit_ok(after):
             continue
+        if CODE_LOC_RE.search(before):
+            continue
+        om = OWNER_KEY_RE.search(before) if "'s " in before else None
+        if om:
+            if pair:
+                used.add(i + 1)
+            if head is None:
+                head = "".join(texts[:i]) + before[:om.start()]
+            metrics.append((f"{om.group('owner')}/{om.group('name')}", i, i + 1 if pair else -1))
+            continue
         m = KEY_TAIL_RE.search(before) if before else None
         if not m:
             if pair and epoch >= 0 and batch is None:
@@ -147,7 +192,7 @@ def derive_plan(texts: list[str]):
         last = _SPLIT_KEY.split(key.lower())[-1]
         lastu = key.lower().replace(" ", "_")
         is_x = last in X_STEP or last in X_EPOCH or lastu in X_STEP
-        if sep in ("[", "(") and not is_x:
+        if sep[-1:] in ("[", "(") and not is_x:
             if pair:
                 used.add(i + 1)
             continue
@@ -167,18 +212,43 @@ def derive_plan(texts: list[str]):
             continue
         parts = set(_PARTS.split(key.lower()))
         if parts & DENY_PARTS:
+            if lastu in CONFIG_KEYS:
+                config_keys += 1
             continue
         if any(name == key for name, _, _ in metrics):
             continue
+        if head is None:
+            head = "".join(texts[:i]) + before[:m.start("key")]
         metrics.append((key, i, i + 1 if pair else -1))
     if epoch >= 0 and step >= 0 and step_den >= 0 and batch is None:
         batch = (step, step_den)  # "Epoch 3 iter 50/1000": iter counts within the epoch
         step = -1
     if batch is not None and epoch < 0:
         batch = None
+    if (metrics and step < 0 and epoch < 0 and k >= 1 and texts[0].strip() == "[" and texts[1][:1] == "]"
+            and metrics[0][1] != 0):
+        step = 0  # LightGBM/XGBoost "[10]\tvalid-auc:0.9": the iteration
+    if config_keys and step < 0 and epoch < 0:
+        return _EMPTY  # a hyperparameter echo ({'lr': 0.1, 'batch_size': 32, 'seed': 1}): params
     if not metrics and step < 0 and epoch < 0:
         return _EMPTY
-    return (tuple(metrics), step, epoch, batch)
+    phase = None
+    if metrics:
+        if SUMMARY_RE.search(whole):
+            phase = INHERIT
+        else:
+            pm = PHASE_RE.search(head or "")
+            if pm:
+                phase = PHASES[pm.group(1).lower()]
+                metrics = [(_phased(phase, name), i, d) for name, i, d in metrics]
+    return (tuple(metrics), step, epoch, batch, phase)
+
+
+def _phased(phase: str, name: str) -> str:
+    """``val/loss`` for a val-phase ``loss``; names that already say their phase stay."""
+    if not phase or set(_PARTS.split(name.lower())) & PHASE_WORDS:
+        return name
+    return f"{phase}/{name}"
 
 
 class TextParser(Sink):
@@ -199,10 +269,13 @@ class TextParser(Sink):
         self.in_tb = False
         self.tb: list[str] = []
         self.last_traceback: str | None = None
+        self.phase = ""                            # the last phase a metric line reported
+        self.table: list[tuple[str, str]] | None = None  # an ASCII table block being read
+        self.section = ""
 
     def state(self) -> dict:
         st = super().state()
-        st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback)
+        st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback, phase=self.phase)
         return st
 
     def set_state(self, st: dict) -> None:
@@ -210,6 +283,7 @@ class TextParser(Sink):
         self.in_tb = st.get("in_tb", False)
         self.tb = list(st.get("tb", []))
         self.last_traceback = st.get("last_traceback")
+        self.phase = st.get("phase", "")
 
     # the x value of a metric line, deciding the axis on the first line with step/epoch info
     def _x(self, has_step: bool, has_epoch: bool) -> float:
@@ -248,6 +322,10 @@ class TextParser(Sink):
                     changed |= self._default_line(line, li, w0, dw)
                 changed |= self._user_line(line, w0 + dw * li)
                 continue
+            c0 = line[:1]
+            if c0 == "|" or (self.table is not None and c0 in "-+="):
+                changed |= self._table_line(line, w0 + dw * li)
+                continue
             parts = split(line)
             if len(parts) == 1:
                 if line.startswith("Traceback"):
@@ -263,7 +341,7 @@ class TextParser(Sink):
                 plan = plans[tkey] = derive_plan(texts)
             if plan is _EMPTY:
                 continue
-            metrics, si, ei, batch = plan
+            metrics, si, ei, batch, phase = plan
             try:
                 if si >= 0:
                     self.last_step = float(parts[2 * si + 1])
@@ -273,7 +351,11 @@ class TextParser(Sink):
                         bn = float(parts[2 * batch[1] + 1])
                         if bn > 0:
                             e += float(parts[2 * batch[0] + 1]) / bn
-                    self.last_epoch = e
+                        self.last_epoch = e
+                    else:
+                        le = self.last_epoch  # "Epoch: [3] Total time" after [3][k/N]: stays 3.x
+                        if le is None or not (e <= le < e + 1):
+                            self.last_epoch = e
                 if not metrics:
                     if self.axis is None:
                         self._x(si >= 0, ei >= 0)
@@ -281,6 +363,25 @@ class TextParser(Sink):
                 self.line_no += 1
                 x = self._x(si >= 0, ei >= 0)
                 wall = w0 + dw * li
+                if phase is not None:
+                    if phase == INHERIT:
+                        if self.phase:
+                            metrics = [(_phased(self.phase, n), i, d) for n, i, d in metrics]
+                    else:
+                        self.phase = phase
+                else:
+                    self.phase = ""
+                same = self.axis == "step"  # one value per step: a later print of it wins
+                ep = self.last_epoch
+                if ep is not None and "epoch" not in self.user_names:  # the epoch axis of text logs
+                    s = get("epoch")
+                    n = len(s.x)
+                    if same and n and s.x[n - 1] == x:
+                        s.y[n - 1] = ep
+                    else:
+                        s.x.append(x)
+                        s.y.append(ep)
+                        s.wall.append(wall)
                 for name, idx, den in metrics:
                     if name in self.user_names:
                         continue
@@ -289,13 +390,64 @@ class TextParser(Sink):
                         d = float(parts[2 * den + 1])
                         v = v / d if d else math.nan
                     s = get(name)
-                    s.x.append(x)
-                    s.y.append(v)
-                    s.wall.append(wall)
+                    n = len(s.x)
+                    if same and n and s.x[n - 1] == x:
+                        s.y[n - 1] = v
+                        s.wall[n - 1] = wall
+                    else:
+                        s.x.append(x)
+                        s.y.append(v)
+                        s.wall.append(wall)
                 changed = True
             except (ValueError, OverflowError, ZeroDivisionError):
                 continue
         return changed
+
+    def _table_line(self, line: str, wall: float) -> bool:
+        """Stable-Baselines-style ASCII tables: ``| section/ |  |`` then ``|  name | value |``
+        rows until a ``----`` rule; the block's ``total_timesteps`` is its x."""
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line[:1] != "|" or len(cells) != 2:  # a rule (or another table shape) ends a block
+            rows, self.table = self.table, None
+            return self._table_flush(rows or [], wall)
+        name, val = cells
+        if self.table is None:
+            self.table, self.section = [], ""
+        if not val:
+            self.section = name if name.endswith("/") else (name + "/" if name else "")
+            return False
+        self.table.append((self.section + name, val))
+        return False
+
+    def _table_flush(self, rows: list[tuple[str, str]], wall: float) -> bool:
+        vals = []
+        step = None
+        for name, val in rows:
+            try:
+                v = to_float(val)
+            except ValueError:
+                continue
+            leaf = name.rsplit("/", 1)[-1].lower()
+            if leaf in TABLE_X:
+                step = v
+                continue
+            if set(_PARTS.split(leaf)) & DENY_PARTS:
+                continue
+            vals.append((name, v))
+        if not vals:
+            return False
+        if step is not None:
+            self.last_step = step
+        self.line_no += 1
+        x = self._x(step is not None, False)
+        for name, v in vals:
+            if name in self.user_names:
+                continue
+            s = self.get(name)
+            s.x.append(x)
+            s.y.append(v)
+            s.wall.append(wall)
+        return True
 
     def _default_line(self, line: str, li: int, w0: float, dw: float) -> bool:
         user = self.patterns
@@ -353,6 +505,8 @@ class TextParser(Sink):
         self.line_no += 1
         x = self._x(has_x and self.last_step is not None, has_x and self.last_epoch is not None)
         changed = False
+        if self.last_epoch is not None and not any(m == "epoch" for m, _ in vals):
+            vals.append(("epoch", repr(self.last_epoch)))
         for metric, v in vals:
             try:
                 y = to_float(v)

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 
 from ..errors import UserError
 from ..journal import Journal
+from .goals import goals_from_config
 
 
 class Patterns:
@@ -20,8 +21,9 @@ class Patterns:
     """
 
     def __init__(self, regexes: Iterable[tuple[str | None, str]] = (), defaults: bool = True,
-                 where: str = "pattern"):
+                 where: str = "pattern", goals: dict[str, str] | None = None):
         self.defaults = defaults
+        self.goals: dict[str, str] = dict(goals or {})  # metric direction (goals.goal_of); not parsing
         self.items: list[tuple[str | None, re.Pattern]] = []
         self.source = []
         for name, rx in regexes:
@@ -51,16 +53,18 @@ class Patterns:
         return json.dumps([self.defaults, self.source])
 
     def __bool__(self) -> bool:
+        """Whether the patterns change parsing (goals alone do not)."""
         return bool(self.items) or not self.defaults
 
     @classmethod
     def from_config(cls, cfg: Any, where: str) -> "Patterns":
-        """From ``[experiments.NAME.metrics]``: ``patterns`` (list), ``scalars`` (table), ``defaults`` (bool)."""
+        """From ``[experiments.NAME.metrics]``: ``patterns`` (list), ``scalars`` (table),
+        ``defaults`` (bool), ``goals`` (table of name = "max" | "min")."""
         if cfg is None:
             return cls()
         if not isinstance(cfg, dict):
             raise UserError(f"{where}: metrics must be a table")
-        unknown = set(cfg) - {"patterns", "scalars", "defaults"}
+        unknown = set(cfg) - {"patterns", "scalars", "defaults", "goals"}
         if unknown:
             raise UserError(f"{where}: unknown metrics keys: {', '.join(sorted(unknown))}")
         pats = cfg.get("patterns", [])
@@ -74,7 +78,8 @@ class Patterns:
         defaults = cfg.get("defaults", True)
         if not isinstance(defaults, bool):
             raise UserError(f"{where}: metrics.defaults must be true or false")
-        return cls([(None, p) for p in pats] + list(scal.items()), defaults, where)
+        goals = goals_from_config(cfg.get("goals"), where)
+        return cls([(None, p) for p in pats] + list(scal.items()), defaults, where, goals)
 
 
 

@@ -27,7 +27,7 @@ from .patterns import Patterns
 from .series import Series, Sink, read_series_cache, write_series_cache
 from .tail import LogTail
 
-PARSER_VERSION = 3
+PARSER_VERSION = 4  # 4: epoch kept as a series
 CSV_NAMES = ("metrics.csv", "results.csv", "progress.csv", "history.csv", "training.csv", "log.csv")
 SAVE_EVERY_BYTES = 8 << 20
 SAVE_EVERY_S = 30.0
@@ -42,7 +42,7 @@ class LogMetrics:
                  cache_path: str | os.PathLike | None = None, kind: str | None = None,
                  start_time: float | None = None):
         self.path = Path(path)
-        self.patterns = patterns or Patterns()
+        self.patterns = patterns if patterns is not None else Patterns()
         self.kind = kind or ("jsonl" if self.path.suffix == ".jsonl" else "text")
         self.cache_path = Path(cache_path) if cache_path else None
         self.start_time = start_time
@@ -185,7 +185,7 @@ class RunMetrics:
     def __init__(self, run_dir: str | os.PathLike, patterns: Patterns | None = None):
         self.rd = RunDir(run_dir)
         self.run_dir = self.rd.path
-        self.patterns = patterns or Patterns()
+        self.patterns = patterns if patterns is not None else Patterns()
         self.lock = threading.RLock()
         self.version = 0
         self._log: LogMetrics | None = None
