@@ -137,6 +137,10 @@ def _wait_for_shim(rd: RunDir, lab: str, run_id: str, state: dict, signalled: Ca
         for p in procs.tagged_processes(run_id, lab):
             signalled()
             procs.send(p, signal.SIGKILL)
+        st = rd.read_state()
+        root = procs.matching_process(st.get("pid"), st.get("create_time"))
+        if root is not None and not procs.has_tag(root, lab, run_id):
+            return True  # a trainer without the run's tag lives on: its shim has nothing to write
         time.sleep(0.05)
     return shim is not None and procs.alive(shim) and not rd.has_exit()
 
