@@ -103,11 +103,16 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     if exit_info is None:
         state = rd.read_state() or state
         survivor = procs.matching_process(state.get("pid", pid), state.get("create_time", ctime))
+        if survivor is not None and procs.wait_gone(survivor, 2.0):  # it was on its way out
+            shim_alive = _wait_for_shim(rd, lab, run_id, state, signalled)
+            exit_info, survivor = rd.read_exit(), None
+    if exit_info is None:
         if survivor is not None:  # tag or not, the trainer still runs: nothing ended
-            raise UserError(
-                f"run {run_id!r} is still running (pid {survivor.pid}): it does not carry the "
-                f"run's tag, so it was not signalled; nothing was recorded (kill it yourself, "
-                f"or labtui kill {run_id} again)")
+            why = ("it does not carry the run's tag, so it was not signalled"
+                   if procs.dropped_tag(survivor, lab, run_id) or not procs.has_tag(survivor, lab, run_id)
+                   else "it outlived every signal")
+            raise UserError(f"run {run_id!r} is still running (pid {survivor.pid}): {why}; nothing "
+                            f"was recorded (kill it yourself, or labtui kill {run_id} again)")
         if shim_alive:
             # The trainer is gone and its shim records the end as soon as it can (a full disk:
             # it keeps retrying); never write over what it knows.
@@ -139,7 +144,7 @@ def _wait_for_shim(rd: RunDir, lab: str, run_id: str, state: dict, signalled: Ca
             procs.send(p, signal.SIGKILL)
         st = rd.read_state()
         root = procs.matching_process(st.get("pid"), st.get("create_time"))
-        if root is not None and not procs.has_tag(root, lab, run_id):
+        if root is not None and procs.dropped_tag(root, lab, run_id):
             return True  # a trainer without the run's tag lives on: its shim has nothing to write
         time.sleep(0.05)
     return shim is not None and procs.alive(shim) and not rd.has_exit()
