@@ -212,8 +212,11 @@ def test_pid_reuse_is_never_mistaken_for_the_run(lab):
             "shim_pid": 999999, "shim_create": 1.0, "pid": stranger.pid, "create_time": ctime})
         lab.journal.write_text(lab.journal.read_text().replace('status = "lost"', 'status = "running"'))
         assert runs.get_run(lab.journal, "old").status == "running"
-        lab.labtui("kill", "old", "--grace", "0.1", check=True)
+        r = lab.labtui("kill", "old", "--grace", "0.1")
         assert stranger.poll() is None, "an untagged process was signalled"
+        # ... and, as it still runs, no end is recorded (issue 13.5): one line, run still live.
+        assert r.returncode == 1 and f"still running (pid {stranger.pid})" in r.stderr, r.stderr
+        assert not (lab.run_dir("old") / "exit.json").exists()
     finally:
         stranger.kill()
         stranger.wait()

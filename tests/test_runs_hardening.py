@@ -1,8 +1,11 @@
-"""Runs core: pure listing, and never the wrong process (issue 13 items 1-3), with real processes."""
+"""Runs core: pure listing, never the wrong process, never a lost outcome (issue 13 items 1-3, 5-7
+and a missing run folder of 9), with real processes."""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -208,3 +211,180 @@ def test_shim_never_signals_a_reaped_trainer_pid(lab):
             bystander.kill()
             bystander.wait()
     assert Journal(lab.journal).read()["runs"]["r"]["signal"] == "SIGKILL"
+
+
+# --------------------------------------------------------------------------- 13.5 verify the end
+
+def _untagged(go) -> list[str]:
+    """A trainer that drops its run tag (``exec env -i``) and exits 0 once the file ``go`` exists."""
+    loop = f"while [ ! -e {go} ]; do sleep 0.05; done"
+    return ["sh", "-c", f"exec env -i PATH=/usr/bin:/bin /bin/sh -c '{loop}'"]
+
+
+def test_kill_of_a_trainer_that_dropped_its_tag_records_nothing(tmp_path):
+    a, b = make_lab(tmp_path / "lab_a"), make_lab(tmp_path / "lab_b")
+    go = tmp_path / "go"
+    b.labtui("run", "--name", "x", "--", "sleep", "120", check=True)
+    a.labtui("run", "--name", "x", "--", *_untagged(go), check=True)
+    pid, pid_b = trainer_pid(a, "x"), trainer_pid(b, "x")
+    assert wait_for(lambda: procs.RUN_TAG not in psutil.Process(pid).environ()), "the tag was never dropped"
+    try:
+        for _ in range(2):  # the run stays live: a second kill is allowed (and says the same)
+            r = a.labtui("kill", "x", "--grace", "0.5")
+            assert r.returncode == 1, (r.stdout, r.stderr)
+            assert r.stderr.count("\n") == 1 and f"still running (pid {pid})" in r.stderr, r.stderr
+            assert alive(pid)
+            assert not (a.run_dir("x") / "exit.json").exists(), "exit.json claims an end that did not happen"
+            assert runs.get_run(a.journal, "x").status == "running"
+        assert alive(pid_b) and runs.get_run(b.journal, "x").status == "running"
+        # It then ends on its own, exit 0: finished, not "killed" (no kill signal ever landed).
+        go.touch()
+        assert a.wait_status("x", ("finished", "failed", "killed", "lost")) == "finished"
+        assert wait_for(lambda: Journal(a.journal).read()["runs"]["x"]["status"] == "finished")
+    finally:
+        go.touch()
+        b.labtui("kill", "x", "--now")
+    assert runs.get_run(b.journal, "x").status == "killed"
+
+
+# --------------------------------------------------------------------------- 13.7 CLI kill outlives its terminal
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGKILL])
+def test_cli_kill_goes_on_when_the_cli_dies_mid_grace(tmp_path, sig):
+    a, b = make_lab(tmp_path / "lab_a"), make_lab(tmp_path / "lab_b")
+    stubborn = ["sh", "-c", 'trap "echo saving" INT TERM; while :; do sleep 0.05; done']
+    b.labtui("run", "--name", "x", "--", *stubborn, check=True)
+    a.labtui("run", "--name", "x", "--", *stubborn, check=True)
+    pid, pid_b = trainer_pid(a, "x"), trainer_pid(b, "x")
+    with open(tmp_path / "cli.out", "wb") as out:
+        cli = subprocess.Popen([sys.executable, "-m", "tui.cli", "--journal", str(a.journal), "kill", "x",
+                                "--grace", "2"], cwd=a.root, env=cli_env(), stdout=out, stderr=out,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        # Mid-grace: the SIGINT has landed (the trainer says so) and the trainer shrugged it off.
+        assert wait_for(lambda: "saving" in (a.run_dir("x") / "output.log").read_text()), "no SIGINT landed"
+        assert "signalled" in (fsio.read_json(a.run_dir("x") / "kill.json") or {})
+        assert cli.poll() is None, (tmp_path / "cli.out").read_text()
+        os.kill(cli.pid, sig)  # the SSH link drops
+        cli.wait(30)
+        assert a.wait_status("x", ("finished", "failed", "killed", "lost"), timeout=60) == "killed"
+        assert not alive(pid)
+        assert list(procs.tagged_processes("x", procs.lab_id(a.journal))) == []
+        assert wait_for(lambda: Journal(a.journal).read()["runs"]["x"]["status"] == "killed")
+        assert wait_for(lambda: "result: killed" in (a.run_dir("x") / "kill.log").read_text())
+        assert alive(pid_b) and runs.get_run(b.journal, "x").status == "running"
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+        a.labtui("kill", "x", "--now")
+        b.labtui("kill", "x", "--now")
+    assert runs.get_run(b.journal, "x").status == "killed"
+
+
+def test_cli_kill_reports_through_the_detached_killer(lab):
+    """The foreground CLI prints the killer's progress and its outcome, as before."""
+    lab.labtui("run", "--name", "r", "--", "sleep", "120", check=True)
+    r = lab.labtui("kill", "r", "--grace", "5", check=True)
+    assert r.stdout.startswith("r: killed (") and "sending SIGINT to r" in r.stderr, (r.stdout, r.stderr)
+    assert "result: killed" in (lab.run_dir("r") / "kill.log").read_text()
+    r = lab.labtui("kill", "r")
+    assert r.returncode == 1 and r.stderr.strip() == "labtui: run 'r' is not running (status: killed)"
+
+
+# --------------------------------------------------------------------------- 9 missing run folder
+
+def test_kill_of_a_run_whose_folder_is_missing_changes_nothing(lab):
+    lab.labtui("run", "--name", "r", "--", "sleep", "120", check=True)
+    pid = trainer_pid(lab, "r")
+    shim = state(lab, "r")["shim_pid"]
+    assert lab.wait_status("r", "running") == "running"
+    assert wait_for(lambda: Journal(lab.journal).read()["runs"]["r"].get("pid") == pid)
+    shutil.rmtree(lab.run_dir("r"))
+    before = lab.journal.read_bytes()
+    try:
+        r = lab.labtui("kill", "r", "--grace", "1")
+        assert r.returncode == 1 and r.stdout == "", (r.stdout, r.stderr)
+        assert r.stderr.count("\n") == 1 and "folder" in r.stderr and "missing" in r.stderr, r.stderr
+        assert "nothing was changed" in r.stderr
+        assert lab.journal.read_bytes() == before
+        assert alive(pid) and not lab.run_dir("r").exists()
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    # Its shim has no folder to write exit.json in: it records the end in the journal, and ends.
+    assert wait_for(lambda: not alive(shim)), "the shim never ended"
+    assert Journal(lab.journal).read()["runs"]["r"]["signal"] == "SIGKILL"
+
+
+# --------------------------------------------------------------------------- 13.6 disk full
+
+def _fill(folder) -> None:
+    """Fill the file system of ``folder`` to the last byte."""
+    with open(folder / "filler", "wb", buffering=0) as f:
+        for chunk in (1 << 16, 1 << 12, 1):
+            try:
+                while True:
+                    f.write(b"\0" * chunk)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+    with pytest.raises(OSError):
+        with open(folder / "probe", "wb", buffering=0) as f:
+            f.write(b"x")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {r.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_disk_full_never_loses_an_outcome_and_cli_says_one_line(small_disk, tmp_path):
+    lab = make_lab(small_disk / "lab")
+    go = tmp_path / "go"  # outside the small disk
+    lab.labtui("run", "--name", "r", "--", "sh", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done",
+               check=True)
+    pid = trainer_pid(lab, "r")
+    shim = state(lab, "r")["shim_pid"]
+    assert wait_for(lambda: Journal(lab.journal).read()["runs"]["r"].get("status") == "running")
+    try:
+        _fill(small_disk)
+        before = lab.journal.read_bytes()
+        for args in (("note", "r", "hello"), ("tag", "r", "t1"), ("run", "--name", "r2", "--", "true")):
+            r = lab.labtui(*args)
+            assert r.returncode == 1, (args, r.stdout, r.stderr)
+            assert r.stderr.count("\n") == 1 and r.stderr.startswith("labtui: disk full: "), (args, r.stderr)
+            assert r.stderr.rstrip().endswith("nothing was changed"), r.stderr
+            assert lab.journal.read_bytes() == before, args
+        assert not lab.run_dir("r2").exists(), "a failed launch left its folder behind"
+        # The run ends (exit 0) while nothing can be written: its shim holds the outcome.
+        go.touch()
+        assert wait_for(lambda: not alive(pid)), "the trainer did not end"
+        assert alive(shim), "the shim died on the full disk"
+        assert runs.get_run(lab.journal, "r").status == "running"  # not lost: its shim lives
+        (small_disk / "filler").unlink()
+        assert wait_for(lambda: (lab.run_dir("r") / "exit.json").exists(), 60), "exit.json never written"
+        assert runs.get_run(lab.journal, "r").status == "finished"
+        assert wait_for(lambda: Journal(lab.journal).read()["runs"]["r"].get("status") == "finished", 60)
+        assert Journal(lab.journal).read()["runs"]["r"]["exit_code"] == 0
+        assert wait_for(lambda: not alive(shim)), "the shim never ended"
+        log = (lab.run_dir("r") / "shim.log").read_text()
+        assert log.count("writing exit.json failed") <= 2, log  # bounded noise
+        # Space is back: the same launch now works, with the id the failed one did not take.
+        lab.labtui("run", "--name", "r2", "--", "true", check=True)
+    finally:
+        go.touch()
+        try:
+            (small_disk / "filler").unlink()
+        except FileNotFoundError:
+            pass
+        for p in (pid, shim):
+            if alive(p):
+                os.kill(p, signal.SIGKILL)

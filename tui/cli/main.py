@@ -10,7 +10,7 @@ import os
 import sys
 
 from .. import __version__
-from ..core.errors import UserError
+from ..core.errors import UserError, disk_full
 from ..core.text import inert
 from . import app, demo, gpus, metrics, runs
 from .common import Parser, journal_arg
@@ -61,3 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except OSError as e:  # a full disk: one line (every write is atomic: nothing was changed)
+        err = disk_full(e)
+        if err is None:
+            raise
+        print(f"labtui: {inert(str(err))}", file=sys.stderr)
+        return 1

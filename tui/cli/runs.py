@@ -288,8 +288,15 @@ def cmd_kill(args) -> int:
     j = _journal(args)
     mode = "now" if args.now else ("term" if args.term else "graceful")
     t0 = time.monotonic()
-    status = runs.kill(j, args.id, grace=args.grace, mode=mode, reason=args.reason,
-                       progress=lambda m: print(m, file=sys.stderr))
+    # The escalation runs in the detached killer (like the app's): a closed terminal or a
+    # dropped SSH link ends this process, never the kill half-way.
+    try:
+        status = runs.kill_detached(j, args.id, grace=args.grace, mode=mode, reason=args.reason,
+                                    progress=lambda m: print(terminal_safe(m), file=sys.stderr))
+    except KeyboardInterrupt:
+        print(f"labtui: the kill of {args.id} goes on in the background "
+              f"(its log: {terminal_safe(str(RunDir(j.run_dir(args.id)).kill_log))})", file=sys.stderr)
+        return 130
     print(f"{args.id}: {status} ({time.monotonic() - t0:.1f} s)")
     return 0
 

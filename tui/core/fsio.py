@@ -36,11 +36,14 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int | None
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.filename is None and e.errno is not None:
+            # a failed write(2)/fsync names no file: name the one we were replacing
+            raise OSError(e.errno, e.strerror, str(path)) from e
         raise
     if fsync_dir:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from .errors import UserError
+from .errors import UserError, disk_full
 from .journal import Journal
 from .runs import kill
 
@@ -22,6 +22,12 @@ def main(argv: list[str]) -> int:
         status = kill(Journal(journal), run_id, grace=float(grace), mode=mode, reason=reason, progress=say)
     except UserError as e:
         print(f"error: {e}", flush=True)
+        return 1
+    except OSError as e:
+        err = disk_full(e)
+        if err is None:
+            raise
+        print(f"error: {err}", flush=True)
         return 1
     print(f"result: {status}", flush=True)
     return 0

@@ -69,6 +69,16 @@ def has_tag(p: psutil.Process, lab: str | None, run_id: str) -> bool:
     return lab is None or p_lab is None or p_lab == lab
 
 
+def dropped_tag(p: psutil.Process, lab: str | None, run_id: str) -> bool:
+    """Whether ``p`` visibly runs without run ``run_id``'s tag (``exec env -i ...``): its
+    environment reads, is not empty, and names no such run.  A process on its way out (its
+    environment already gone) or an unreadable one is not taken for a deserter."""
+    env = environ(p)
+    if not env:
+        return False
+    return env.get(RUN_TAG) != run_id or (lab is not None and env.get(LAB_TAG) not in (None, lab))
+
+
 def create_time(pid: int) -> float | None:
     try:
         return round(psutil.Process(pid).create_time(), 2)

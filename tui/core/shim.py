@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from . import procs
+from .errors import DISK_FULL_ERRNOS
 from .journal import Journal, JournalError, UnknownRun
 from .rundir import RunDir
 from .status import Status, final_status
@@ -54,28 +55,85 @@ def _log(run_dir: RunDir, msg: str) -> None:
         pass
 
 
+class _Noise:
+    """Bounded log noise for a retry loop: a failure is logged when its message changes, else at
+    most once every ``every`` seconds (a shim may retry for hours on a full disk)."""
+
+    def __init__(self, run_dir: RunDir, every: float = 600.0):
+        self.run_dir, self.every = run_dir, every
+        self.last: tuple[str, float] | None = None
+
+    def __call__(self, what: str, err: object, attempt: int) -> None:
+        msg, t = f"{what} failed: {err}", time.monotonic()
+        if self.last is None or self.last[0] != msg or t - self.last[1] >= self.every:
+            _log(self.run_dir, f"{msg} (attempt {attempt}; retrying)")
+            self.last = (msg, t)
+
+
+def _journal_fields(run_dir: RunDir, journal_path: str, run_id: str, fields: dict) -> None:
+    """Set machine-owned fields of the run in one locked edit of the run's own span (fast on a
+    big journal); UnknownRun when the run is not in the journal; raises what the edit raised."""
+    with Journal(journal_path).edit_run(run_id, "status") as rec:
+        for k, v in fields.items():
+            if v is None:
+                if k in rec:
+                    del rec[k]
+            else:
+                rec[k] = v
+
+
+JOURNAL_ATTEMPTS = 20  # a journal a human broke: then exit.json stays the truth (reconcile reads it)
+
+
 def _update_journal(run_dir: RunDir, journal_path: str, run_id: str, fields: dict) -> None:
-    """Set machine-owned fields of the run; retry a while if the journal is being edited badly."""
-    j = Journal(journal_path)
-    for attempt in range(20):
+    """Set machine-owned fields of the run; retry a while if the journal is being edited badly
+    (or cannot be written), and for as long as it takes while the disk is full."""
+    noise = _Noise(run_dir)
+    attempt = 0
+    while True:
+        attempt += 1
         try:
-            with j.edit_run(run_id, "status") as rec:  # the run's own span: fast on a big journal
-                for k, v in fields.items():
-                    if v is None:
-                        if k in rec:
-                            del rec[k]
-                    else:
-                        rec[k] = v
+            _journal_fields(run_dir, journal_path, run_id, fields)
             return
         except UnknownRun:
             _log(run_dir, f"run {run_id} is not in {journal_path}; journal not updated")
             return
         except JournalError as e:
-            _log(run_dir, f"journal update failed (attempt {attempt + 1}): {e}")
-            time.sleep(min(30.0, 0.5 * (attempt + 1)))
+            noise("journal update", e, attempt)
+            if attempt >= JOURNAL_ATTEMPTS:
+                _log(run_dir, f"journal not updated after {attempt} attempts; exit.json has the outcome")
+                return
+            time.sleep(min(30.0, 0.5 * attempt))
         except OSError as e:
-            _log(run_dir, f"journal update failed (attempt {attempt + 1}): {e}")
-            time.sleep(1.0)
+            noise("journal update", e, attempt)
+            if e.errno not in DISK_FULL_ERRNOS and attempt >= JOURNAL_ATTEMPTS:
+                _log(run_dir, f"journal not updated after {attempt} attempts: {e}")
+                return
+            time.sleep(min(30.0, 0.5 * attempt))
+
+
+def _record_end(run_dir: RunDir, journal_path: str, run_id: str, exit_info: dict, fields: dict) -> None:
+    """Write ``exit.json``, then the journal, retrying until each is written (the outcome is held
+    here in memory meanwhile: on a full disk a run that ended must never read ``lost`` once space
+    is back).  Other write errors (a read-only folder) get a bounded number of attempts; a
+    deleted run folder gets none."""
+    noise = _Noise(run_dir)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            run_dir.write_exit(exit_info)
+            if attempt > 1:
+                _log(run_dir, f"exit.json written after {attempt} attempts")
+            break
+        except OSError as e:
+            if not run_dir.exists():
+                break  # the run's folder was deleted: the journal is all that is left
+            noise("writing exit.json", e, attempt)
+            if e.errno not in DISK_FULL_ERRNOS and attempt >= JOURNAL_ATTEMPTS:
+                break  # not a full disk (a read-only folder): the journal records the end
+            time.sleep(min(30.0, 0.25 * attempt))
+    _update_journal(run_dir, journal_path, run_id, fields)
 
 
 class Trainer:
@@ -206,8 +264,7 @@ def run(run_dir: RunDir) -> int:
 
     if run_dir.kill_requested():  # killed while starting: never start the trainer
         exit_info = {"code": None, "signal": None, "ended": _iso_now(), "killed": True}
-        run_dir.write_exit(exit_info)
-        _update_journal(run_dir, journal_path, run_id, {
+        _record_end(run_dir, journal_path, run_id, exit_info, {
             "status": str(Status.KILLED), "ended": _to_dt(exit_info["ended"])})
         return 0
 
@@ -229,8 +286,7 @@ def run(run_dir: RunDir) -> int:
         log.close()
         exit_info = {"code": 127, "signal": None, "ended": _iso_now(), "killed": False,
                      "error": f"cannot start {argv[0]!r}: {e.strerror or e}"}
-        run_dir.write_exit(exit_info)
-        _update_journal(run_dir, journal_path, run_id, {
+        _record_end(run_dir, journal_path, run_id, exit_info, {
             "status": str(Status.FAILED), "ended": _to_dt(exit_info["ended"]), "exit_code": 127})
         return 0
     log.close()
@@ -252,10 +308,12 @@ def run(run_dir: RunDir) -> int:
         sig = signal.Signals(os.WTERMSIG(status)).name
     else:
         code = os.WEXITSTATUS(status)
-    killed = run_dir.kill_requested()
+    # Killed only if a kill's signal landed before the end: a run that ended on its own while a
+    # kill was merely requested (or whose untagged trainer the kill could not signal) reads as
+    # it ended.
+    killed = "signalled" in (run_dir.read_kill() or {})
     exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
-    run_dir.write_exit(exit_info)
-    _update_journal(run_dir, journal_path, run_id, {
+    _record_end(run_dir, journal_path, run_id, exit_info, {
         "status": str(final_status(exit_info)),
         "ended": _to_dt(exit_info["ended"]),
         "exit_code": code,

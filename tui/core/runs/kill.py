@@ -3,7 +3,7 @@
 Only the trainer root gets graceful signals (DataLoader workers must not die before the
 save), and only after its (pid, create time, run tag) matched.  :func:`start_kill` runs the
 same escalation in a detached ``python -m tui.core.killer`` so that it completes even if its
-caller (the app) exits.
+caller (the app, or the CLI whose terminal closed) exits; :func:`kill_detached` follows it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..journal import Journal
 from ..journal import now as _now
 from ..rundir import RunDir
-from ..status import final_status
+from ..status import Status, final_status
 from .edit import add_note
 from .launch import shim_env
 from .model import as_journal, get_run
@@ -45,6 +45,10 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     (pid, create time, run tag) matched; the final SIGKILL goes to every process of
     this user that carries the run tag (this lab's run: the same id in another lab is
     another run).  Returns the run's final status.
+
+    An end is recorded only once the trainer is verifiably gone (by pid and create time, tag
+    or not): a trainer that dropped its run tag and survives raises :class:`UserError` (the
+    run stays live, nothing claims it was killed, and it can be killed again).
     """
     j = as_journal(journal)
     info = get_run(j, run_id)
@@ -55,13 +59,23 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     term_grace = grace if term_grace is None else term_grace
     say = progress or (lambda _m: None)
     rd = info.rundir
+    _check_folder(rd, run_id)
     lab = procs.lab_id(j.path)
-    rd.write_kill({"requested": _now().isoformat(), "reason": reason, "mode": mode, "by_pid": os.getpid()})
+    record = {"requested": _now().isoformat(), "reason": reason, "mode": mode, "by_pid": os.getpid()}
+    rd.write_kill(record)
     if reason:
         add_note(j, run_id, f"killed: {reason}")
 
+    def signalled() -> None:
+        """Say in kill.json that a signal is about to land (once): from here on, an end is the
+        kill's doing; a run that ended before reads as it ended (finished, failed)."""
+        if "signalled" not in record:
+            record["signalled"] = _now().isoformat()
+            rd.write_kill(record)
+
     state = rd.read_state()
-    root = procs.matching_process(state.get("pid", info.pid), state.get("create_time", info.create_time))
+    pid, ctime = state.get("pid", info.pid), state.get("create_time", info.create_time)
+    root = procs.matching_process(pid, ctime)
     if root is not None and (not procs.has_tag(root, lab, run_id) or not procs.own(root)):
         root = None  # same pid and time but not this lab's run: never signal it
     if root is not None and mode in ("graceful", "term"):
@@ -69,6 +83,7 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
         steps.append((signal.SIGTERM, term_grace))
         for sig, wait_s in steps:
             say(f"sending {sig.name} to {run_id} (pid {root.pid}), waiting up to {wait_s:g}s")
+            signalled()
             procs.send(root, sig)
             if procs.wait_gone(root, wait_s):
                 break
@@ -77,14 +92,31 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
         victims.append(root)
     if victims:
         say(f"sending SIGKILL to {len(victims)} process(es) of {run_id}")
+        signalled()
     for p in victims:
         procs.send(p, signal.SIGKILL)
     for p in victims:
         procs.wait_gone(p, 5.0)
 
-    _wait_for_shim(rd, lab, run_id, rd.read_state() or state)
+    shim_alive = _wait_for_shim(rd, lab, run_id, rd.read_state() or state, signalled)
     exit_info = rd.read_exit()
     if exit_info is None:
+        state = rd.read_state() or state
+        survivor = procs.matching_process(state.get("pid", pid), state.get("create_time", ctime))
+        if survivor is not None and procs.wait_gone(survivor, 2.0):  # it was on its way out
+            shim_alive = _wait_for_shim(rd, lab, run_id, state, signalled)
+            exit_info, survivor = rd.read_exit(), None
+    if exit_info is None:
+        if survivor is not None:  # tag or not, the trainer still runs: nothing ended
+            why = ("it does not carry the run's tag, so it was not signalled"
+                   if procs.dropped_tag(survivor, lab, run_id) or not procs.has_tag(survivor, lab, run_id)
+                   else "it outlived every signal")
+            raise UserError(f"run {run_id!r} is still running (pid {survivor.pid}): {why}; nothing "
+                            f"was recorded (kill it yourself, or labtui kill {run_id} again)")
+        if shim_alive:
+            # The trainer is gone and its shim records the end as soon as it can (a full disk:
+            # it keeps retrying); never write over what it knows.
+            return str(Status.KILLED if "signalled" in record else get_run(j, run_id).status)
         # No shim to report it (lost run, or the shim was killed): record the kill ourselves,
         # in exit.json and in the journal.  (Otherwise the shim records the end itself.)
         exit_info = {"code": None, "signal": "SIGKILL", "ended": _now().isoformat(), "killed": True}
@@ -93,24 +125,36 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     return str(final_status(exit_info))
 
 
-def _wait_for_shim(rd: RunDir, lab: str, run_id: str, state: dict, timeout: float = 10.0) -> None:
+def _check_folder(rd: RunDir, run_id: str) -> None:
+    if not rd.exists():
+        raise UserError(f"run {run_id!r}: its folder {rd.path} is missing; nothing was changed")
+
+
+def _wait_for_shim(rd: RunDir, lab: str, run_id: str, state: dict, signalled: Callable[[], None],
+                   timeout: float = 10.0) -> bool:
     """While the run's shim lives and has not written exit.json, SIGKILL any trainer it started
-    while we were signalling (a kill during ``starting``)."""
+    while we were signalling (a kill during ``starting``).  Whether the shim still lives."""
     shim = procs.matching_process(state.get("shim_pid"), state.get("shim_create"))
     deadline = time.monotonic() + timeout
     while shim is not None and procs.alive(shim) and not rd.has_exit():
         if time.monotonic() > deadline:
-            break
+            return True
         for p in procs.tagged_processes(run_id, lab):
+            signalled()
             procs.send(p, signal.SIGKILL)
+        st = rd.read_state()
+        root = procs.matching_process(st.get("pid"), st.get("create_time"))
+        if root is not None and procs.dropped_tag(root, lab, run_id):
+            return True  # a trainer without the run's tag lives on: its shim has nothing to write
         time.sleep(0.05)
+    return shim is not None and procs.alive(shim) and not rd.has_exit()
 
 
 def start_kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRACE,
                mode: str = "graceful", reason: str | None = None) -> subprocess.Popen:
     """Run :func:`kill` in a detached process (``tui.core.killer``) and return it at once.
 
-    The escalation then completes even if the caller (the app) exits.  Its output, ending in
+    The escalation then completes even if the caller (the app, the CLI) exits.  Its output, ending in
     ``result: STATUS`` or ``error: MESSAGE``, is in ``<run dir>/kill.log``; see
     :func:`kill_outcome`.
     """
@@ -119,6 +163,7 @@ def start_kill(journal: Journal | str | None, run_id: str, grace: float = DEFAUL
     if not info.alive:
         raise UserError(f"run {run_id!r} is not running (status: {info.status})")
     _check_mode(mode)
+    _check_folder(info.rundir, run_id)
     log = open(info.rundir.kill_log, "ab")
     try:
         return subprocess.Popen(
@@ -143,3 +188,55 @@ def kill_outcome(journal: Journal | str | None, run_id: str) -> str:
         if line.startswith("error: "):
             raise UserError(line[len("error: "):].strip())
     return str(get_run(j, run_id).status)
+
+
+def kill_detached(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRACE,
+                  mode: str = "graceful", reason: str | None = None,
+                  progress: Callable[[str], None] | None = None,
+                  started: Callable[[subprocess.Popen], None] | None = None) -> str:
+    """:func:`kill` in the detached killer (:func:`start_kill`), followed from here: its progress
+    lines go to ``progress``, its outcome is returned (or its one-line error raised).
+
+    If this process dies meanwhile (the terminal closed, an SSH link dropped), the escalation
+    carries on to its end without it.  ``started(proc)`` is told the killer once it runs.
+    """
+    j = as_journal(journal)
+    log_path = RunDir(j.run_dir(run_id)).kill_log
+    try:
+        offset = log_path.stat().st_size
+    except OSError:
+        offset = 0
+    proc = start_kill(j, run_id, grace=grace, mode=mode, reason=reason)
+    if started is not None:
+        started(proc)
+    say = progress or (lambda _m: None)
+    pending = b""
+    outcome: tuple[str, str] | None = None
+    while True:
+        done = proc.poll() is not None  # read once more after it ended: its last lines
+        try:
+            with open(log_path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except OSError:
+            data = b""
+        offset += len(data)
+        lines = (pending + data).split(b"\n")
+        pending = lines.pop()
+        for raw in lines:
+            line = raw.decode("utf-8", "replace")
+            for key in ("result", "error"):
+                if line.startswith(key + ": "):
+                    outcome = (key, line[len(key) + 2:].strip())
+                    break
+            else:
+                say(line)
+        if done:
+            break
+        time.sleep(0.05)
+    if outcome is None:
+        raise UserError(f"the kill of {run_id!r} ended without an outcome (exit {proc.returncode}); "
+                        f"see {log_path}")
+    if outcome[0] == "error":
+        raise UserError(outcome[1])
+    return outcome[1]

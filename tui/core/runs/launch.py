@@ -7,6 +7,7 @@ process (its own session, stdio away from any terminal).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import tomlkit
 
@@ -163,6 +164,18 @@ def wait_started(j: Journal, run_id: str, timeout: float = 5.0) -> dict:
         time.sleep(0.005)
 
 
+@contextlib.contextmanager
+def _removed_on_error(made: list[Path]) -> Iterator[None]:
+    """Remove the folders in ``made`` if the block fails (a full disk while writing the spec or
+    the journal): a launch that did not happen leaves nothing behind, its id stays free."""
+    try:
+        yield
+    except Exception:  # the journal was not written (an edit writes last, atomically)
+        for path in made:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
 def launch(journal: Journal | str | None = None, experiment: str | None = None,
            command: str | list[str] | None = None, params: dict | None = None,
            gpus: Any = None, name: str | None = None, parent: str | None = None,
@@ -216,7 +229,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     chosen_gpus = _resolve_gpus(j, data, gpus, warn)
     run_argv = _resolve_argv0(argv)
 
-    with j.edit() as doc:
+    made: list[Path] = []
+    with _removed_on_error(made), j.edit() as doc:
         runs = table(doc, "runs") if "runs" in doc else None
         taken = taken_ids(j, runs)
         if name is not None:
@@ -227,6 +241,7 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             run_id = _next_id(experiment or "run", taken)
         run_dir = RunDir(j.run_dir(run_id))
         run_dir.path.mkdir(parents=True, exist_ok=False)
+        made.append(run_dir.path)
         run_dir.write_spec({
             "run_id": run_id,
             "journal": str(j.path),
