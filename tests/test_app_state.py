@@ -210,6 +210,26 @@ def test_kill_plan(st):
     assert {r["info"].id: r["stopping"] for r in st.rows()}["live"] is True
 
 
+def test_a_kill_in_flight_ends_when_the_poll_sees_the_run_end(lab):
+    # the kill worker's state and the poll agree: a run the poll sees ended is neither
+    # "stopping" nor "already killing", whether or not the worker has reported yet
+    state = AppState(clock)
+    poller = Poller(Journal(lab.journal), clock=clock)
+    poll_into(state, poller)
+    state.killing.add("live")
+    assert state.kill_plan([state.infos["live"]]).busy == ["live"]
+    for p in lab.procs:  # the run's process ends (its status becomes lost: no exit.json)
+        p.kill()
+        p.wait()
+    deadline = time.monotonic() + 20
+    while state.infos["live"].alive:
+        assert time.monotonic() < deadline, "the poll never saw the run end"
+        state.apply(poller.poll())
+    assert "live" not in state.killing
+    assert state.kill_plan([state.infos["live"]]).busy == []
+    assert {r["info"].id: r["stopping"] for r in state.rows()}["live"] is False
+
+
 def test_marks_of_a_run_gone_from_the_journal_are_dropped(lab, tmp_path):
     state = AppState(clock)
     poller = Poller(Journal(lab.journal), clock=clock)

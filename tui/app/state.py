@@ -156,6 +156,10 @@ class AppState:
             self.run_list = res.runs
             self.infos = {r.id: r for r in res.runs}
             self.marked = [m for m in self.marked if m in self.infos]  # a run gone from the journal
+            # A kill is in flight only while the run lives: once the poll sees it ended, the
+            # run is no longer "stopping" and a second `k` is not "already killing", even if
+            # the kill's worker has not reported yet (it reports later; discarding is idempotent).
+            self.killing = {k for k in self.killing if k in self.infos and self.infos[k].alive}
             ch.listed = True
             ch.runs.update(self.infos)
         for rd in res.updates:
