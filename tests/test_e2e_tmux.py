@@ -216,3 +216,24 @@ def test_dropped_link_and_reattach(lab, pane):
     pane.keys("Down")
     pane.keys("Enter")
     pane.wait_text("exit 3")
+
+
+def test_keys_sent_together_never_overtake_each_other(lab, pane):
+    """A non-printing key and a character in one write (tmux send-keys with two keys writes
+    them at once, as a laggy SSH link does): both take effect, in order.  Textual alone types
+    the character first (tui/app/widgets/keys.py, docs/textual-key-drop.md)."""
+    pane.open_app("keys")
+    pane.wait_text("no runs")
+    pane.keys("n")
+    pane.wait_text("New run")
+    field = lambda v: lambda s: re.search(r"steps\s.*\b" + re.escape(v) + r"(\s|$)", s, re.M)  # noqa: E731
+    pane.wait(field("100000"), "the steps field prefilled")
+    pane.keys("End")  # the first param input has the focus; its cursor at the end
+    pane.keys("BSpace", "7")
+    pane.wait(field("100007"), "BSpace 7 → 100007")
+    pane.keys("Left", "b")
+    pane.wait(field("10000b7"), "Left b → 10000b7")
+    pane.keys("C-a", "b")
+    pane.wait(field("b10000b7"), "C-a b → b10000b7")
+    pane.keys("Escape")
+    pane.wait(lambda s: "New run" not in s, "the form closed")

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from ..core import config, gpus, procs
@@ -43,6 +43,7 @@ from .screens.help import HelpScreen
 from .screens.metrics import MetricsScreen
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
+from .widgets.keys import Input
 from .widgets.plot import Curve, MetricPlot
 from .widgets.runs_table import RunsTable
 
