@@ -539,6 +539,18 @@ def binding_ids() -> set[str]:
     return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
 
 
+def binding_scopes() -> dict[str, list[tuple[str, str]]]:
+    """Where bindings are active together, for the keymap clash check: the main screen, and
+    each screen and dialog with its own bindings ({scope: [(id, keys)]}, keys spelled as
+    Textual normalises a keymap)."""
+    named = {"main screen": LabApp, "detail screen": DetailScreen, "compare screen": CompareScreen,
+             "help": HelpScreen, "metric chooser": MetricsScreen,
+             **{c.__name__.replace("Dialog", "").lower() + " dialog": c for c in _subclasses(ActionDialog)}}
+    return {name: [(b.id, LabApp._normalize_keymap({b.id: b.key})[b.id])
+                   for b in c.BINDINGS if isinstance(b, Binding) and b.id]
+            for name, c in named.items()}
+
+
 def _subclasses(cls) -> list:
     return [s for c in cls.__subclasses__() for s in (c, *_subclasses(c))]
 
@@ -548,6 +560,7 @@ def run_app(journal_path: str | Path, colors: str = "auto") -> int:
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
+    config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
     app = LabApp(journal_path, keymap=keymap)
     app.run()
     n = app.state.still_running()
