@@ -241,7 +241,7 @@ class LabApp(App):
         before, pending = st.selected, st.select_pending
         keep = st.reselect([r["info"].id for r in rows])
         table.set_narrow(self.size.width < 120)
-        table.sync(rows, set(st.marked), keep)
+        table.sync(rows, set(st.marked), keep, st.rows_metric(rows))
         if keep is not None and keep == pending:
             table.move_to(keep)  # a run an action created: put the cursor on it
         st.select(table.current_id)  # the cursor is the selection
@@ -363,10 +363,12 @@ class LabApp(App):
     def set_metrics(self, metrics: list[str]) -> None:
         self.state.set_metrics(metrics)
         self.refresh_plot()
+        self.refresh_table()  # last/best follow the metric
 
     def action_next_metric(self) -> None:
         if self.state.next_metric():
             self.refresh_plot()
+            self.refresh_table()
 
     def action_choose_metrics(self) -> None:
         avail = self.state.available_metrics()
