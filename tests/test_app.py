@@ -91,6 +91,17 @@ async def test_a_pending_selection_already_listed_moves_the_cursor(app_factory):
 
 
 @sync
+async def test_the_app_opens_on_a_chosen_run(app_factory):
+    """`labtui demo` opens the app on a run whose curve moves (run_app(select=...))."""
+    app = app_factory()
+    app.state.select_pending = "lab12"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.selected == "lab12" and app.query_one("#runs").current_id == "lab12"
+        assert [c.label for c in app.query_one("#plot").curves] == ["lab12"]
+
+
+@sync
 async def test_statuses_and_flags(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:

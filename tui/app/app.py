@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -557,21 +558,36 @@ def _subclasses(cls) -> list:
     return [s for c in cls.__subclasses__() for s in (c, *_subclasses(c))]
 
 
-def run_app(journal_path: str | Path, colors: str = "auto") -> int:
-    """Open the app; after it closes, say that runs keep going (the app never stops a run)."""
+def reopen_command(journal_path: str | Path, cwd: str | Path | None = None,
+                   env: dict | None = None) -> str:
+    """The exact command that reopens the app on this journal from the shell it ran in:
+    plain ``labtui`` only when that picks the same file (./experiments.toml, no other
+    $LABTUI_JOURNAL), else ``labtui --journal PATH``."""
+    env = os.environ if env is None else env
+    here = Path(cwd if cwd is not None else os.getcwd())
+    target = (here / journal_path).resolve()
+    default = (here / (env.get("LABTUI_JOURNAL") or "experiments.toml")).resolve()
+    return "labtui" if target == default else f"labtui --journal {shlex.quote(str(target))}"
+
+
+def run_app(journal_path: str | Path, colors: str = "auto", select: str | None = None) -> int:
+    """Open the app (on run ``select`` once it is listed, when given); after it closes, say
+    that runs keep going (the app never stops a run) and how to reopen it."""
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
     config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
     app = LabApp(journal_path, keymap=keymap)
+    app.state.select_pending = select
     app.run()
     n = app.state.still_running()
     stopping = sorted(app.state.killing)
     if stopping:
         print(f"labtui: still stopping {', '.join(stopping)} in the background "
               "(the kill goes on without the app)")
+    again = reopen_command(journal_path)
     if n:
-        print(f"labtui: {n} run(s) still running; reopen with `labtui`")
+        print(f"labtui: {n} run(s) still running; reopen with `{again}`")
     else:
-        print("labtui: no runs are running; reopen with `labtui`")
+        print(f"labtui: no runs are running; reopen with `{again}`")
     return int(app.return_code or 0)
