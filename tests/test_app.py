@@ -102,6 +102,35 @@ async def test_the_app_opens_on_a_chosen_run(app_factory):
 
 
 @sync
+async def test_layout_gives_the_table_its_rows_and_the_plot_the_rest(app_factory):
+    for size in ((160, 48), (100, 30), (80, 24)):
+        app = app_factory()
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.pause()
+            table, plot = app.query_one("#runs"), app.query_one("#plot")
+            rows = len(app.state.rows())
+            assert plot.size.height >= 10, (size, plot.size.height)
+            # the rows it needs (header + one a run), or all but the plot's share when they don't fit
+            assert table.size.height == rows + 1 or plot.size.height <= 11, size
+            assert not app.query_one("#too-small").display
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.query_one("#runs").size.height == len(app.state.rows()) + 1  # 18 runs fit at 160x48
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        await pilot.pause()
+        small = app.query_one("#too-small")
+        assert small.display and not app.query_one("#main").display
+        assert "at least 80×24 (this one is 60×20)" in str(small.render())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one("#main").display and not small.display
+
+
+@sync
 async def test_statuses_and_flags(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:

@@ -73,6 +73,13 @@ def _state_attr(name: str) -> property:
                     lambda self, v: setattr(self.state, name, v), doc=f"app.state.{name}")
 
 
+MIN_SIZE = (80, 24)     # below: the "too small" state
+PLOT_MIN = 10           # rows of plot (without its top border) the table never takes
+TABLE_SHARE = 0.5       # the most of the screen's middle the table takes
+TABLE_MIN = 3           # header and two rows
+GPU_ROWS_NARROW = 5     # the GPU strip under the plot below 120 columns (border + 4 lines)
+
+
 class LabApp(App):
     CSS_PATH = "labtui.tcss"
     TITLE = "labtui"
@@ -153,6 +160,7 @@ class LabApp(App):
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
+        yield Static(id="too-small")
         with Vertical(id="main"):
             yield RunsTable(id="runs")
             with Horizontal(id="lower"):
@@ -242,7 +250,10 @@ class LabApp(App):
         before, pending = st.selected, st.select_pending
         keep = st.reselect([r["info"].id for r in rows])
         table.set_narrow(self.size.width < 120)
+        n_before = len(table._order)
         table.sync(rows, set(st.marked), keep, st.rows_metric(rows))
+        if len(table._order) != n_before:
+            self.fit_layout()
         if keep is not None and keep == pending:
             table.move_to(keep)  # a run an action created: put the cursor on it
         st.select(table.current_id)  # the cursor is the selection
@@ -274,6 +285,34 @@ class LabApp(App):
     def on_resize(self, event) -> None:
         if self.state.run_list:
             self.refresh_table()
+        self.call_after_refresh(self.fit_layout)  # #main's new height is known after the layout
+
+    def fit_layout(self) -> None:
+        """Space where the data is: the table takes the rows it needs (up to a share of the
+        screen), the plot the rest but never fewer than PLOT_MIN rows; below MIN_SIZE a plain
+        "too small" line instead of a broken screen."""
+        if not self.screen_stack:
+            return
+        base = self.screen_stack[0]
+        try:
+            main, small = base.query_one("#main"), base.query_one("#too-small", Static)
+            table = base.query_one(RunsTable)
+        except NoMatches:
+            return
+        w, h = self.size
+        too_small = w < MIN_SIZE[0] or h < MIN_SIZE[1]
+        main.display = not too_small
+        small.display = too_small
+        if too_small:
+            small.update(f"labtui needs a terminal of at least {MIN_SIZE[0]}×{MIN_SIZE[1]} "
+                         f"(this one is {w}×{h}): make it larger, or press q to quit")
+            return
+        avail = main.size.height or (h - 2)
+        gpu_rows = 0 if w >= 120 else GPU_ROWS_NARROW  # narrow: the GPU strip sits under the plot
+        need = len(table._order) + 1  # the header and one line a run
+        height = max(TABLE_MIN, min(need, int(avail * TABLE_SHARE), avail - PLOT_MIN - 1 - gpu_rows))
+        if table.styles.height is None or table.styles.height.value != height:
+            table.styles.height = height
 
     # ------------------------------------------------------------------ events
     @on(DataTable.RowHighlighted, "#runs")
