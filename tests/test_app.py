@@ -252,6 +252,53 @@ async def test_detail_shows_text_literally(app_factory):
         assert app.screen is app.screen_stack[0]
 
 
+@sync
+async def test_detail_log_has_the_focus_and_search_finds_lines(app_factory, lab):
+    lines = [f"step {i} loss {1 / (i + 1):.3f}" if i % 50 == 7 else f"step {i} ok" for i in range(300)]
+    (lab.logs / "lab3" / "output.log").write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+    app = app_factory()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "lab3")
+        await pilot.press("enter")
+        screen = app.screen
+        log = screen.query_one(RichLog)
+        deadline = time.monotonic() + 10
+        while len(screen.texts) < 300 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert app.focused is log  # scrolls at once, no Tab first
+        title = lambda: text_of(screen.query_one("#detail-title").content)  # noqa: E731
+        await pilot.press("home")
+        await pilot.pause()
+        await pilot.press("slash", *"LOSS", "enter")  # case-insensitive
+        await pilot.pause()
+        assert screen.matches == [7, 57, 107, 157, 207, 257] and screen.match_at == 0
+        assert "/LOSS: 1 of 6 (line 8)" in title()
+        assert not screen.follow and int(log.scroll_y) == 5  # the match, two lines of context above
+        await pilot.press("n", "n")
+        await pilot.pause()
+        assert screen.match_at == 2 and int(log.scroll_y) == 105
+        await pilot.press("N")
+        await pilot.pause()
+        assert screen.match_at == 1 and "2 of 6 (line 58)" in title()
+        await pilot.press("N", "N")  # wraps around
+        await pilot.pause()
+        assert screen.match_at == 5
+        await pilot.press("slash", "escape")  # esc closes the search box, not the screen
+        await pilot.pause()
+        assert app.screen is screen and not screen.query_one("#detail-search").display
+        await pilot.press("slash")
+        await pilot.press(*"nothing here", "enter")
+        await pilot.pause()
+        assert screen.matches == [] and "not found" in title()
+        await pilot.press("slash", "ctrl+u", "enter")  # an empty search ends the search
+        await pilot.pause()
+        assert screen.query_text == "" and title().strip() == "run lab3"
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and screen.match_at is None
+
+
 # Every open/scandir of a run folder from the UI thread (the event loop runs on the main
 # thread; workers run on others) while a test records them.  Audit hooks cannot be removed:
 # this one does nothing unless _UI_READS is set to (root, list).
@@ -421,7 +468,7 @@ def test_colors_flag_sets_textual_env_before_import(monkeypatch):
 
     class FakeApp:
         @staticmethod
-        def run_app(path, colors="auto"):
+        def run_app(path, colors="auto", select=None):
             seen["env"] = os.environ.get("TEXTUAL_COLOR_SYSTEM")
             return 0
 
