@@ -91,6 +91,46 @@ async def test_a_pending_selection_already_listed_moves_the_cursor(app_factory):
 
 
 @sync
+async def test_the_app_opens_on_a_chosen_run(app_factory):
+    """`labtui demo` opens the app on a run whose curve moves (run_app(select=...))."""
+    app = app_factory()
+    app.state.select_pending = "lab12"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.selected == "lab12" and app.query_one("#runs").current_id == "lab12"
+        assert [c.label for c in app.query_one("#plot").curves] == ["lab12"]
+
+
+@sync
+async def test_layout_gives_the_table_its_rows_and_the_plot_the_rest(app_factory):
+    for size in ((160, 48), (100, 30), (80, 24)):
+        app = app_factory()
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.pause()
+            table, plot = app.query_one("#runs"), app.query_one("#plot")
+            rows = len(app.state.rows())
+            assert plot.size.height >= 10, (size, plot.size.height)
+            # the rows it needs (header + one a run), or all but the plot's share when they don't fit
+            assert table.size.height == rows + 1 or plot.size.height <= 11, size
+            assert not app.query_one("#too-small").display
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.query_one("#runs").size.height == len(app.state.rows()) + 1  # 18 runs fit at 160x48
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        await pilot.pause()
+        small = app.query_one("#too-small")
+        assert small.display and not app.query_one("#main").display
+        assert "at least 80×24 (this one is 60×20)" in str(small.render())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one("#main").display and not small.display
+
+
+@sync
 async def test_statuses_and_flags(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
@@ -211,6 +251,53 @@ async def test_detail_shows_text_literally(app_factory):
         assert "[bold]x[/] not markup" in text_of(app.screen.query_one("#info").content)
         await pilot.press("escape")
         assert app.screen is app.screen_stack[0]
+
+
+@sync
+async def test_detail_log_has_the_focus_and_search_finds_lines(app_factory, lab):
+    lines = [f"step {i} loss {1 / (i + 1):.3f}" if i % 50 == 7 else f"step {i} ok" for i in range(300)]
+    (lab.logs / "lab3" / "output.log").write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+    app = app_factory()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "lab3")
+        await pilot.press("enter")
+        screen = app.screen
+        log = screen.query_one(RichLog)
+        deadline = time.monotonic() + 10
+        while len(screen.texts) < 300 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert app.focused is log  # scrolls at once, no Tab first
+        title = lambda: text_of(screen.query_one("#detail-title").content)  # noqa: E731
+        await pilot.press("home")
+        await pilot.pause()
+        await pilot.press("slash", *"LOSS", "enter")  # case-insensitive
+        await pilot.pause()
+        assert screen.matches == [7, 57, 107, 157, 207, 257] and screen.match_at == 0
+        assert "/LOSS: 1 of 6 (line 8)" in title()
+        assert not screen.follow and int(log.scroll_y) == 5  # the match, two lines of context above
+        await pilot.press("n", "n")
+        await pilot.pause()
+        assert screen.match_at == 2 and int(log.scroll_y) == 105
+        await pilot.press("N")
+        await pilot.pause()
+        assert screen.match_at == 1 and "2 of 6 (line 58)" in title()
+        await pilot.press("N", "N")  # wraps around
+        await pilot.pause()
+        assert screen.match_at == 5
+        await pilot.press("slash", "escape")  # esc closes the search box, not the screen
+        await pilot.pause()
+        assert app.screen is screen and not screen.query_one("#detail-search").display
+        await pilot.press("slash")
+        await pilot.press(*"nothing here", "enter")
+        await pilot.pause()
+        assert screen.matches == [] and "not found" in title()
+        await pilot.press("slash", "ctrl+u", "enter")  # an empty search ends the search
+        await pilot.pause()
+        assert screen.query_text == "" and title().strip() == "run lab3"
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and screen.match_at is None
 
 
 # Every open/scandir of a run folder from the UI thread (the event loop runs on the main
@@ -382,7 +469,7 @@ def test_colors_flag_sets_textual_env_before_import(monkeypatch):
 
     class FakeApp:
         @staticmethod
-        def run_app(path, colors="auto"):
+        def run_app(path, colors="auto", select=None):
             seen["env"] = os.environ.get("TEXTUAL_COLOR_SYSTEM")
             return 0
 

@@ -82,6 +82,36 @@ def test_tree_order_nests_resume_chains_written_child_first(st):
                     ("abl_a", 0), ("abl_b", 0), ("live", 0)]
 
 
+def test_tree_branches_tell_siblings_from_the_last_child(st):
+    rows = {r["info"].id: r["branch"] for r in st.rows()}
+    # chain.1 and chain.1b are siblings (both resumed from chain): ├ then └, and chain.1's own
+    # child is drawn under a │ that carries chain's line down to chain.1b
+    assert rows == {"chain": "", "chain.1": "├ ", "chain.2": "│ └ ", "chain.1b": "└ ",
+                    "abl_a": "", "abl_b": "", "live": ""}
+    st.next_sort()  # no tree outside the tree order
+    assert {r["branch"] for r in st.rows()} == {""}
+
+
+def test_duration_is_end_minus_start_for_ended_runs_and_age_for_live_ones(st):
+    rows = {r["info"].id: r for r in st.rows()}
+    assert rows["abl_a"]["duration"] == "10m" and rows["abl_a"]["age"] == "1h30"
+    assert rows["live"]["duration"] == rows["live"]["age"] == "30m"
+
+
+def test_last_and_best_follow_the_chosen_metric(st):
+    st.select("abl_a")
+    rows = {r["info"].id: r for r in st.rows()}
+    assert rows["abl_a"]["metric"] == "loss" and st.rows_metric(list(rows.values())) == "loss"
+    loss_last = rows["abl_a"]["last"]
+    assert st.next_metric() and st.table_metric() == st.current_metrics()[0] != "loss"
+    st.set_metrics(["acc"])
+    rows = {r["info"].id: r for r in st.rows()}
+    acc = st.store["abl_a"].series["acc"]
+    assert rows["abl_a"]["metric"] == "acc" and rows["abl_a"]["last"] == acc.y[len(acc) - 1] != loss_last
+    assert rows["abl_a"]["best"] == max(acc.y[:len(acc)])  # accuracy: higher is better
+    assert st.rows_metric(list(rows.values())) == "acc"
+
+
 def test_tree_order_survives_a_hand_written_cycle(tmp_path):
     lab = Lab(tmp_path)
     lab.run("a", "gan", "finished", GAN, 0, 5, parent="b", resume_step=10)
@@ -208,6 +238,26 @@ def test_kill_plan(st):
     plan = st.kill_plan(targets)
     assert plan.alive == [] and plan.busy == ["live"] and plan.skipped == ["abl_a", "chain", "live"]
     assert {r["info"].id: r["stopping"] for r in st.rows()}["live"] is True
+
+
+def test_a_kill_in_flight_ends_when_the_poll_sees_the_run_end(lab):
+    # the kill worker's state and the poll agree: a run the poll sees ended is neither
+    # "stopping" nor "already killing", whether or not the worker has reported yet
+    state = AppState(clock)
+    poller = Poller(Journal(lab.journal), clock=clock)
+    poll_into(state, poller)
+    state.killing.add("live")
+    assert state.kill_plan([state.infos["live"]]).busy == ["live"]
+    for p in lab.procs:  # the run's process ends (its status becomes lost: no exit.json)
+        p.kill()
+        p.wait()
+    deadline = time.monotonic() + 20
+    while state.infos["live"].alive:
+        assert time.monotonic() < deadline, "the poll never saw the run end"
+        state.apply(poller.poll())
+    assert "live" not in state.killing
+    assert state.kill_plan([state.infos["live"]]).busy == []
+    assert {r["info"].id: r["stopping"] for r in state.rows()}["live"] is False
 
 
 def test_marks_of_a_run_gone_from_the_journal_are_dropped(lab, tmp_path):

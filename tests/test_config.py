@@ -54,6 +54,28 @@ def test_bad_config_stops_labtui_before_the_app(lab, tmp_path):
     assert r.stderr.strip().count("\n") == 0 and "'kil' is not a binding id" in r.stderr
 
 
+@pytest.mark.parametrize("text, want", [
+    ('[keys]\nkill = "q"\n', "[keys] kill = 'q' clashes with quit ('q') in the main screen"),
+    ('[keys]\nlog_scale = "?"\n', "[keys] log_scale = '?' clashes with help ('question_mark') in the main screen"),
+    ('[keys]\nnote_save = "escape"\n', "[keys] note_save = 'escape' clashes with dialog_cancel ('escape') in the note dialog"),
+])
+def test_keymap_clash_stops_labtui_before_the_app(lab, tmp_path, text, want):
+    p = tmp_path / "config.toml"
+    p.write_text(text, encoding="utf-8")
+    r = lab.labtui(env={config.CONFIG_ENV: str(p)}, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith(f"labtui: {p}") and want in r.stderr, r.stderr
+
+
+def test_keymap_clash_check_only_refuses_clashes_the_keymap_makes():
+    scopes = {"main screen": [("quit", "q"), ("kill", "k"), ("back", "escape,q")]}
+    config.check_clashes(scopes, {})                          # the defaults' own overlaps are not ours
+    config.check_clashes(scopes, {"kill": "K,ctrl+k"})        # a free key
+    config.check_clashes(scopes, {"kill": "q", "quit": "Q", "back": "escape"})  # moved out of the way
+    with pytest.raises(UserError, match=r"x\.toml: \[keys\] kill = 'q' clashes with quit"):
+        config.check_clashes(scopes, {"kill": "q"}, "x.toml")
+
+
 @sync
 async def test_app_keymap_rebinds_and_help_shows_it(tmp_path):
     from tests.snapshot_tests.labdata import no_gpu

@@ -8,7 +8,8 @@ import time
 
 from tui.core import procs, runs
 from tui.core.journal import Journal
-from tui.core.demo import JOURNAL_TEMPLATE
+from tui.app.app import reopen_command
+from tui.core.demo import JOURNAL_TEMPLATE, first_selected
 
 from .conftest import ROOT, cli_env
 
@@ -60,3 +61,44 @@ def test_demo_starts_an_ablation_and_a_resume_then_stops(tmp_path):
     # A graceful stop lets each trainer save: the killed runs can be resumed.
     ck = runs.latest_checkpoint(lab / "logs" / "gan-no-r1")
     assert ck is not None and runs.checkpoint_step(ck) > 0
+
+
+def test_demo_on_a_folder_with_runs_reopens_it_and_launches_nothing(tmp_path):
+    lab = tmp_path / "demo"
+    lab.mkdir()
+    (lab / "experiments.toml").write_text(
+        JOURNAL_TEMPLATE + '\n[runs.gan-ttur]\nexperiment = "gan"\ncommand = "python -m trainers.gan"\n'
+        'status = "finished"\nstarted = 2026-05-13T08:00:00+00:00\nended = 2026-05-13T08:10:00+00:00\n',
+        encoding="utf-8")
+    before = (lab / "experiments.toml").read_bytes()
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "demo", str(lab), "--no-app"],
+                       capture_output=True, text=True, env=cli_env(), cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "has 1 run(s) already: reopening it" in r.stderr and "--fresh" in r.stderr
+    assert (lab / "experiments.toml").read_bytes() == before  # no run launched
+    assert not (lab / "logs").exists()
+
+
+def test_demo_selects_a_moving_run_first():
+    class I:
+        def __init__(self, rid, alive, command="python -m trainers.gan"):
+            self.id, self.alive, self.command = rid, alive, command
+
+    stops = I("gan-ttur", True, "python -m trainers.gan --stop-at 200")
+    assert first_selected([stops, I("gan-no-r1", True), I("gan-high-lr", True)]) == "gan-no-r1"
+    assert first_selected([I("old", False), stops]) == "gan-ttur"       # the only running one
+    assert first_selected([I("old", False), I("older", False)]) == "old"
+    assert first_selected([]) is None
+
+
+def test_quitting_names_the_exact_command_that_reopens_this_journal(tmp_path):
+    lab = tmp_path / "my lab"
+    lab.mkdir()
+    j = lab / "experiments.toml"
+    assert reopen_command(j, cwd=lab, env={}) == "labtui"
+    assert reopen_command("experiments.toml", cwd=lab, env={}) == "labtui"
+    # from another folder, or when $LABTUI_JOURNAL names another file, plain `labtui` would
+    # open a different journal: the command names this one (quoted for the shell)
+    assert reopen_command(j, cwd=tmp_path, env={}) == f"labtui --journal '{j}'"
+    assert reopen_command(j, cwd=lab, env={"LABTUI_JOURNAL": "/elsewhere/x.toml"}) == f"labtui --journal '{j}'"
+    assert reopen_command(j, cwd=tmp_path, env={"LABTUI_JOURNAL": str(j)}) == "labtui"

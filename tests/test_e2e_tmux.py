@@ -41,9 +41,10 @@ class Pane:
         return subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", *args],
                               capture_output=True, text=True, check=check, env=env)
 
-    def open_app(self, session: str) -> None:
-        """The app in a new tmux session; the server gets the CLI environment (source on PYTHONPATH)."""
-        cmd = (f"cd {self.lab.root} && {sys.executable} -m tui.cli --journal {self.lab.journal}; "
+    def open_app(self, session: str, env: str = "") -> None:
+        """The app in a new tmux session; the server gets the CLI environment (source on PYTHONPATH);
+        ``env``: ``NAME=value ...`` for the app's command line."""
+        cmd = (f"cd {self.lab.root} && {env} {sys.executable} -m tui.cli --journal {self.lab.journal}; "
                "sleep 30")
         self.tmux("-u", "new-session", "-d", "-s", session, "-x", str(self.width),
                   "-y", str(self.height), cmd)
@@ -216,3 +217,45 @@ def test_dropped_link_and_reattach(lab, pane):
     pane.keys("Down")
     pane.keys("Enter")
     pane.wait_text("exit 3")
+
+
+def test_keys_sent_together_never_overtake_each_other(lab, pane):
+    """A non-printing key and a character in one write (tmux send-keys with two keys writes
+    them at once, as a laggy SSH link does): both take effect, in order.  Textual alone types
+    the character first (tui/app/widgets/keys.py, docs/textual-key-drop.md)."""
+    pane.open_app("keys")
+    pane.wait_text("no runs")
+    pane.keys("n")
+    pane.wait_text("New run")
+    field = lambda v: lambda s: re.search(r"steps\s.*\b" + re.escape(v) + r"(\s|$)", s, re.M)  # noqa: E731
+    pane.wait(field("100000"), "the steps field prefilled")
+    pane.keys("End")  # the first param input has the focus; its cursor at the end
+    pane.keys("BSpace", "7")
+    pane.wait(field("100007"), "BSpace 7 → 100007")
+    pane.keys("Left", "b")
+    pane.wait(field("10000b7"), "Left b → 10000b7")
+    pane.keys("C-a", "b")
+    pane.wait(field("b10000b7"), "C-a b → b10000b7")
+    pane.keys("Escape")
+    pane.wait(lambda s: "New run" not in s, "the form closed")
+
+
+def test_o_opens_the_log_in_the_pager_and_the_app_comes_back(lab, pane, tmp_path):
+    _env_for_runs()
+    j = Journal(lab.journal)
+    rid = runs.launch(j, command=[sys.executable, str(PROGS / "count.py"), "--n", "3", "--delay", "0"],
+                      name="short")
+    wait_for(lambda: runs.get_run(j, rid).status == "finished", "the run finished", 60)
+    out = tmp_path / "paged"
+    out.mkdir()
+    # the "pager" copies the file it is given and exits: the app was suspended, then resumes
+    pane.open_app("pager", env=f"PAGER='cp -t {out}'")
+    pane.wait(lambda s: "short" in s and "finished" in s, "the run listed")
+    pane.keys("Enter")
+    pane.wait_text("run short")
+    pane.keys("o")
+    paged = wait_for(lambda: (out / "output.log").exists() and out / "output.log", "the pager ran", 30)
+    assert paged.read_bytes() == (lab.run_dir(rid) / "output.log").read_bytes()
+    pane.wait_text("run short")  # the app is back on the detail screen
+    pane.keys("q")
+    pane.wait(lambda s: "run short" not in s and "short" in s, "back on the main screen")

@@ -35,6 +35,11 @@ def test_main_80x24(snap_compare, app_factory):
     assert snap_compare(app_factory("four"), terminal_size=(80, 24), run_before=_go())
 
 
+def test_too_small_60x20(snap_compare, app_factory):
+    # below 80x24: one clear line instead of a broken screen
+    assert snap_compare(app_factory("none"), terminal_size=(60, 20), run_before=_go())
+
+
 def test_resume_chain_selected(snap_compare, app_factory):
     # training_11.2 drawn as one curve from training_11's first step, resume points marked
     assert snap_compare(app_factory("none"), terminal_size=(160, 48), run_before=_select("training_11.2"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -23,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from ..core import config, gpus, procs
@@ -43,6 +44,7 @@ from .screens.help import HelpScreen
 from .screens.metrics import MetricsScreen
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
+from .widgets.keys import Input
 from .widgets.plot import Curve, MetricPlot
 from .widgets.runs_table import RunsTable
 
@@ -69,6 +71,13 @@ def _state_attr(name: str) -> property:
     """``app.<name>`` reads and writes ``app.state.<name>`` (for code that reads the app)."""
     return property(lambda self: getattr(self.state, name),
                     lambda self, v: setattr(self.state, name, v), doc=f"app.state.{name}")
+
+
+MIN_SIZE = (80, 24)     # below: the "too small" state
+PLOT_MIN = 10           # rows of plot (without its top border) the table never takes
+TABLE_SHARE = 0.5       # the most of the screen's middle the table takes
+TABLE_MIN = 3           # header and two rows
+GPU_ROWS_NARROW = 5     # the GPU strip under the plot below 120 columns (border + 4 lines)
 
 
 class LabApp(App):
@@ -151,6 +160,7 @@ class LabApp(App):
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
+        yield Static(id="too-small")
         with Vertical(id="main"):
             yield RunsTable(id="runs")
             with Horizontal(id="lower"):
@@ -240,7 +250,10 @@ class LabApp(App):
         before, pending = st.selected, st.select_pending
         keep = st.reselect([r["info"].id for r in rows])
         table.set_narrow(self.size.width < 120)
-        table.sync(rows, set(st.marked), keep)
+        n_before = len(table._order)
+        table.sync(rows, set(st.marked), keep, st.rows_metric(rows))
+        if len(table._order) != n_before:
+            self.fit_layout()
         if keep is not None and keep == pending:
             table.move_to(keep)  # a run an action created: put the cursor on it
         st.select(table.current_id)  # the cursor is the selection
@@ -272,6 +285,34 @@ class LabApp(App):
     def on_resize(self, event) -> None:
         if self.state.run_list:
             self.refresh_table()
+        self.call_after_refresh(self.fit_layout)  # #main's new height is known after the layout
+
+    def fit_layout(self) -> None:
+        """Space where the data is: the table takes the rows it needs (up to a share of the
+        screen), the plot the rest but never fewer than PLOT_MIN rows; below MIN_SIZE a plain
+        "too small" line instead of a broken screen."""
+        if not self.screen_stack:
+            return
+        base = self.screen_stack[0]
+        try:
+            main, small = base.query_one("#main"), base.query_one("#too-small", Static)
+            table = base.query_one(RunsTable)
+        except NoMatches:
+            return
+        w, h = self.size
+        too_small = w < MIN_SIZE[0] or h < MIN_SIZE[1]
+        main.display = not too_small
+        small.display = too_small
+        if too_small:
+            small.update(f"labtui needs a terminal of at least {MIN_SIZE[0]}×{MIN_SIZE[1]} "
+                         f"(this one is {w}×{h}): make it larger, or press q to quit")
+            return
+        avail = main.size.height or (h - 2)
+        gpu_rows = 0 if w >= 120 else GPU_ROWS_NARROW  # narrow: the GPU strip sits under the plot
+        need = len(table._order) + 1  # the header and one line a run
+        height = max(TABLE_MIN, min(need, int(avail * TABLE_SHARE), avail - PLOT_MIN - 1 - gpu_rows))
+        if table.styles.height is None or table.styles.height.value != height:
+            table.styles.height = height
 
     # ------------------------------------------------------------------ events
     @on(DataTable.RowHighlighted, "#runs")
@@ -362,10 +403,12 @@ class LabApp(App):
     def set_metrics(self, metrics: list[str]) -> None:
         self.state.set_metrics(metrics)
         self.refresh_plot()
+        self.refresh_table()  # last/best follow the metric
 
     def action_next_metric(self) -> None:
         if self.state.next_metric():
             self.refresh_plot()
+            self.refresh_table()
 
     def action_choose_metrics(self) -> None:
         avail = self.state.available_metrics()
@@ -538,24 +581,52 @@ def binding_ids() -> set[str]:
     return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
 
 
+def binding_scopes() -> dict[str, list[tuple[str, str]]]:
+    """Where bindings are active together, for the keymap clash check: the main screen, and
+    each screen and dialog with its own bindings ({scope: [(id, keys)]}, keys spelled as
+    Textual normalises a keymap)."""
+    named = {"main screen": LabApp, "detail screen": DetailScreen, "compare screen": CompareScreen,
+             "help": HelpScreen, "metric chooser": MetricsScreen,
+             **{c.__name__.replace("Dialog", "").lower() + " dialog": c for c in _subclasses(ActionDialog)}}
+    return {name: [(b.id, LabApp._normalize_keymap({b.id: b.key})[b.id])
+                   for b in c.BINDINGS if isinstance(b, Binding) and b.id]
+            for name, c in named.items()}
+
+
 def _subclasses(cls) -> list:
     return [s for c in cls.__subclasses__() for s in (c, *_subclasses(c))]
 
 
-def run_app(journal_path: str | Path, colors: str = "auto") -> int:
-    """Open the app; after it closes, say that runs keep going (the app never stops a run)."""
+def reopen_command(journal_path: str | Path, cwd: str | Path | None = None,
+                   env: dict | None = None) -> str:
+    """The exact command that reopens the app on this journal from the shell it ran in:
+    plain ``labtui`` only when that picks the same file (./experiments.toml, no other
+    $LABTUI_JOURNAL), else ``labtui --journal PATH``."""
+    env = os.environ if env is None else env
+    here = Path(cwd if cwd is not None else os.getcwd())
+    target = (here / journal_path).resolve()
+    default = (here / (env.get("LABTUI_JOURNAL") or "experiments.toml")).resolve()
+    return "labtui" if target == default else f"labtui --journal {shlex.quote(str(target))}"
+
+
+def run_app(journal_path: str | Path, colors: str = "auto", select: str | None = None) -> int:
+    """Open the app (on run ``select`` once it is listed, when given); after it closes, say
+    that runs keep going (the app never stops a run) and how to reopen it."""
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
+    config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
     app = LabApp(journal_path, keymap=keymap)
+    app.state.select_pending = select
     app.run()
     n = app.state.still_running()
     stopping = sorted(app.state.killing)
     if stopping:
         print(f"labtui: still stopping {', '.join(stopping)} in the background "
               "(the kill goes on without the app)")
+    again = reopen_command(journal_path)
     if n:
-        print(f"labtui: {n} run(s) still running; reopen with `labtui`")
+        print(f"labtui: {n} run(s) still running; reopen with `{again}`")
     else:
-        print("labtui: no runs are running; reopen with `labtui`")
+        print(f"labtui: no runs are running; reopen with `{again}`")
     return int(app.return_code or 0)

@@ -19,7 +19,7 @@ from ..core.metrics import RunFlags, with_silence
 from ..core.status import Status
 from ..core.text import age
 from . import model
-from .model import PollResult, Summary, lineage_curve, summarize
+from .model import PollResult, Summary, lineage_curve, lower_is_better, stats, summarize
 
 SORTS = ("tree", "status", "age", "last", "experiment")
 SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -92,6 +92,36 @@ def started_ts(info: Any) -> float | None:
     return s.timestamp() if isinstance(s, dt.datetime) else None
 
 
+def ended_ts(info: Any) -> float | None:
+    e = info.ended
+    return e.timestamp() if isinstance(e, dt.datetime) else None
+
+
+def tree_branches(items: list[tuple[int, Any]]) -> list[str]:
+    """The tree prefix of each ``(depth, info)`` row in tree order: ``├ `` for a child with a
+    later sibling, ``└ `` for the last one, ``│ `` where an ancestor's siblings continue below."""
+    n = len(items)
+    last = [True] * n
+    for i, (d, _r) in enumerate(items):
+        for j in range(i + 1, n):
+            dj = items[j][0]
+            if dj < d:
+                break
+            if dj == d:
+                last[i] = False
+                break
+    out: list[str] = []
+    open_at: dict[int, bool] = {}  # depth -> the latest row at that depth has a later sibling
+    for i, (d, _r) in enumerate(items):
+        open_at[d] = not last[i]
+        if d == 0:
+            out.append("")
+            continue
+        out.append("".join("│ " if open_at.get(k) else "  " for k in range(1, d))
+                   + ("└ " if last[i] else "├ "))
+    return out
+
+
 def matches(info: Any, text: str) -> bool:
     """The ``/`` filter: every whitespace-separated token must match.  ``key=value`` matches a
     param whose value equals (or starts with, or is numerically equal to) ``value``; any other
@@ -143,6 +173,7 @@ class AppState:
         self.sort_key = "tree"
         self.plot = PlotSettings()
         self.killing: set[str] = set()           # runs with a kill from this app in flight
+        self._values: dict[tuple[str, str], tuple[int, tuple]] = {}  # (run, metric) -> (version, (last, best))
 
     # ------------------------------------------------------------------ polls
     def apply(self, res: PollResult) -> Changes:
@@ -156,6 +187,10 @@ class AppState:
             self.run_list = res.runs
             self.infos = {r.id: r for r in res.runs}
             self.marked = [m for m in self.marked if m in self.infos]  # a run gone from the journal
+            # A kill is in flight only while the run lives: once the poll sees it ended, the
+            # run is no longer "stopping" and a second `k` is not "already killing", even if
+            # the kill's worker has not reported yet (it reports later; discarding is idempotent).
+            self.killing = {k for k in self.killing if k in self.infos and self.infos[k].alive}
             ch.listed = True
             ch.runs.update(self.infos)
         for rd in res.updates:
@@ -217,23 +252,56 @@ class AppState:
             items.sort(key=lambda dr: dr[1].experiment or "")
         return items
 
+    def table_metric(self) -> str | None:
+        """The metric the table's last/best columns show for every run: the plotted one once
+        the user chose it (``m``, ``M``); None = each run's own main metric."""
+        return self.plot.metrics[0] if self.plot.metrics else None
+
+    def metric_values(self, rid: str, metric: str) -> tuple[float | None, float | None]:
+        """(last, best) of one run's own ``metric`` (cached per data version)."""
+        rd = self.store.get(rid)
+        if rd is None or metric not in rd.series:
+            return None, None
+        hit = self._values.get((rid, metric))
+        if hit is not None and hit[0] == rd.version:
+            return hit[1]
+        ser = rd.series[metric]
+        last, lo, hi = stats(ser.y[:len(ser)])
+        val = (last, lo if lower_is_better(metric) else hi)
+        self._values[(rid, metric)] = (rd.version, val)
+        return val
+
     def rows(self) -> list[dict]:
         """The runs table's rows: sorted, filtered, with everything a row shows."""
         now = self.clock()
         out = []
-        for depth, r in self.ordered():
+        items = self.ordered()
+        branches = tree_branches(items) if self.sort_key == "tree" else [""] * len(items)
+        chosen = self.table_metric()
+        for (depth, r), branch in zip(items, branches):
             if not matches(r, self.filter_text):
                 continue
-            started = started_ts(r)
+            started, ended = started_ts(r), ended_ts(r)
+            s = self.summaries.get(r.id) or Summary()
+            metric = chosen or s.metric
+            last, best = (s.last, s.best) if metric == s.metric else self.metric_values(r.id, metric)
+            end = now if r.alive or ended is None else ended
             out.append({
-                "info": r, "depth": depth,
-                "summary": self.summaries.get(r.id) or Summary(),
+                "info": r, "depth": depth, "branch": branch,
+                "summary": s, "metric": metric, "last": last, "best": best,
                 "flags": self.flags(r.id),
                 "age": age(now - started) if started else "",
+                "duration": age(end - started) if started and (r.alive or ended) and end >= started else "",
                 "loading": self.loading and r.id not in self.store,
                 "stopping": r.alive and r.id in self.killing,
             })
         return out
+
+    @staticmethod
+    def rows_metric(rows: list[dict]) -> str | None:
+        """The one metric the rows' last/best show (for the headers), or None when they differ."""
+        names = {r["metric"] for r in rows if r["metric"]}
+        return names.pop() if len(names) == 1 else None
 
     def status_counts(self) -> dict[Status | None, int]:
         counts: dict[Status | None, int] = {}

@@ -27,4 +27,4 @@ def open_app(args) -> int:
     # verbs never pay for importing textual.
     from ..app.app import run_app
 
-    return run_app(path, colors=colors)
+    return run_app(path, colors=colors, select=getattr(args, "select", None))

@@ -72,3 +72,26 @@ def load_keymap(known_ids: Iterable[str], path: str | os.PathLike | None = None)
                             "or several separated by commas")
         out[bid] = ",".join(k.strip() for k in key.split(","))
     return out
+
+
+def check_clashes(scopes: dict[str, list[tuple[str, str]]], keymap: dict[str, str],
+                  path: str | os.PathLike | None = None, written: dict[str, str] | None = None) -> None:
+    """Refuse a keymap that gives two bindings of one scope the same key.
+
+    ``scopes``: where bindings are active together (a screen, a dialog) → its
+    ``[(binding id, keys)]`` with ``keys`` the defaults (comma-separated, spelled as the app
+    spells them); ``keymap``: the user's ``[keys]``, already spelled the same way.  Only a
+    clash the keymap makes is an error (``kill = "q"`` takes ``q`` from quit: Textual would
+    silently drop quit); the first one found is a one-line error naming the file, with the
+    keys as the user ``written`` them."""
+    where = Path(path) if path is not None else config_path()
+    for scope, bindings in scopes.items():
+        owner: dict[str, str] = {}
+        for bid, default in bindings:
+            for key in keymap.get(bid, default).split(","):
+                other = owner.setdefault(key, bid)
+                if other != bid and (bid in keymap or other in keymap):
+                    mine, theirs = (bid, other) if bid in keymap else (other, bid)
+                    shown = (written or keymap).get(mine, keymap[mine])
+                    raise UserError(f"{where}: [keys] {mine} = {shown!r} clashes with "
+                                    f"{theirs} ({key!r}) in the {scope}; bind one of them to another key")

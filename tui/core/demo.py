@@ -138,6 +138,23 @@ def _spawn_resumer(j: Journal, short: str) -> None:
         log.close()
 
 
+def existing_runs(path: Path) -> list:
+    """The runs already in the demo lab at ``path`` (none when it has no journal yet)."""
+    j = Journal(path / "experiments.toml")
+    if not j.path.exists():
+        return []
+    return runs.list_runs(j)
+
+
+def first_selected(infos: list) -> str | None:
+    """The run the app opens on: the first running one whose curve keeps moving (not the one
+    that stops at RESUME_AT on purpose), else the first running one, else the first run."""
+    alive = [i for i in infos if i.alive]
+    moving = [i for i in alive if "--stop-at" not in str(i.command or "")]
+    pick = moving or alive or list(infos)
+    return pick[0].id if pick else None
+
+
 def stop(path: Path, grace: float = 10.0, say: Callable[[str], None] = print) -> int:
     j = Journal(path / "experiments.toml")
     if not j.path.exists():

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
+from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static
 
 from ...core import runs as core_runs
 from ...core.errors import UserError
@@ -33,6 +33,7 @@ from ...core.text import age
 from ..fmt import gpus_text, show_path
 from ..state import started_ts
 from ..widgets.gpu_panel import no_gpu_reason
+from ..widgets.keys import Input, TextArea
 
 KILL_MODES = (
     ("graceful", "graceful (SIGINT, then SIGTERM, then SIGKILL)"),

@@ -1,8 +1,16 @@
-"""Run detail (Enter): command, params, GPUs, times, exit code, checkpoints, notes, and a followed log."""
+"""Run detail (Enter): command, params, GPUs, times, exit code, checkpoints, notes, and a followed log.
+
+The log has the focus at once (arrows/PgUp/PgDn scroll it); ``/`` searches it (``n``/``N``:
+next/previous match, wrapping; an empty search ends it), ``o``
+opens the whole log file in ``$PAGER`` (default ``less``) with the app suspended.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shlex
+import subprocess
 
 from rich.table import Table
 from rich.text import Text
@@ -15,7 +23,9 @@ from textual.widgets import Footer, RichLog, Static
 
 from ...core.metrics import EOL_NL, LogTail
 from ...core.rundir import RunDir
+from ...core.text import inert
 from ..fmt import gpus_text, log_text, show_path, status_text
+from ..widgets.keys import Input
 
 TAIL_BYTES = 512 * 1024
 MAX_LINES = 5000
@@ -84,9 +94,13 @@ def info_table(info, checkpoints: list[str], latest: str | None) -> Table:
 
 class DetailScreen(Screen):
     BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="detail_back"),
+        Binding("escape,q", "back", "Back", id="detail_back"),
         Binding("f", "toggle_follow", "Follow", id="detail_follow"),
         Binding("G", "end", "End", id="detail_end", show=False),
+        Binding("slash", "search", "Search", key_display="/", id="detail_search"),
+        Binding("n", "next_match", "Next", id="detail_next_match"),
+        Binding("N", "prev_match", "Prev", id="detail_prev_match", show=False),
+        Binding("o", "pager", "Pager", id="detail_pager"),
     ]
 
     def __init__(self, lab, run_id: str) -> None:
@@ -102,16 +116,24 @@ class DetailScreen(Screen):
         self.follow = True
         self._busy = False
         self.lines_shown = 0
+        self.texts: list[str] = []      # the log's lines as shown (plain text), for search
+        self.query_text = ""            # the current search ("" = none)
+        self.matches: list[int] = []    # line numbers of the lines that match it
+        self.match_at: int | None = None  # index in matches of the line shown
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"run {self.run_id}"), classes="title")
+        yield Static(Text(f"run {self.run_id}"), classes="title", id="detail-title")
         with VerticalScroll(id="detail-info"):
             yield Static(id="info")
         yield RichLog(id="detail-log", markup=False, highlight=False, wrap=False, max_lines=MAX_LINES,
                       auto_scroll=True)
+        yield Input(placeholder="search the log (enter: find, esc: cancel)", id="detail-search",
+                    compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#detail-search", Input).display = False
+        self.query_one(RichLog).focus()  # the log scrolls at once, no Tab first
         self.refresh_info()
         self._scan_checkpoints()
         self._read()
@@ -162,9 +184,17 @@ class DetailScreen(Screen):
         if msg.reset:
             log.clear()
             self.lines_shown = 0
+            self.texts.clear()
         for line in msg.lines:
-            log.write(log_text(line), scroll_end=self.follow)
+            t = log_text(line)
+            log.write(t, scroll_end=self.follow)
+            self.texts.append(t.plain)
         self.lines_shown += len(msg.lines)
+        drop = len(self.texts) - MAX_LINES  # RichLog drops its oldest lines past MAX_LINES: so do we
+        if drop > 0:
+            del self.texts[:drop]
+        if self.query_text and msg.lines:
+            self._find(keep=True)
         self.refresh_info()
         if self.is_attached:
             self.set_timer(self.lab.poll_interval, self._read)
@@ -176,3 +206,93 @@ class DetailScreen(Screen):
 
     def action_end(self) -> None:
         self.query_one(RichLog).scroll_end(animate=False)
+
+    # ------------------------------------------------------------------ back, search, pager
+    def action_back(self) -> None:
+        box = self.query_one("#detail-search", Input)
+        if box.display:  # esc in the search box closes it, not the screen
+            box.display = False
+            self.query_one(RichLog).focus()
+            return
+        self.app.pop_screen()
+
+    def action_search(self) -> None:
+        box = self.query_one("#detail-search", Input)
+        box.display = True
+        box.value = self.query_text
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        box = self.query_one("#detail-search", Input)
+        box.display = False
+        self.query_one(RichLog).focus()
+        self.query_text = event.value.strip()
+        self.match_at = None
+        self._find()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in ("next_match", "prev_match"):
+            return bool(self.query_text)  # without a search, n/N are not offered
+        return True
+
+    def _find(self, keep: bool = False) -> None:
+        """Find the query's lines (case-insensitive); show the first one below the view's top
+        (``keep``: the log grew, stay on the line shown)."""
+        q = self.query_text.lower()
+        shown = self.matches[self.match_at] if keep and self.match_at is not None else None
+        self.matches = [i for i, t in enumerate(self.texts) if q in t.lower()] if q else []
+        if not self.matches:
+            self.match_at = None
+            self._title(f"/{self.query_text}: not found" if q else "")
+            return
+        if shown is not None and shown in self.matches:
+            self.match_at = self.matches.index(shown)
+            self._title()
+            return
+        top = int(self.query_one(RichLog).scroll_y)
+        self.match_at = next((k for k, i in enumerate(self.matches) if i >= top), 0)
+        self._show()
+
+    def _step(self, d: int) -> None:
+        if not self.matches:
+            self._find()
+            return
+        self.match_at = ((self.match_at or 0) + d) % len(self.matches) if self.match_at is not None else 0
+        self._show()
+
+    def action_next_match(self) -> None:
+        self._step(1)
+
+    def action_prev_match(self) -> None:
+        self._step(-1)
+
+    def _show(self) -> None:
+        """Scroll to the current match (two lines of context above); stop following."""
+        assert self.match_at is not None
+        line = self.matches[self.match_at]
+        log = self.query_one(RichLog)
+        if self.follow:
+            self.follow = False
+            log.auto_scroll = False
+        log.scroll_to(y=max(0, line - 2), animate=False, immediate=True)
+        self._title()
+
+    def _title(self, text: str | None = None) -> None:
+        t = Text(f"run {self.run_id}")
+        if text is None and self.match_at is not None:
+            text = (f"/{self.query_text}: {self.match_at + 1} of {len(self.matches)} "
+                    f"(line {self.matches[self.match_at] + 1})  n/N: next/previous")
+        if text:
+            t.append("   " + inert(text), style="cyan")
+        self.query_one("#detail-title", Static).update(t)
+
+    def action_pager(self) -> None:
+        """The whole log in $PAGER (default ``less``), the app suspended meanwhile."""
+        path = RunDir(self.run_dir).log
+        cmd = shlex.split(os.environ.get("PAGER") or "less") or ["less"]
+        try:
+            with self.app.suspend():
+                subprocess.run([*cmd, str(path)], check=False)
+        except Exception as e:  # noqa: BLE001 - no terminal to hand over (tests), no pager...
+            self.lab.say(f"cannot open the log in {cmd[0]}: {type(e).__name__}: {e}", severity="error")

@@ -18,9 +18,24 @@ COLUMNS = [
     ("last", "last", True),
     ("best", "best", False),
     ("flags", "flags", True),
+    ("tags", "tags", False),
     ("notes", "✎", False),
+    ("duration", "time", False),
     ("age", "age", True),
 ]
+VERDICT_STYLE = {"good": "green", "bad": "red", "keep": "green", "drop": "red"}
+METRIC_LABEL = 14  # a metric name in the last/best headers is cut to this many cells
+
+
+def labels_for(metric: str | None, narrow: bool = False) -> dict[str, str]:
+    """Column labels; ``last``/``best`` name the metric they show (when all rows show one).
+    Narrow (no best column): the last column is headed by the metric's name alone."""
+    labels = {k: lbl for k, lbl, _n in COLUMNS}
+    if metric:
+        cut = METRIC_LABEL // 2 if narrow else METRIC_LABEL
+        m = metric if len(metric) <= cut else metric[:cut - 1] + "…"
+        labels["last"], labels["best"] = (m, m) if narrow else (f"last {m}", f"best {m}")
+    return labels
 
 
 def row_cells(row: dict, marked: bool) -> dict[str, Text]:
@@ -31,7 +46,7 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
     idt = Text()
     idt.append("● " if marked else "  ", style="bold cyan")
     if depth:
-        idt.append("  " * (depth - 1) + "└ ", style="dim")
+        idt.append(row.get("branch") or "  " * (depth - 1) + "└ ", style="dim")
     idt.append(info.id, style="bold" if info.alive else "")
     prog = Text()
     if s.step is not None:
@@ -46,6 +61,13 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
                 prog.append(f" eta {age(s.eta)}", style="cyan")
     elif row.get("loading"):
         prog.append("…", style="dim")
+    tags = Text()
+    if info.verdict:
+        tags.append(info.verdict, style="bold " + VERDICT_STYLE.get(str(info.verdict).lower(), "cyan"))
+    for t in info.tags:
+        if tags:
+            tags.append(" ")
+        tags.append(str(t), style="dim")
     flags = Text()
     for f in row["flags"]:
         if flags:
@@ -57,10 +79,12 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         "status": status_text("stopping" if row.get("stopping") else info.status),
         "gpus": Text(gpus_text(info.gpus)),
         "progress": prog,
-        "last": Text(num(s.last)),  # the last finite value (a NaN shows as the NaN flag)
-        "best": Text(num(s.best), style="green"),
+        "last": Text(num(row.get("last", s.last))),  # the last finite value (a NaN shows as the NaN flag)
+        "best": Text(num(row.get("best", s.best)), style="green"),
         "flags": flags,
+        "tags": tags,
         "notes": Text(str(len(info.notes)) if info.notes else ""),
+        "duration": Text(row.get("duration", "")),
         "age": Text(row["age"], style="dim"),
     }
 
@@ -74,6 +98,7 @@ class RunsTable(DataTable):
         self._order: list[str] = []
         self._cells: dict[str, dict[str, Text]] = {}
         self._widths: dict[str, int] = {}
+        self._labels: dict[str, str] = {}
         self.narrow = False
 
     def set_narrow(self, narrow: bool) -> None:
@@ -82,17 +107,19 @@ class RunsTable(DataTable):
         self.narrow = narrow
         self._cols = []  # force a rebuild on the next sync
 
-    def sync(self, rows: list[dict], marked: set[str], keep: str | None) -> None:
+    def sync(self, rows: list[dict], marked: set[str], keep: str | None, metric: str | None = None) -> None:
         cols = [k for k, _l, n in COLUMNS if n or not self.narrow]
+        if self.narrow is False and not any(r["info"].tags or r["info"].verdict for r in rows):
+            cols.remove("tags")  # no run has any: no empty column
         order = [r["info"].id for r in rows]
         cells = {r["info"].id: row_cells(r, r["info"].id in marked) for r in rows}
-        labels = {k: l for k, l, _n in COLUMNS}
+        labels = labels_for(metric, self.narrow)
         # explicit widths (not DataTable's idle-time auto width): deterministic, and a
         # column only grows when its content does
         widths = {c: max([len(labels[c])] + [cells[r][c].cell_len for r in order]) for c in cols}
-        if cols != self._cols or order != self._order or any(
+        if cols != self._cols or order != self._order or labels != self._labels or any(
                 widths[c] > self._widths.get(c, 0) for c in cols):
-            self._rebuild(cols, order, cells, keep, widths)
+            self._rebuild(cols, order, cells, keep, widths, labels)
             return
         for rid, new in cells.items():
             old = self._cells.get(rid, {})
@@ -101,14 +128,14 @@ class RunsTable(DataTable):
                     self.update_cell(rid, c, new[c])
         self._cells = cells
 
-    def _rebuild(self, cols, order, cells, keep, widths) -> None:
+    def _rebuild(self, cols, order, cells, keep, widths, labels) -> None:
         self.clear(columns=True)
-        labels = {k: l for k, l, _n in COLUMNS}
         for c in cols:
             self.add_column(labels[c], key=c, width=widths[c])
         for rid in order:
             self.add_row(*(cells[rid][c] for c in cols), key=rid)
         self._cols, self._order, self._cells, self._widths = cols, order, cells, widths
+        self._labels = labels
         if keep is not None:
             self.move_to(keep)
 
