@@ -242,9 +242,16 @@ async def test_detail_shows_text_literally(app_factory):
         await settle(pilot)
         await goto(pilot, "training_11")
         await pilot.press("enter")
-        await pilot.pause(0.5)
-        log = app.screen.query_one(RichLog)
-        text = "\n".join(line.text for line in log.lines)
+
+        def shown() -> str:
+            logs = app.screen.query(RichLog)
+            return "\n".join(line.text for line in logs.first().lines) if logs else ""
+
+        deadline = time.monotonic() + 20
+        while "is not markup" not in shown():  # the log arrives from a worker
+            assert time.monotonic() < deadline, shown()
+            await pilot.pause(0.05)
+        text = shown()
         assert "[bold]x[/] is not markup" in text
         assert "^[]0;retitled^G" in text and "\x1b" not in text
         assert "epoch 1: 100%" in text and "10%" not in text  # \r redraw: the last one shows
@@ -431,8 +438,10 @@ async def test_idle_app_does_not_redraw(app_factory):
         plot = app.query_one("#plot")
         builds = plot.builds
         polls = app.polls
-        await pilot.pause(0.6)
-        assert app.polls > polls + 3
+        deadline = time.monotonic() + 30
+        while app.polls <= polls + 3:  # several polls, however slow the box
+            assert time.monotonic() < deadline, "the app stopped polling"
+            await pilot.pause(0.05)
         assert plot.builds == builds   # nothing changed: the plot was not rebuilt
 
 

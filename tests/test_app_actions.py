@@ -87,7 +87,9 @@ async def start_finished(pilot, rid: str) -> bytes:
     app = pilot.app
     await start(pilot, rid)
     await until(pilot, lambda: app.infos[rid].status == "finished", what=f"{rid} finished")
-    await pilot.pause(0.3)
+    # the end is in the journal (the shim's write, or the poll's reconcile): nothing writes after it
+    await until(pilot, lambda: rec(app.journal.path, rid).get("status") == "finished"
+                and "ended" in rec(app.journal.path, rid), what=f"{rid}'s end in the journal")
     return app.journal.path.read_bytes()
 
 
@@ -139,6 +141,9 @@ async def test_kill_shows_stopping_until_the_escalation_ends(alab):
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot, rid)
         await until(pilot, lambda: app.infos[rid].status == "running", what="running")
+        log = alab.parent / "logs" / rid / "output.log"
+        # its handlers are in place only once it says so: a SIGINT before that would just end it
+        await until(pilot, lambda: log.exists() and "ready" in log.read_text(), what="stubborn ready")
         table = app.query_one("#runs")
         status = lambda: str(table._cells[rid]["status"])  # noqa: E731
         assert status().endswith("running")
@@ -161,17 +166,17 @@ async def test_kill_cancel_changes_nothing(alab):
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot, rid)
         await until(pilot, lambda: app.infos[rid].status == "running", what="running")
-        await pilot.pause(0.3)  # let the poll's reconcile write-back (starting → running) land
+        # the shim's 'running' write-back has landed: nothing writes the journal after it
+        await until(pilot, lambda: rec(alab, rid).get("status") == "running" and "pid" in rec(alab, rid),
+                    what="running in the journal")
         before = alab.read_bytes()
         await pilot.press("k")
         await pilot.press(*"oops")
         await pilot.press("escape")
-        await pilot.pause(0.3)
-        assert app.screen is app.screen_stack[0]
+        await until(pilot, lambda: app.screen is app.screen_stack[0], what="the dialog closed")
         await pilot.press("k")
         await pilot.click("#cancel")
-        await pilot.pause(0.3)
-        assert len(app.screen_stack) == 1
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="the dialog closed")
     assert alab.read_bytes() == before
     assert runs.get_run(alab, rid).status == "running"
     assert not (alab.parent / "logs" / rid / "kill.json").exists()
@@ -271,8 +276,7 @@ async def test_resume_edit_params_and_errors(alab):
         await start(pilot, rid)
         await pilot.press("r")
         await pilot.press("escape")
-        await pilot.pause(0.2)
-        assert len(app.screen_stack) == 1
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="the dialog closed")
         assert alab.read_bytes() == before
     r = rec(alab, "nap_cont")
     assert r["params"] == {"secs": 1} and r["parent"] == rid and r["gpus"] == []
@@ -325,8 +329,7 @@ async def test_note_cancel_changes_nothing(alab):
     async with app.run_test(size=SIZE) as pilot:
         before = await start_finished(pilot, rid)
         await pilot.press("a", *"not converging", "escape")
-        await pilot.pause(0.2)
-        assert len(app.screen_stack) == 1
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="the dialog closed")
     assert alab.read_bytes() == before
 
 
@@ -426,13 +429,14 @@ async def test_new_run_other_template_and_cancel(alab):
         await until(pilot, lambda: [i.name for i in dlg.query("Input.param")] == ["n"],
                     what="the other template's params replace nap's")
         await pilot.press("escape")
-        await pilot.pause(0.2)
-        assert len(app.screen_stack) == 1
+        await until(pilot, lambda: len(app.screen_stack) == 1, what="the dialog closed")
         assert alab.read_bytes() == before
         await pilot.press("n")
         await pilot.pause()
-        app.screen.query_one("#new-exp").value = "other"
-        await pilot.pause(0.2)
+        dlg = app.screen
+        dlg.query_one("#new-exp").value = "other"
+        await until(pilot, lambda: [i.name for i in dlg.query("Input.param")] == ["n"],
+                    what="the other template's params")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.selected == "other_1", what="other_1 selected")
     assert rec(alab, "other_1")["command"] == "sleep 0"
