@@ -116,8 +116,8 @@ def list_checkpoints(run_dir: Path | str, cwd: Path | str | None = None,
         cks.sort(key=lambda c: (c.step, c.mtime))
     else:
         cks.sort(key=lambda c: c.mtime)
-    own_latest = rd.latest_checkpoint()
-    newest = own_latest if own_latest in found else next(
+    own = rd.latest_checkpoint() if all(c.path.parent == rd.checkpoints_dir for c in cks) else None
+    newest = own if own in found else next(
         (c.path for c in reversed(cks) if c.complete), None)
     return [Checkpoint(c.path, c.step, c.mtime, c.complete, c.path == newest) for c in cks]
 

@@ -269,7 +269,7 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
         if not isinstance(cmd_t, str) or not cmd_t.strip():
             raise UserError(f"experiment {experiment!r} has no command")
         recipe = recipe or {}
-        allowed = (set(defaults) | set(_placeholders(cmd_t)) | set(recipe.get("set") or ())) - set(CONTEXT)
+        allowed = set(defaults) | (set(_placeholders(cmd_t)) - set(CONTEXT)) | set(recipe.get("set") or ())
         for k in params:
             if k not in allowed:
                 raise UserError(
@@ -286,7 +286,10 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
 
         def render(run_id: str, run_dir: Path):
             base = {**ctx, "run_id": run_id, "run_dir": str(run_dir)}
-            values = {**merged, **base}
+            values = {**base, **merged}  # a param named like a placeholder (nanoGPT's init_from) wins
+            for k, v in defaults.items():  # a default may name the run: out_dir = "out/{run_id}"
+                if k not in params and isinstance(v, str) and "{" in v:
+                    values[k] = render_text(experiment, v, base, f"params.{k}")
             for k, v in r_set.items():
                 values[k] = render_text(experiment, v, values, f"resume.set.{k}") if isinstance(v, str) else v
             ps = {k: values[k] for k in (*merged, *r_set)}
