@@ -9,11 +9,11 @@ stitched curve holds every step exactly once."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -296,7 +296,6 @@ def test_checkpoint_listing_skips_half_written(tmp_path):
         (out / n).write_text("x")
     old = time.time() - 60
     for n in ("model-10.pt", "model-20.pt"):
-        import os
         os.utime(out / n, (old, old))
     cks = list_checkpoints(run_dir, tmp_path, ["out/model-*"], alive=True)
     assert [(c.step, c.complete, c.newest) for c in cks] == [
