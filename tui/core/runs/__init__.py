@@ -20,12 +20,12 @@ from .launch import launch, parse_sets, parse_value, render_command, shim_env, w
 from .live import STARTING_TIMEOUT, live_status
 from .model import RunInfo, get_run, lineage, list_runs, tree_order
 from .reconcile import reconcile
-from .resume import latest_checkpoint, resume
+from .resume import latest_checkpoint, resume, resume_warning
 
 __all__ = [
     "DEFAULT_GRACE", "LIVE", "STARTING_TIMEOUT", "STATUSES", "TAG_RE", "VERDICTS", "RunInfo",
     "Status", "UserError", "add_note", "add_tags", "checkpoint_step", "edit_run", "final_status",
     "get_run", "kill", "kill_outcome", "latest_checkpoint", "launch", "lineage", "list_runs",
-    "live_status", "parse_sets", "parse_value", "reconcile", "render_command", "resume",
+    "live_status", "parse_sets", "parse_value", "reconcile", "render_command", "resume", "resume_warning",
     "set_verdict", "shim_env", "start_kill", "tree_order", "wait_started",
 ]
