@@ -14,7 +14,8 @@ from tui.core.journal import tomllib
 from .conftest import ROOT, cli_env
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-VERBS = {"run", "ls", "show", "log", "kill", "resume", "note", "tag", "metrics", "plot", "gpus", "demo"}
+VERBS = {"run", "ls", "show", "log", "kill", "resume", "note", "tag", "metrics", "plot", "gpus", "demo",
+         "init", "checkpoints"}
 
 
 def _readme_commands() -> list[str]:

@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 
 from ..core import config, gpus, procs
 from ..core import runs as runs_mod
+from ..core.checkpoints import run_checkpoints
 from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.rundir import RunDir
@@ -537,12 +538,19 @@ class LabApp(App):
         if info is None:
             self.say("no run selected", severity="warning")
             return
-        ckpt = runs_mod.latest_checkpoint(info.run_dir)
+        try:
+            data = self.journal.read()
+        except UserError as e:
+            self.say(str(e), severity="error", timeout=8)
+            return
+        cks = run_checkpoints(data, info)
+        ckpt = next((c.path for c in cks if c.newest), None)
         if ckpt is None:
             self.say(f"run {info.id!r} has no complete checkpoint in "
                      f"{show_path(RunDir(info.run_dir).checkpoints_dir)}", severity="error", timeout=8)
             return
-        self.push_screen(ResumeDialog(self, info, ckpt, edit=edit))
+        self.push_screen(ResumeDialog(self, info, ckpt, edit=edit, checkpoints=cks,
+                                      warning=runs_mod.resume_warning(data, info, ckpt)))
 
     def action_resume(self) -> None:
         self._resume(edit=False)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 from ..core import runs
+from ..core.checkpoints import run_checkpoints, run_cwd, template_of
+from ..core.fsio import write_atomic
+from ..core.gitinfo import code_differs
 from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.metrics import LogTail, last_lines_offset, run_flags
 from ..core.rundir import RunDir
 from ..core.text import age, inert, terminal_safe
-from .common import emit_json, journal_path
+from .common import emit_json, journal_given, journal_path
 
 
 def _warn(msg: str) -> None:
@@ -27,8 +32,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override a template param (repeatable)")
     p.add_argument("--gpus", help="GPU indices (0,1), 'auto' or 'none'")
     p.add_argument("--name", help="run id (letters, digits, . _ -); default EXPERIMENT_N")
+    p.add_argument("--cwd", metavar="DIR", help="working folder of the run (default: the template's "
+                   "cwd, else the lab folder; for -- COMMAND the folder you are in)")
+    p.add_argument("--init-from", metavar="RUN[:CHECKPOINT]",
+                   help="start from another run's checkpoint ({init_from}, $LABTUI_INIT_FROM; not a resume)")
     p.add_argument("--json", action="store_true", help="print the new run as JSON")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("init", help="create a commented experiments.toml here (or in DIR)")
+    p.add_argument("dir", nargs="?", default=".")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("checkpoints", help="list a run's checkpoints (newest first)")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_checkpoints)
 
     p = sub.add_parser("ls", help="list runs with live status")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -59,7 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("resume", help="start a new run continuing ID from its latest checkpoint")
     p.add_argument("id")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", default=[])
-    p.add_argument("--from", dest="from_path", metavar="PATH", help="checkpoint (or run folder) to resume from")
+    p.add_argument("--from", dest="from_path", metavar="CKPT",
+                   help="checkpoint to resume from: a step (803250), a name (checkpoint-500) or a path "
+                        "(see labtui checkpoints ID)")
     p.add_argument("--gpus")
     p.add_argument("--name")
     p.add_argument("--json", action="store_true")
@@ -84,8 +104,36 @@ def _journal(args) -> Journal:
 
 # ----------------------------------------------------------------------------- run
 
+NO_JOURNAL = ("no experiments.toml in {here} or any folder above it; create one with `labtui init` "
+              "(or name one with --journal PATH / $LABTUI_JOURNAL)")
+
+JOURNAL_TEMPLATE = """\
+# labtui journal: experiment templates and (written by labtui) the runs.
+# Edit freely: labtui keeps comments and order.  Docs: docs/trainers.md
+#
+# [experiments.nano]
+# cwd = "~/src/nanoGPT"                       # where the command runs (relative to this file, or absolute)
+# command = "python train.py config/train_shakespeare_char.py --out_dir={run_dir} --learning_rate={lr}"
+# params = { lr = 1e-3 }                      # --set lr=3e-4 overrides; types are checked
+# env = { WANDB_MODE = "offline" }            # values may use {param} {run_id} {run_dir}
+# checkpoints = ["{run_dir}/ckpt.pt"]         # globs relative to cwd; labtui's own layout is the default
+# [experiments.nano.resume]                   # how `labtui resume` continues a run of this template
+# set = { init_from = "resume" }              # or: args = "--resume_from_checkpoint {resume_from}"
+"""
+
+
+def cmd_init(args) -> int:
+    path = Path(args.dir).expanduser().absolute() / "experiments.toml"
+    if path.exists():
+        raise UserError(f"{path} already exists")
+    if not path.parent.is_dir():
+        raise UserError(f"{path.parent}: no such folder")
+    write_atomic(path, JOURNAL_TEMPLATE)
+    print(f"created {path}")
+    return 0
+
+
 def cmd_run(args) -> int:
-    j = _journal(args)
     tail = getattr(args, "command_tail", None)
     cmd = list(tail or [])
     experiment = args.experiment
@@ -98,10 +146,47 @@ def cmd_run(args) -> int:
         raise UserError("nothing to run: labtui run EXPERIMENT, or labtui run -- COMMAND ARGS...")
     if experiment is None and params:
         raise UserError("--set needs an experiment template")
+    if not journal_given(args):
+        raise UserError(NO_JOURNAL.format(here=Path.cwd()))
+    j = _journal(args)
+    cwd = args.cwd
+    if cwd is None and experiment is None:
+        cwd = os.getcwd()  # `labtui run -- CMD` runs where it was typed
     t0 = time.monotonic()
     run_id = runs.launch(j, experiment=experiment, command=cmd or None, params=params,
-                         gpus=args.gpus, name=args.name, warn=_warn)
+                         gpus=args.gpus, name=args.name, warn=_warn, cwd=cwd,
+                         init_from=args.init_from)
     return _report_started(j, run_id, t0, args.json)
+
+
+def cmd_checkpoints(args) -> int:
+    j = _journal(args)
+    data = j.read()
+    r = runs.get_run(j, args.id, data)
+    cks = run_checkpoints(data, r)
+    if args.json:
+        emit_json({"run": r.id, "checkpoints": [c.to_json() for c in reversed(cks)]})
+        return 0
+    if not cks:
+        print(f"{r.id}: no checkpoints (looked in {r.rundir.checkpoints_dir}"
+              + (" and the template's checkpoints globs)" if template_of(data, r.experiment).get("checkpoints") else ")"))
+        return 0
+    _print_checkpoints(cks, "")
+    return 0
+
+
+def _print_checkpoints(cks, indent: str) -> None:
+    t = time.time()
+    rows = [(indent + "STEP", "AGE", "", "PATH")]
+    for c in reversed(cks):
+        mark = "newest" if c.newest else ("writing" if not c.complete else "")
+        rows.append((indent + ("-" if c.step is None else str(c.step)), age(t - c.mtime), mark, str(c.path)))
+    _table(rows)
+
+
+def _extra_json(r: runs.RunInfo) -> dict:
+    """The launch records beyond RunInfo's own fields: cwd, init-from and git."""
+    return {k: r.extra.get(k) for k in ("cwd", "init_from", "init_checkpoint", "git")}
 
 
 def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
@@ -143,6 +228,7 @@ def cmd_ls(args) -> int:
         out = []
         for r in infos:
             d = r.to_json()
+            d.update(_extra_json(r))
             d["metrics"] = {}
             d["flags"] = _flags(j, r, data, into=d["metrics"])
             out.append(d)
@@ -179,12 +265,18 @@ def _table(rows: list[tuple[str, ...]]) -> None:
 
 def cmd_show(args) -> int:
     j = _journal(args)
-    r = runs.get_run(j, args.id)
-    ck = runs.latest_checkpoint(r.run_dir)
+    data = j.read()
+    r = runs.get_run(j, args.id, data)
+    cks = run_checkpoints(data, r)
+    ck = next((c.path for c in cks if c.newest), None)
+    differs = _code_differs(data, r)
     if args.json:
         d = r.to_json()
-        d["lineage"] = runs.lineage(j, r.id)
+        d.update(_extra_json(r))
+        d["lineage"] = runs.lineage(j, r.id, data)
         d["latest_checkpoint"] = str(ck) if ck else None
+        d["checkpoints"] = [c.to_json() for c in reversed(cks)]
+        d["code_differs"] = differs
         d["metrics"] = {}
         d["flags"] = _flags(j, r, into=d["metrics"])
         emit_json(d)
@@ -197,19 +289,29 @@ def cmd_show(args) -> int:
     if r.params:
         line("params", ", ".join(f"{k}={v}" for k, v in r.params.items()))
     line("gpus", "cpu" if r.gpus == [] else ("-" if r.gpus is None else ",".join(map(str, r.gpus))))
-    chain = runs.lineage(j, r.id)
+    chain = runs.lineage(j, r.id, data)
     if len(chain) > 1:
         line("lineage", " → ".join(chain))
     if r.resumed_from:
         line("resumed from", r.resumed_from)
+    if r.extra.get("init_from"):
+        line("init from", f"{r.extra['init_from']} ({r.extra.get('init_checkpoint') or '?'})")
     line("started", r.started or "-")
     if r.ended:
         line("ended", r.ended)
     if r.pid:
         line("pid", r.pid)
     line("folder", r.run_dir)
-    if ck:
-        line("checkpoint", ck)
+    line("cwd", run_cwd(r))
+    git = r.extra.get("git")
+    if isinstance(git, dict) and git.get("commit"):
+        line("code", f"commit {str(git['commit'])[:12]} on {git.get('branch', '?')}"
+             + (f", dirty ({git.get('files', '?')} files; {r.rundir.code_diff})" if git.get("dirty") else ""))
+    if differs:
+        line("", differs)
+    for c in reversed(cks):
+        mark = " (newest)" if c.newest else (" (writing)" if not c.complete else "")
+        line("checkpoint", f"{'-' if c.step is None else c.step}  {c.path}{mark}")
     flags = _flags(j, r)
     if flags:
         line("flags", " ".join(flags))
@@ -220,6 +322,14 @@ def cmd_show(args) -> int:
     for n in r.notes:
         line("note", f"[{n['at'] or '?'}] {n['text']}")
     return 0
+
+
+def _code_differs(data: dict, r: runs.RunInfo) -> str | None:
+    """Against the run this one continues (or was initialised from)."""
+    other = r.parent or r.extra.get("init_from")
+    rec = ((data.get("runs") or {}).get(other) or {}) if isinstance(other, str) else {}
+    msg = code_differs(rec.get("git"), r.extra.get("git"))
+    return f"{msg} (vs {other})" if msg else None
 
 
 def _exit_text(r: runs.RunInfo) -> str:

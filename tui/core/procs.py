@@ -21,10 +21,11 @@ RUN_TAG = "LABTUI_RUN_ID"
 LAB_TAG = "LABTUI_LAB"  # which lab (the journal's real path): run ids repeat across labs
 RUN_DIR_ENV = "LABTUI_RUN_DIR"
 RESUME_ENV = "LABTUI_RESUME_FROM"  # the checkpoint a resumed run starts from
+INIT_ENV = "LABTUI_INIT_FROM"  # the checkpoint a run initialises its weights from (init-from)
 SHIM_ENV = "LABTUI_SHIM"  # in a shim's own environment: its run folder (the shim of which run)
 # Everything that ties a process to a run: a run launched from inside another run (a sweep
 # driver) is its own run, so its shim and trainer inherit none of these from the launcher.
-RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV, SHIM_ENV)
+RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV, SHIM_ENV, INIT_ENV)
 
 
 def lab_id(journal_path: str | os.PathLike) -> str:

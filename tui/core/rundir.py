@@ -2,7 +2,7 @@
 
 ``logs/<run-id>/`` holds what the processes of a run wrote: the trainer's ``output.log``
 and ``metrics.jsonl``, the shim's ``spec.json`` / ``state.json`` / ``exit.json`` /
-``shim.log``, a labtui kill's ``kill.json`` / ``kill.log``, the trainer's checkpoints
+``shim.log``, the launch's ``code.diff`` (uncommitted changes), a labtui kill's ``kill.json`` / ``kill.log``, the trainer's checkpoints
 (``checkpoints/step-N/`` + ``checkpoints/latest``) and two caches that are safe to delete.
 Nothing else in labtui spells these names.
 """
@@ -40,6 +40,7 @@ class RunDir:
     LATEST = "latest"
     METRICS_CACHE = ".metrics-cache"
     FLAGS_CACHE = ".flags-cache"
+    CODE_DIFF = "code.diff"
 
     __slots__ = ("path",)
 
@@ -98,6 +99,10 @@ class RunDir:
     @property
     def checkpoints_dir(self) -> Path:
         return self.path / self.CHECKPOINTS
+
+    @property
+    def code_diff(self) -> Path:
+        return self.path / self.CODE_DIFF
 
     @property
     def metrics_cache(self) -> Path:

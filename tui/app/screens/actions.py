@@ -295,12 +295,18 @@ class ResumeDialog(ActionDialog):
                 Binding("ctrl+s", "submit", "Resume", id="resume_submit", priority=True)]
     OK_LABEL = "Resume"
 
-    def __init__(self, lab_app, info, checkpoint, edit: bool = False) -> None:
+    def __init__(self, lab_app, info, checkpoint, edit: bool = False, checkpoints=None,
+                 warning: str | None = None) -> None:
         super().__init__(lab_app)
         self.info = info
         self.checkpoint = checkpoint
         self.edit = edit
         self.step = core_runs.checkpoint_step(checkpoint)
+        # every listed checkpoint (tui.core.checkpoints), newest first: a choice when there are two
+        self.choices = [(c.path, c.step) for c in reversed(checkpoints or []) if c.complete]
+        if self.choices:
+            self.step = dict(self.choices).get(checkpoint, self.step)
+        self.warning = warning
 
     def title_text(self) -> Text:
         return Text.assemble("Resume ", (self.info.id, "bold"), " from ",
@@ -319,6 +325,12 @@ class ResumeDialog(ActionDialog):
         t.append(self.info.id)
         t.append(" in the tree", style="dim")
         yield Static(t, classes="dialog-info")
+        if len(self.choices) > 1:
+            opts = [(f"{'-' if st is None else st}  {p.name}", str(p)) for p, st in self.choices]
+            yield field("from", Select(opts, value=str(self.checkpoint), allow_blank=False,
+                                       id="resume-ckpt", compact=True))
+        if self.warning:
+            yield Static(Text(self.warning, style="yellow"), id="resume-warning")
         if self.edit:
             if not self.info.params:
                 yield Static(Text("this run has no params to edit", style="dim"))
@@ -358,6 +370,8 @@ class ResumeDialog(ActionDialog):
             self.show_error(str(e))
             return
         j, rid, ckpt = self.lab.journal, self.info.id, self.checkpoint
+        if len(self.choices) > 1:
+            ckpt = self.query_one("#resume-ckpt", Select).value
         warnings: list[str] = []
 
         def work():

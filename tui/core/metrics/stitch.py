@@ -2,8 +2,9 @@
 
 For each child of a lineage (root .. run, ``tui.core.lineage.chain``) the takeover x ``r`` is
 the child's ``resume_step`` (journal), else the child's first x (over all its series).  Every
-earlier run's points at or after ``r`` are dropped (they were computed past the checkpoint
-the child resumed from); a child that restarted counting below ``r`` is shifted onto it (one
+earlier run's points after ``r`` are dropped (they were computed past the checkpoint the
+child resumed from); the point at ``r`` itself is kept (the checkpoint holds the state after
+step ``r``, the child logs from the next one) unless the child logs ``r`` itself; a child that restarted counting below ``r`` is shifted onto it (one
 shift for all its series); ``r`` is a resume mark.  A child with no ``resume_step`` and no
 points yet changes nothing.
 
@@ -68,9 +69,14 @@ def _segments(parts: Sequence[Part], metric: str):
             r, shift = takeover(p)
             if r is None:
                 continue
+            # The checkpoint holds the state after step r: earlier runs keep their point at r
+            # unless this child logs r itself (its own first x of this metric, after its shift).
+            own = ser.get(metric)
+            logs_r = own is not None and len(own) > 0 and own.x[0] + shift <= r
+            side = "left" if logs_r else "right"
             cut = []
             for x, y, w, ep, sh in segs:
-                k = int(np.searchsorted(x, r, side="left"))
+                k = int(np.searchsorted(x, r, side=side))
                 cut.append((x[:k], y[:k], w[:k], ep, sh))
             segs = cut
             marks.append(r)

@@ -6,7 +6,7 @@ A run's truth lives in files: the journal entry (what was asked, notes), the shi
 ``/proc`` and never writes; :func:`reconcile` writes the live status back, on purpose.
 
 Modules: ``model`` (RunInfo, pure listing), ``live`` (status from files + /proc),
-``reconcile`` (write-back), ``launch`` (ids, templates, the shim), ``kill``, ``resume``,
+``reconcile`` (write-back), ``launch`` (ids, the shim), ``template`` (placeholders, --set values), ``kill``, ``resume``,
 ``edit`` (notes, tags, verdict).  The shim and the detached killer are ``tui.core.shim`` and
 ``tui.core.killer`` (``python -m`` entry points that running shims use).
 """
@@ -16,16 +16,17 @@ from ..rundir import checkpoint_step
 from ..status import LIVE, STATUSES, Status, final_status
 from .edit import TAG_RE, VERDICTS, add_note, add_tags, edit_run, set_verdict
 from .kill import DEFAULT_GRACE, kill, kill_detached, kill_outcome, start_kill
-from .launch import launch, parse_sets, parse_value, render_command, shim_env, wait_started
+from .launch import launch, shim_env, wait_started
 from .live import STARTING_TIMEOUT, live_status
 from .model import RunInfo, get_run, lineage, list_runs, tree_order
 from .reconcile import reconcile
-from .resume import latest_checkpoint, resume
+from .resume import latest_checkpoint, resume, resume_warning
+from .template import parse_sets, parse_value, render_command
 
 __all__ = [
     "DEFAULT_GRACE", "LIVE", "STARTING_TIMEOUT", "STATUSES", "TAG_RE", "VERDICTS", "RunInfo",
     "Status", "UserError", "add_note", "add_tags", "checkpoint_step", "edit_run", "final_status",
     "get_run", "kill", "kill_detached", "kill_outcome", "latest_checkpoint", "launch", "lineage", "list_runs",
-    "live_status", "parse_sets", "parse_value", "reconcile", "render_command", "resume",
+    "live_status", "parse_sets", "parse_value", "reconcile", "render_command", "resume", "resume_warning",
     "set_verdict", "shim_env", "start_kill", "tree_order", "wait_started",
 ]

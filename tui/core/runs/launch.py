@@ -1,4 +1,5 @@
-"""Launching a run: ids, experiment templates, ``--set`` values, and starting its shim.
+"""Launching a run: ids, the run's command/cwd/env from its template (``template``), git info,
+and starting its shim.
 
 ``launch`` allocates the run id, records the run in the journal as ``starting``, writes the
 shim's ``spec.json`` and starts ``python -m tui.core.shim <run-dir>`` detached from this
@@ -12,83 +13,30 @@ import os
 import re
 import shlex
 import shutil
-import string
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import tomlkit
 
 from .. import procs
+from ..checkpoints import newest, pick, run_checkpoints
 from ..errors import UserError
+from ..fsio import write_atomic
+from ..gitinfo import git_info
 from ..gpus import busy_gpus, parse_gpus, resolve_gpus
-from ..journal import Journal, table, tomllib, validate_run_id
+from ..journal import Journal, table, validate_run_id
 from ..journal import now as _now
 from ..rundir import RunDir
 from ..status import Status
-from .model import as_journal, list_runs, unknown
+from .model import as_journal, get_run, list_runs, unknown
+from .template import (CONTEXT, check_types, placeholders, render_command, render_text,
+                       template_cwd, template_env)
 
 
 # --------------------------------------------------------------------------- launching
-
-def parse_value(text: str) -> Any:
-    """A ``--set`` value: TOML scalar if it parses (1e-4, 4, true, "x"), else the raw string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def parse_sets(items: Iterable[str] | None) -> dict:
-    out = {}
-    for item in items or []:
-        key, sep, val = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"bad --set {item!r}: expected KEY=VALUE")
-        out[key] = parse_value(val.strip())
-    return out
-
-
-def _placeholders(template: str) -> list[str]:
-    names = []
-    try:
-        for _lit, field, _spec, _conv in string.Formatter().parse(template):
-            if field is not None:
-                names.append(field)
-    except ValueError as e:
-        raise UserError(f"bad command template {template!r}: {e}") from None
-    return names
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, list):
-        return ",".join(_fmt(x) for x in v)
-    return str(v)
-
-
-def render_command(exp_name: str, template: str, params: dict) -> list[str]:
-    """Fill ``{param}`` placeholders (each value shell-quoted) and split into argv."""
-    fields = _placeholders(template)
-    for f in fields:
-        if not f or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", f):
-            raise UserError(f"experiment {exp_name!r}: bad placeholder {{{f}}} in command")
-        if f not in params:
-            raise UserError(
-                f"experiment {exp_name!r}: command needs param {f!r}; "
-                f"add it to [experiments.{exp_name}.params] or pass --set {f}=VALUE")
-    quoted = {k: shlex.quote(_fmt(v)) for k, v in params.items()}
-    try:
-        return shlex.split(template.format_map(quoted))
-    except ValueError as e:
-        raise UserError(f"experiment {exp_name!r}: cannot split command: {e}") from None
-
 
 def _resolve_argv0(argv: list[str]) -> list[str]:
     if argv and argv[0] in ("python", "python3") and shutil.which(argv[0]) is None:
@@ -181,11 +129,17 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
            gpus: Any = None, name: str | None = None, parent: str | None = None,
            resumed_from: str | None = None, resume_step: int | None = None,
            env: dict | None = None, warn: Callable[[str], None] | None = None,
-           wait: bool = True) -> str:
+           wait: bool = True, cwd: str | os.PathLike | None = None,
+           context: dict | None = None, recipe: dict | None = None,
+           init_from: str | None = None) -> str:
     """Start a run detached from this process; return its id.
 
     Either ``experiment`` (a template in the journal, ``params`` override its defaults)
     or ``command`` (argv list or a string split like a shell would, never run by one).
+    ``cwd``: the run's working folder (default: the template's ``cwd``, else the lab folder).
+    ``context``: ``resume_from`` / ``parent_run_dir`` placeholders of a resume; ``recipe``: the
+    template's resume recipe (``set`` values and ``args``) to apply; ``init_from``:
+    ``RUN[:CHECKPOINT]`` whose checkpoint the new run starts its weights from.
     """
     j = as_journal(journal)
     data = j.read()
@@ -193,6 +147,17 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     exps = data.get("experiments") or {}
     if name is not None:
         validate_run_id(name)
+    ctx = {k: str(v) for k, v in (context or {}).items() if v is not None}
+    env = {k: str(v) for k, v in (env or {}).items()}
+    init_rec = None
+    if init_from is not None:
+        init_rec, ckpt = resolve_init_from(j, data, init_from)
+        ctx["init_from"] = str(ckpt)
+        env[procs.INIT_ENV] = str(ckpt)
+    if cwd is not None:
+        cwd = Path(cwd).expanduser()
+        cwd = cwd if cwd.is_absolute() else Path.cwd() / cwd
+    render: Callable[[str, Path], tuple[list[str], Path | None, dict, dict]]
     if experiment is not None:
         if experiment not in exps:
             raise UserError(unknown("experiment", experiment, exps))
@@ -203,31 +168,60 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             cmd_t = shlex.join(str(x) for x in cmd_t)
         if not isinstance(cmd_t, str) or not cmd_t.strip():
             raise UserError(f"experiment {experiment!r} has no command")
-        allowed = set(defaults) | set(_placeholders(cmd_t))
+        recipe = recipe or {}
+        allowed = set(defaults) | (set(placeholders(cmd_t)) - set(CONTEXT)) | set(recipe.get("set") or ())
         for k in params:
             if k not in allowed:
                 raise UserError(
                     f"experiment {experiment!r} has no param {k!r}; known: "
                     + (", ".join(sorted(allowed)) or "none"))
+        check_types(experiment, defaults, params)
         merged = {**defaults, **params}
-        argv = render_command(experiment, cmd_t, merged)
+        r_args = recipe.get("args")
+        if r_args:
+            cmd_t = cmd_t + " " + (shlex.join(map(str, r_args)) if isinstance(r_args, list) else str(r_args))
+        r_set = recipe.get("set") or {}
+        if not isinstance(r_set, dict):
+            raise UserError(f"experiment {experiment!r}: resume.set must be a table")
+
+        def render(run_id: str, run_dir: Path):
+            base = {**ctx, "run_id": run_id, "run_dir": str(run_dir)}
+            values = {**base, **merged}  # a param named like a placeholder (nanoGPT's init_from) wins
+            for k, v in defaults.items():  # a default may name the run: out_dir = "out/{run_id}"
+                if k not in params and isinstance(v, str) and "{" in v:
+                    values[k] = render_text(experiment, v, base, f"params.{k}")
+            for k, v in r_set.items():
+                values[k] = render_text(experiment, v, values, f"resume.set.{k}") if isinstance(v, str) else v
+            ps = {k: values[k] for k in (*merged, *r_set)}
+            argv = render_command(experiment, cmd_t, values)
+            wd = cwd if cwd is not None else template_cwd(j, tmpl.get("cwd"), experiment, values)
+            return argv, wd, {**template_env(tmpl.get("env"), experiment, values), **env}, ps
+
         if gpus is None and "gpus" in tmpl:
             gpus = tmpl["gpus"]
-        params = merged
     else:
         if command is None or (isinstance(command, (list, str)) and not command):
             raise UserError("nothing to run: give an experiment name or -- COMMAND ARGS...")
         if isinstance(command, str):
             try:
-                argv = shlex.split(command)
+                argv0 = shlex.split(command)
             except ValueError as e:
                 raise UserError(f"cannot split command {command!r}: {e}") from None
         else:
-            argv = [str(a) for a in command]
-        if not argv:
+            argv0 = [str(a) for a in command]
+        if not argv0:
             raise UserError("nothing to run: empty command")
+
+        def render(run_id: str, run_dir: Path):
+            return argv0, cwd, env, params
+
+    # Everything a template can get wrong is found here, before a run id is used.
+    _argv, wd, _env, _ps = render("RUN_ID", j.logs_dir / "RUN_ID")
+    if wd is not None and not str(wd).startswith(str(j.logs_dir / "RUN_ID")) and not Path(wd).is_dir():
+        raise UserError(f"working folder {wd} does not exist")
     chosen_gpus = _resolve_gpus(j, data, gpus, warn)
-    run_argv = _resolve_argv0(argv)
+    in_run_dir = wd is not None and str(wd).startswith(str(j.logs_dir / "RUN_ID"))
+    git, diff = git_info(j.root if wd is None or in_run_dir else wd)  # time-boxed, never fails
 
     made: list[Path] = []
     with _removed_on_error(made), j.edit() as doc:
@@ -240,15 +234,21 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
         else:
             run_id = _next_id(experiment or "run", taken)
         run_dir = RunDir(j.run_dir(run_id))
+        argv, wd, run_env, params = render(run_id, run_dir.path)
+        run_cwd = Path(wd) if wd is not None else j.root
         run_dir.path.mkdir(parents=True, exist_ok=False)
         made.append(run_dir.path)
+        if run_cwd.is_relative_to(run_dir.path):
+            run_cwd.mkdir(parents=True, exist_ok=True)
+        if diff:
+            write_atomic(run_dir.code_diff, diff.encode("utf-8"))
         run_dir.write_spec({
             "run_id": run_id,
             "journal": str(j.path),
-            "argv": run_argv,
-            "cwd": str(j.root),
+            "argv": _resolve_argv0(argv),
+            "cwd": str(run_cwd),
             "gpus": chosen_gpus,
-            "env": {k: str(v) for k, v in (env or {}).items()},
+            "env": run_env,
         })
         rec = table(doc, "runs", run_id)
         if experiment is not None:
@@ -259,6 +259,9 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             rec["resumed_from"] = resumed_from
         if resume_step is not None:
             rec["resume_step"] = resume_step
+        if init_rec is not None:
+            rec["init_from"] = init_rec
+            rec["init_checkpoint"] = ctx["init_from"]
         rec["command"] = shlex.join(argv)
         if params:
             it = tomlkit.inline_table()
@@ -266,6 +269,12 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             rec["params"] = it
         if chosen_gpus is not None:
             rec["gpus"] = chosen_gpus
+        if run_cwd != j.root:
+            rec["cwd"] = str(run_cwd)
+        if git:
+            it = tomlkit.inline_table()
+            it.update(git)
+            rec["git"] = it
         rec["status"] = str(Status.STARTING)
         rec["started"] = _now()
 
@@ -281,3 +290,15 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     return run_id
 
 
+def resolve_init_from(j: Journal, data: dict, spec: str) -> tuple[str, Path]:
+    """``RUN[:CHECKPOINT]`` -> (run id, checkpoint path): the run's newest complete checkpoint,
+    or the one named by step, name or path."""
+    run_id, _sep, which = spec.partition(":")
+    info = get_run(j, run_id.strip(), data)
+    cks = run_checkpoints(data, info)
+    ck = pick(cks, which) if which.strip() else newest(cks)
+    if ck is None:
+        listed = ", ".join(c.name for c in cks) or "none"
+        what = f"checkpoint {which!r}" if which.strip() else "complete checkpoint"
+        raise UserError(f"--init-from {spec}: run {info.id!r} has no {what} (listed: {listed})")
+    return info.id, ck.path.resolve()

@@ -1,4 +1,11 @@
-"""Resuming: a new run that continues another from a checkpoint (``training_11`` → ``.1`` → ``.2``)."""
+"""Resuming: a new run that continues another from a checkpoint (``training_11`` → ``.1`` → ``.2``).
+
+The checkpoint is the parent's newest complete one (:mod:`tui.core.checkpoints`: labtui's own
+layout plus the template's ``checkpoints`` globs) or the one ``--from`` names by path, step or
+name.  The new run gets it as ``$LABTUI_RESUME_FROM`` and as the ``{resume_from}`` placeholder;
+the template's resume recipe (``[experiments.X.resume]``: ``set`` values, extra ``args``) tells
+a trainer that does not read the variable how to continue.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import procs
+from ..checkpoints import (Checkpoint, is_own_layout, name_step, newest, pick, run_checkpoints,
+                           run_cwd, template_of)
 from ..errors import UserError
 from ..journal import Journal
-from ..rundir import RunDir, checkpoint_step
+from ..rundir import RunDir
 from .launch import launch, taken_ids
 from .model import as_journal, get_run, lineage
+
+NO_RECIPE = ("this template has no resume recipe: the script may start from scratch "
+             "(it gets the checkpoint only as $LABTUI_RESUME_FROM; add [experiments.{exp}.resume])")
 
 
 def latest_checkpoint(run_dir: Path | str) -> Path | None:
@@ -19,18 +31,33 @@ def latest_checkpoint(run_dir: Path | str) -> Path | None:
     return RunDir(run_dir).latest_checkpoint()
 
 
-def _checkpoint_from(from_path: str) -> Path:
-    """``--from PATH``: a checkpoint, a run folder or its ``checkpoints/`` (their latest one)."""
-    ckpt = Path(from_path).expanduser()
-    if not ckpt.is_absolute():
-        ckpt = Path.cwd() / ckpt
-    if not ckpt.exists():
-        raise UserError(f"checkpoint {from_path!r} does not exist")
-    if ckpt.is_dir() and RunDir(ckpt).checkpoints_dir.is_dir():
-        ckpt = latest_checkpoint(ckpt) or ckpt
-    elif ckpt.is_dir() and ckpt.name == RunDir.CHECKPOINTS:
-        ckpt = latest_checkpoint(ckpt.parent) or ckpt
-    return ckpt
+def _checkpoint_from(from_path: str, listed: list[Checkpoint]) -> tuple[Path, int | None]:
+    """``--from``: a listed checkpoint by step, name or path; else a checkpoint path, a run
+    folder or its ``checkpoints/`` (their latest one)."""
+    ck = pick(listed, from_path)
+    if ck is not None:
+        return ck.path, ck.step
+    path = Path(from_path).expanduser()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    if not path.exists():
+        names = ", ".join(c.name for c in listed[-6:]) or "none"
+        raise UserError(f"checkpoint {from_path!r} does not exist (this run's: {names})")
+    if path.is_dir() and RunDir(path).checkpoints_dir.is_dir():
+        path = latest_checkpoint(path) or path
+    elif path.is_dir() and path.name == RunDir.CHECKPOINTS:
+        path = latest_checkpoint(path.parent) or path
+    return path, name_step(path)
+
+
+def resume_warning(data: dict, info: Any, ckpt: Path | str) -> str | None:
+    """The warning a resume of ``info`` from ``ckpt`` gets, or None: no recipe, and a
+    checkpoint that is not labtui's own layout (whose trainers read $LABTUI_RESUME_FROM)."""
+    if is_own_layout(ckpt):
+        return None
+    if template_of(data, info.experiment).get("resume"):
+        return None
+    return NO_RECIPE.format(exp=info.experiment or "NAME")
 
 
 def resume(journal: Journal | str | None, run_id: str, params: dict | None = None,
@@ -38,39 +65,55 @@ def resume(journal: Journal | str | None, run_id: str, params: dict | None = Non
            warn: Callable[[str], None] | None = None, wait: bool = True) -> str:
     """Start a new run that continues ``run_id`` from a checkpoint; return the new id.
 
-    The new id continues the chain of the lineage root: ``training_11`` →
-    ``training_11.1`` → ``training_11.2`` ...
+    The new id numbers after the run continued: ``training_11`` → ``training_11.1``, and
+    continuing ``training_11.1`` gives ``training_11.2`` (see :func:`next_resume_id`).
     """
     j = as_journal(journal)
     data = j.read()
     runs = data.get("runs") or {}
     parent = get_run(j, run_id, data)
+    listed = run_checkpoints(data, parent)
     if from_path is not None:
-        ckpt = _checkpoint_from(from_path)
+        ckpt, step = _checkpoint_from(from_path, listed)
     else:
-        ckpt = parent.rundir.latest_checkpoint()
-        if ckpt is None:
+        ck = newest(listed)
+        if ck is None:
             raise UserError(
-                f"run {run_id!r} has no complete checkpoint in {parent.rundir.checkpoints_dir}; "
-                "give one with --from PATH")
+                f"run {run_id!r} has no complete checkpoint in {parent.rundir.checkpoints_dir}"
+                + (" or its template's checkpoints" if template_of(data, parent.experiment).get("checkpoints") else "")
+                + "; give one with --from PATH")
+        ckpt, step = ck.path, ck.step
     ckpt = ckpt.resolve()
     if name is None:
-        root = lineage(j, run_id, data)[0]
-        name = _next_resume_id(root, taken_ids(j, runs))
+        name = next_resume_id(run_id, lineage(j, run_id, data), taken_ids(j, runs))
+    tmpl = template_of(data, parent.experiment)
+    msg = resume_warning(data, parent, ckpt)
+    if msg and warn:
+        warn(msg)
     env = {procs.RESUME_ENV: str(ckpt)}
+    recipe = tmpl.get("resume") if isinstance(tmpl.get("resume"), dict) else None
     kwargs: dict[str, Any] = dict(
-        parent=run_id, resumed_from=str(ckpt), resume_step=checkpoint_step(ckpt), env=env,
-        name=name, gpus=gpus if gpus is not None else parent.gpus, warn=warn, wait=wait)
-    exps = data.get("experiments") or {}
-    if parent.experiment and parent.experiment in exps:
+        parent=run_id, resumed_from=str(ckpt), resume_step=step, env=env,
+        name=name, gpus=gpus if gpus is not None else parent.gpus, warn=warn, wait=wait,
+        cwd=run_cwd(parent),
+        context={"resume_from": str(ckpt), "parent_run_dir": str(parent.run_dir)})
+    if parent.experiment and tmpl:
         merged = {**parent.params, **(params or {})}
-        return launch(j, experiment=parent.experiment, params=merged, **kwargs)
+        return launch(j, experiment=parent.experiment, params=merged, recipe=recipe, **kwargs)
     if params:
         raise UserError(f"run {run_id!r} has no experiment template: --set cannot change its command")
     return launch(j, command=parent.command, **kwargs)
 
 
-def _next_resume_id(root: str, taken: set[str]) -> str:
-    pat = re.compile(re.escape(root) + r"\.(\d+)$")
+def next_resume_id(run_id: str, chain: list[str], taken: set[str]) -> str:
+    """``RUN.N``, N one more than any taken: RUN is the run continued, or, when that run is
+    itself a numbered continuation (``training_11.1`` of ``training_11`` in its lineage), the
+    run it continues.  A user-named continuation (``training_11`` resuming ``training_8``)
+    gets its own numbers (``training_11.1``)."""
+    base = run_id
+    m = re.match(r"^(.+)\.(\d+)$", run_id)
+    if m and m.group(1) in chain[:-1]:
+        base = m.group(1)
+    pat = re.compile(re.escape(base) + r"\.(\d+)$")
     n = max((int(m.group(1)) for t in taken if (m := pat.match(t))), default=0)
-    return f"{root}.{n + 1}"
+    return f"{base}.{n + 1}"
