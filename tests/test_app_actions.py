@@ -125,11 +125,14 @@ async def test_kill_confirm_with_reason(alab):
         assert not isinstance(app.screen, KillDialog)
         await until(pilot, lambda: ("information", f"killed {rid}") in app.said, what="killed notice")
         await until(pilot, lambda: app.infos[rid].status == "killed", what="status in app")
+        # the app reads the end from exit.json; the shim writes the journal right after it
+        await until(pilot, lambda: rec(alab, rid).get("status") == "killed" and "notes" in rec(alab, rid),
+                    what="the end in the journal")
     r = rec(alab, rid)
     assert r["status"] == "killed"
     assert [n["text"] for n in r["notes"]] == ["killed: trans_matrix was wrong"]
     assert fsio.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "graceful"
-    assert list(procs.tagged_processes(rid)) == []
+    assert list(procs.tagged_processes(rid, procs.lab_id(alab))) == []
     assert alab.read_text(encoding="utf-8").startswith("# lab journal: keep this comment\n")
 
 
@@ -156,6 +159,7 @@ async def test_kill_shows_stopping_until_the_escalation_ends(alab):
         # the poll that shows the run ended also ends its kill in the app's state (the kill's
         # worker may report later): no "stopping", no "already killing" after the run is gone
         assert rid not in app.state.killing
+        await until(pilot, lambda: rec(alab, rid).get("status") == "killed", what="the end in the journal")
     assert rec(alab, rid)["status"] == "killed" and rec(alab, rid)["signal"] == "SIGKILL"
 
 
@@ -202,12 +206,17 @@ async def test_kill_marked_runs_one_confirmation(alab):
         await pilot.press("down", "down", "enter")
         await pilot.click("#ok")
         await until(pilot, lambda: all(app.infos[r].status == "killed" for r in (a, b)), what="both killed")
+        await until(pilot, lambda: all(rec(alab, r).get("status") == "killed" for r in (a, b)),
+                    what="both ends in the journal")
     for rid in (a, b):
         assert rec(alab, rid)["status"] == "killed"
         assert "notes" not in rec(alab, rid)  # no reason, no note
         assert fsio.read_json(alab.parent / "logs" / rid / "kill.json")["mode"] == "now"
-        assert list(procs.tagged_processes(rid)) == []
-    assert rec(alab, done)["status"] == "finished"
+        assert list(procs.tagged_processes(rid, procs.lab_id(alab))) == []
+    deadline = time.monotonic() + 30
+    while rec(alab, done).get("status") != "finished":  # the shim's write follows exit.json
+        assert time.monotonic() < deadline, rec(alab, done)
+        time.sleep(0.05)
 
 
 @sync

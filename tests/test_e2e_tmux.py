@@ -140,7 +140,7 @@ def test_kill_resume_note_from_the_app(lab, pane):
     wait_for(lambda: runs.get_run(j, "g1").status == "killed", "g1 killed", 60)
     info = runs.get_run(j, "g1")
     assert [n["text"] for n in info.notes] == ["killed: lr schedule wrong"]
-    assert list(procs.tagged_processes("g1")) == []
+    assert list(procs.tagged_processes("g1", procs.lab_id(lab.journal))) == []
     assert procs.matching_process(pid, info.create_time) is None
     pane.wait(lambda s: re.search(r"g1\s+gan\s+\S*\s*killed", s), "g1 shown killed")
     # The graceful stop let the trainer save a final checkpoint at the step it stopped.

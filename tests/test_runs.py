@@ -147,7 +147,7 @@ def test_kill_reaches_ranks_in_their_own_sessions(lab):
         assert os.getsid(pid) != os.getsid(root)
     lab.labtui("kill", "ddp", "--grace", "0.3", check=True)
     assert all(gone(p) for p in [root, *ranks])
-    assert list(procs.tagged_processes("ddp")) == []
+    assert list(procs.tagged_processes("ddp", procs.lab_id(lab.journal))) == []
     assert runs.get_run(lab.journal, "ddp").status == "killed"
 
 
@@ -446,11 +446,11 @@ def test_kill_while_starting_leaves_nothing_behind(lab):
     for i in range(3):
         rid = runs.launch(lab.journal, command=["sleep", "60"], name=f"early{i}", wait=False)
         assert runs.kill(lab.journal, rid, grace=0.2) == "killed"
-        assert list(procs.tagged_processes(rid)) == []
+        assert list(procs.tagged_processes(rid, procs.lab_id(lab.journal))) == []
         assert runs.get_run(lab.journal, rid).status == "killed"
         # The shim never leaves a trainer behind after the kill, however late it started it.
         time.sleep(0.3)
-        assert list(procs.tagged_processes(rid)) == []
+        assert list(procs.tagged_processes(rid, procs.lab_id(lab.journal))) == []
 
 
 def test_detached_kill_finishes_without_its_caller(lab):
