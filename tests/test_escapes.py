@@ -236,3 +236,30 @@ def test_app_views_in_a_real_terminal(esc_lab, term):
     term.keys(target, "q")
     term.wait(target, lambda s: "DONE-app" in s, "the app to quit")
     assert runs.get_run(Journal(esc_lab.journal), "esc").status in ("finished", "failed")
+
+
+def test_gpus_shows_other_users_command_lines_inert(tmp_path):
+    """On a shared server any user's command line reaches `labtui gpus`: it must never be obeyed."""
+    from .test_gpus import GiB, fake_gpu, write_fake
+    from .test_gpus_cli import labtui as gpus_cli
+
+    hostile = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                                "".join(ARGV_SAFE.values())], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        fake = write_fake(tmp_path, [{"gpus": [fake_gpu(0, 20)], "processes": [
+            {"pid": hostile.pid, "gpu": 0, "mem_used": 2 * GiB}]}])
+        deadline = time.monotonic() + 30
+        while True:  # until its command line is readable (it has exec'ed)
+            out = gpus_cli(fake=fake)
+            assert out.returncode == 0, out.stderr
+            if "time.sleep" in out.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert "time.sleep" in out.stdout, out.stdout
+        assert bad_chars(out.stdout + out.stderr) == [], bad_chars(out.stdout)
+        js = gpus_cli("--json", fake=fake)
+        assert bad_chars(js.stdout) == [] and json.loads(js.stdout)["processes"]
+    finally:
+        hostile.kill()
+        hostile.wait()

@@ -63,3 +63,28 @@ async def test_detail_shows_the_last_line_of_a_finished_run(tmp_path, monkeypatc
             assert time.monotonic() < deadline, f"last line never shown: {shown()!r}"
             await pilot.pause(0.05)
         assert shown().count("final words") == 1 and "first" in shown()
+
+
+def test_a_log_rewritten_in_place_is_read_again_not_mixed(tmp_path):
+    """Same inode, same size, new content (a script re-run with `>` into the same file): the old
+    numbers are dropped, never spliced with the new ones (which made a phantom loss cliff)."""
+    from tui.core.metrics import RunMetrics
+
+    log = tmp_path / "output.log"
+    log.write_text("".join(f"step {i} loss: {1.0 / i:.4f}\n" for i in range(1, 1001)))
+    rm = RunMetrics(tmp_path)
+    rm.poll()
+    assert len(rm.series["loss"]) == 1000 and rm.series["loss"].y[-1] == 0.001
+    ino = log.stat().st_ino
+    with open(log, "r+") as f:
+        f.write("".join(f"step {i} loss: {9.0 / i:.4f}\n" for i in range(1, 1001)))
+        f.truncate()
+    assert log.stat().st_ino == ino
+    rm.poll()
+    s = rm.series["loss"]
+    assert list(s.x) == [float(i) for i in range(1, 1001)] and s.y[0] == 9.0 and s.y[-1] == 0.009
+    with open(log, "r+") as f:  # shorter: a truncation that then grew a little
+        f.write("step 1 loss: 5.0\nstep 2 loss: 4.0\n")
+        f.truncate()
+    rm.poll()
+    assert list(rm.series["loss"].y) == [5.0, 4.0]
