@@ -4,7 +4,9 @@ when a template has no recipe.  Real runs of tests/progs/hf_style.py."""
 
 from __future__ import annotations
 
+import html
 import re
+import time
 
 from textual.widgets import Select, Static
 
@@ -73,3 +75,32 @@ async def test_resume_dialog_chooses_a_template_checkpoint(tmp_path, monkeypatch
         text = str(app.screen.query_one("#resume-warning", Static).render())
         assert "no resume recipe" in text and "start from scratch" in text
         await pilot.press("escape")
+
+
+@sync
+async def test_detail_shows_init_from_cwd_and_code(tmp_path, monkeypatch):
+    """A stage started from another run's weights says so in the detail view (not a resume)."""
+    monkeypatch.chdir(tmp_path)
+    j = tmp_path / "experiments.toml"
+    j.write_text(journal_text(), encoding="utf-8")
+    (tmp_path / "work").mkdir()
+    runs.launch(j, experiment="hf", name="stage1")
+    deadline = time.monotonic() + 30
+    while runs.get_run(j, "stage1").alive:
+        assert time.monotonic() < deadline, "stage1 did not end"
+        time.sleep(0.05)
+    runs.launch(j, experiment="bare", name="stage2", init_from="stage1")
+    app = make_app(j)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, "stage2")
+        await pilot.press("enter")
+
+        def shown() -> str:  # the screen's text, as the terminal shows it
+            svg = app.export_screenshot()
+            return html.unescape("".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
+
+        await until(pilot, lambda: "init from" in shown(), what="init-from row")
+        text = shown()
+        assert "stage1" in text and "checkpoint-12" in text and "weights only" in text
+        assert "cwd" in text and "work" in text
+        assert app.infos["stage2"].parent is None  # not a resume edge

@@ -328,4 +328,7 @@ def display_info(info):
     params = _inert_value(info.params)
     if params != info.params:
         changes["params"] = params
+    extra = _inert_value(info.extra)  # cwd, init-from, git: from the journal too
+    if extra != info.extra:
+        changes["extra"] = extra
     return dataclasses.replace(info, **changes) if changes else info

@@ -76,6 +76,19 @@ def info_table(info, checkpoints: list[str], latest: str | None) -> Table:
         if info.resume_step is not None:
             lin.append(f" at step {info.resume_step}")
         t.add_row("lineage", lin)
+    extra = info.extra or {}
+    if extra.get("init_from"):
+        t.add_row("init from", Text(f"{extra['init_from']}"
+                                    + (f"  ({extra['init_checkpoint']})" if extra.get("init_checkpoint") else "")
+                                    + "  (weights only: a new curve)"))
+    if extra.get("cwd"):
+        t.add_row("cwd", Text(str(extra["cwd"])))
+    git = extra.get("git")
+    if isinstance(git, dict) and git.get("commit"):
+        code = Text(f"{str(git['commit'])[:10]}" + (f" on {git['branch']}" if git.get("branch") else ""))
+        if git.get("dirty"):
+            code.append("  + uncommitted changes (code.diff)", style="yellow")
+        t.add_row("code", code)
     if checkpoints:
         ck = Text(", ".join(checkpoints[-6:]))
         if latest:
