@@ -6,7 +6,8 @@ Rich/Textual must escape it (``rich.markup.escape`` or ``Text(...)``), never ren
 One home per concept:
 - ``tail``        THE incremental log tail by byte offset (truncation, replacement, rewrites);
                   the metric readers, the app's run-detail log and ``labtui log -f`` use it.
-- ``parse``       log text -> points (the template parser); ``patterns`` user regexes;
+- ``parse``       log text -> points (the incremental template parser); ``rules`` what each
+                  number of a line means (``derive_plan``), never-a-metric rules; ``patterns`` user regexes;
                   ``formats`` metrics.jsonl and metrics CSVs.
 - ``series``      ``Series`` (compact ``array('d')`` columns) and the series cache format.
 - ``sources``     ``LogMetrics`` (one file) and ``RunMetrics`` (a run folder: ``pick_source``).
