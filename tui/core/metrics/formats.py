@@ -17,9 +17,14 @@ def _flatten(obj: dict, prefix: str, out: dict) -> None:
             out[name] = float(v)
 
 
+STEP_KEYS = ("global_step", "iteration", "iter")   # when there is no ``step`` (detectron2: iteration)
+UNIX_2001 = 1e9
+
+
 class JsonlParser(Sink):
-    """Our trainers' ``metrics.jsonl``: exact keys; ``step`` and ``time`` are not series, ``epoch``
-    is the x axis when there is no step, else an ``epoch`` series beside the metrics."""
+    """``metrics.jsonl`` (our trainers) and any ``*.jsonl`` of dicts: exact keys; ``step`` (else
+    ``global_step``/``iteration``/``iter``) and a unix ``time`` are not series, ``epoch`` is the x
+    axis when there is no step, else an ``epoch`` series beside the metrics."""
 
     kind = "jsonl"
 
@@ -38,8 +43,17 @@ class JsonlParser(Sink):
             vals: dict[str, float] = {}
             _flatten(obj, "", vals)
             step = vals.pop("step", None)
+            if step is None:
+                for k in STEP_KEYS:
+                    if k in vals:
+                        step = vals.pop(k)
+                        break
             epoch = vals.pop("epoch", None)
-            wall = vals.pop("time", None)
+            wall = vals.get("time")
+            if wall is not None and wall > UNIX_2001:  # a unix time; else a duration (detectron2's s/iter)
+                del vals["time"]
+            else:
+                wall = None
             if step is not None:
                 self.last_step = step
             if epoch is not None:
@@ -76,8 +90,9 @@ class CsvParser(Sink):
     """A metrics CSV/TSV read incrementally (lines as ``LogTail`` hands them): Lightning's
     ``metrics.csv`` (sparse rows: a blank cell is no point, not a zero), Keras ``CSVLogger``,
     Ultralytics ``results.csv`` (padded headers), Stable-Baselines ``monitor.csv`` (a
-    ``#{"t_start": ...}`` first line: its ``t`` column is seconds since then).  x is the ``step``
-    column, else ``epoch``, else the row number; an ``epoch`` column is a series too (the app's
+    ``#{"t_start": ...}`` first line: its ``t`` column is seconds since then, x the total
+    timesteps, the running sum of ``l``).  x is the ``step`` column, else ``epoch``, else the
+    row number (on the step axis a later row of the same step wins); an ``epoch`` column is a series too (the app's
     epoch x axis maps x through it); ``time``/``timestamp`` give the wall time."""
 
     kind = "csv"
@@ -106,10 +121,16 @@ class CsvParser(Sink):
             if cand in low:
                 self._xi, self.axis = low.index(cand), ax
                 break
-        self._cols = [(i, h) for i, h in enumerate(self.header) if low[i] not in NOT_SERIES]
         self._ti = next((low.index(c) for c in ("time", "timestamp") if c in low), -1)
+        self._li = -1
+        skip = NOT_SERIES
         if self.t_start is not None and "t" in low:  # Stable-Baselines monitor: t since t_start
             self._ti = low.index("t")
+            skip = NOT_SERIES + ("t",)
+            if self._xi < 0 and "l" in low:  # x: total timesteps (the sum of episode lengths)
+                self._li, self.axis = low.index("l"), "step"
+                self.last_step = self.last_step or 0.0
+        self._cols = [(i, h) for i, h in enumerate(self.header) if low[i] not in skip]
 
     def _row(self, line: str) -> list[str]:
         return next(csv.reader([line], delimiter=self.delimiter or ","), [])
@@ -141,7 +162,10 @@ class CsvParser(Sink):
     def _add(self, row: list[str], wall: float) -> bool:
         xi = self._xi
         try:
-            x = float(row[xi]) if xi >= 0 else float(self.line_no)
+            if self._li >= 0:
+                x = self.last_step = (self.last_step or 0.0) + float(row[self._li])
+            else:
+                x = float(row[xi]) if xi >= 0 else float(self.line_no)
         except (ValueError, IndexError):
             return False
         w = wall
@@ -152,6 +176,7 @@ class CsvParser(Sink):
             except ValueError:
                 pass
         changed = False
+        same = self.axis == "step"
         for i, name in self._cols:
             if i < len(row):
                 cell = row[i].strip()
@@ -162,9 +187,14 @@ class CsvParser(Sink):
                 except ValueError:
                     continue
                 s = self.get(name)
-                s.x.append(x)
-                s.y.append(v)
-                s.wall.append(w)
+                n = len(s.x)
+                if same and n and s.x[n - 1] == x:  # one value per step: a later row wins
+                    s.y[n - 1] = v
+                    s.wall[n - 1] = w
+                else:
+                    s.x.append(x)
+                    s.y.append(v)
+                    s.wall.append(w)
                 changed = True
         return changed
 
