@@ -18,7 +18,7 @@ def _flatten(obj: dict, prefix: str, out: dict) -> None:
 
 
 STEP_KEYS = ("global_step", "iteration", "iter")   # when there is no ``step`` (detectron2: iteration)
-UNIX_2001 = 1e9
+UNIX_1973 = 1e8    # a "time" at least this is a unix time; below, a duration
 
 
 class JsonlParser(Sink):
@@ -50,7 +50,7 @@ class JsonlParser(Sink):
                         break
             epoch = vals.pop("epoch", None)
             wall = vals.get("time")
-            if wall is not None and wall > UNIX_2001:  # a unix time; else a duration (detectron2's s/iter)
+            if wall is not None and wall >= UNIX_1973:  # a unix time; else a duration (detectron2's s/iter)
                 del vals["time"]
             else:
                 wall = None
