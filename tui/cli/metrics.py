@@ -63,6 +63,7 @@ def load(args) -> tuple[dict, str, list]:
         rm = M.RunMetrics(src, cli)
         rm.poll()
         rm.save_cache()
+        _notes(rm)
         return rm.series, rm.x_axis, []
     j = journal(args)
     data = j.read()
@@ -75,7 +76,14 @@ def load(args) -> tuple[dict, str, list]:
     rm = M.RunMetrics(j.run_dir(args.source), pats)
     rm.poll()
     rm.save_cache()
+    _notes(rm)
     return rm.series, rm.x_axis, []
+
+
+def _notes(rm) -> None:
+    """One line per source that could not be read (a TensorBoard file without tensorboard)."""
+    for note in rm.notes:
+        print(f"labtui: {note}", file=sys.stderr)
 
 
 def _num(v: float):

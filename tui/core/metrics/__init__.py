@@ -6,10 +6,15 @@ Rich/Textual must escape it (``rich.markup.escape`` or ``Text(...)``), never ren
 One home per concept:
 - ``tail``        THE incremental log tail by byte offset (truncation, replacement, rewrites);
                   the metric readers, the app's run-detail log and ``labtui log -f`` use it.
-- ``parse``       log text -> points (the template parser); ``patterns`` user regexes;
+- ``parse``       log text -> points (the incremental template parser); ``rules`` what each
+                  number of a line means (``derive_plan``), never-a-metric rules; ``patterns`` user regexes;
                   ``formats`` metrics.jsonl and metrics CSVs.
 - ``series``      ``Series`` (compact ``array('d')`` columns) and the series cache format.
-- ``sources``     ``LogMetrics`` (one file) and ``RunMetrics`` (a run folder: ``pick_source``).
+- ``files``       THE discovery rule of metric files beside the log (``metric_files``): run
+                  folder, working folder, declared ``[metrics] files`` globs.
+- ``sources``     ``LogMetrics`` (one file) and ``RunMetrics`` (a run folder: every metric file
+                  merged, else ``output.log``; ``pick_source``); ``tfevents`` TensorBoard files
+                  (optional ``tensorboard`` package, imported lazily).
 - ``goals``       THE metric direction (``goal_of``) and final/best values per metric.
 - ``stitch``      THE stitching rule of resumed runs (``stitched``, ``lineage_curve``).
 - ``flags``       THE flag rule set (``RunFlags``, ``flags_for_run``, ``SILENT_AFTER``).
@@ -17,7 +22,7 @@ One home per concept:
 
 API (what the app and the CLI use)
 ----------------------------------
-``RunMetrics(run_dir, patterns=None)``: ``.poll()``, ``.series``, ``.x_axis``, ``.source``,
+``RunMetrics(run_dir, patterns=None)``: ``.poll()``, ``.series``, ``.x_axis``, ``.source``, ``.sources``, ``.notes``,
     ``.last_traceback``, ``.version``, ``.snapshot()``, ``.save_cache()`` (see ``sources``).
 ``LogMetrics(path, patterns=None, cache_path=None)``; ``parse_file(path, patterns=None)``.
 ``Series``: ``.name``, ``.x``, ``.y``, ``.wall`` (unix seconds), each ``array('d')``.

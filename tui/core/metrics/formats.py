@@ -1,12 +1,11 @@
-"""Structured metric files: JSON lines (our trainers' ``metrics.jsonl``) and metrics CSVs."""
+"""Structured metric files: JSON lines (``metrics.jsonl``, any ``*.jsonl`` of dicts) and metrics CSV/TSV."""
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 
-from .series import Series, Sink
+from .series import Sink
 
 
 def _flatten(obj: dict, prefix: str, out: dict) -> None:
@@ -18,9 +17,14 @@ def _flatten(obj: dict, prefix: str, out: dict) -> None:
             out[name] = float(v)
 
 
+STEP_KEYS = ("global_step", "iteration", "iter")   # when there is no ``step`` (detectron2: iteration)
+UNIX_1973 = 1e8    # a "time" at least this is a unix time; below, a duration
+
+
 class JsonlParser(Sink):
-    """Our trainers' ``metrics.jsonl``: exact keys; ``step`` and ``time`` are not series, ``epoch``
-    is the x axis when there is no step, else an ``epoch`` series beside the metrics."""
+    """``metrics.jsonl`` (our trainers) and any ``*.jsonl`` of dicts: exact keys; ``step`` (else
+    ``global_step``/``iteration``/``iter``) and a unix ``time`` are not series, ``epoch`` is the x
+    axis when there is no step, else an ``epoch`` series beside the metrics."""
 
     kind = "jsonl"
 
@@ -39,8 +43,17 @@ class JsonlParser(Sink):
             vals: dict[str, float] = {}
             _flatten(obj, "", vals)
             step = vals.pop("step", None)
+            if step is None:
+                for k in STEP_KEYS:
+                    if k in vals:
+                        step = vals.pop(k)
+                        break
             epoch = vals.pop("epoch", None)
-            wall = vals.pop("time", None)
+            wall = vals.get("time")
+            if wall is not None and wall >= UNIX_1973:  # a unix time; else a duration (detectron2's s/iter)
+                del vals["time"]
+            else:
+                wall = None
             if step is not None:
                 self.last_step = step
             if epoch is not None:
@@ -67,49 +80,121 @@ class JsonlParser(Sink):
         return changed
 
 
-# --------------------------------------------------------------------------- CSV
+# --------------------------------------------------------------------------- CSV / TSV
 
-def parse_csv(text: str, wall: float) -> tuple[dict[str, Series], str]:
-    """A metrics CSV (Lightning/Keras CSVLogger, YOLO results.csv): x is step, else epoch, else row."""
-    rows = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip() for h in next(rows)]
-    except StopIteration:
-        return {}, "line"
-    low = [h.lower() for h in header]
-    xi, axis = -1, "line"
-    for cand, ax in (("step", "step"), ("global_step", "step"), ("epoch", "epoch")):
-        if cand in low:
-            xi, axis = low.index(cand), ax
-            break
-    # an epoch column is kept as a series too (the app's epoch x axis maps x through it)
-    skip = {i for i, h in enumerate(low) if h in ("step", "global_step", "time", "timestamp", "")}
-    cols = [(i, Series(h)) for i, h in enumerate(header) if i not in skip]
-    ti = low.index("time") if "time" in low else low.index("timestamp") if "timestamp" in low else -1
-    for r, row in enumerate(rows, 1):
-        if not row:
-            continue
+X_COLUMNS = (("step", "step"), ("global_step", "step"), ("epoch", "epoch"))
+NOT_SERIES = ("step", "global_step", "time", "timestamp", "")
+
+
+class CsvParser(Sink):
+    """A metrics CSV/TSV read incrementally (lines as ``LogTail`` hands them): Lightning's
+    ``metrics.csv`` (sparse rows: a blank cell is no point, not a zero), Keras ``CSVLogger``,
+    Ultralytics ``results.csv`` (padded headers), Stable-Baselines ``monitor.csv`` (a
+    ``#{"t_start": ...}`` first line: its ``t`` column is seconds since then, x the total
+    timesteps, the running sum of ``l``).  x is the ``step`` column, else ``epoch``, else the
+    row number (on the step axis a later row of the same step wins); an ``epoch`` column is a series too (the app's
+    epoch x axis maps x through it); ``time``/``timestamp`` give the wall time."""
+
+    kind = "csv"
+
+    def __init__(self, delimiter: str | None = None):
+        super().__init__()
+        self.delimiter = delimiter      # None: from the header (a tab and no comma: TSV)
+        self.header: list[str] | None = None
+        self.t_start: float | None = None
+
+    def state(self) -> dict:
+        st = super().state()
+        st.update(delimiter=self.delimiter, header=self.header, t_start=self.t_start)
+        return st
+
+    def set_state(self, st: dict) -> None:
+        super().set_state(st)
+        self.delimiter, self.header, self.t_start = st["delimiter"], st["header"], st["t_start"]
+        if self.header is not None:
+            self._plan()
+
+    def _plan(self) -> None:
+        low = [h.lower() for h in self.header]
+        self._xi, self.axis = -1, "line"
+        for cand, ax in X_COLUMNS:
+            if cand in low:
+                self._xi, self.axis = low.index(cand), ax
+                break
+        self._ti = next((low.index(c) for c in ("time", "timestamp") if c in low), -1)
+        self._li = -1
+        skip = NOT_SERIES
+        if self.t_start is not None and "t" in low:  # Stable-Baselines monitor: t since t_start
+            self._ti = low.index("t")
+            skip = NOT_SERIES + ("t",)
+            if self._xi < 0 and "l" in low:  # x: total timesteps (the sum of episode lengths)
+                self._li, self.axis = low.index("l"), "step"
+                self.last_step = self.last_step or 0.0
+        self._cols = [(i, h) for i, h in enumerate(self.header) if low[i] not in skip]
+
+    def _row(self, line: str) -> list[str]:
+        return next(csv.reader([line], delimiter=self.delimiter or ","), [])
+
+    def feed(self, lines: list[str], w0: float, w1: float) -> bool:
+        changed = False
+        for line in lines:
+            if not line.strip():
+                if self.header is not None:
+                    self.line_no += 1
+                continue
+            if self.header is None:
+                if line.startswith("#"):  # Stable-Baselines monitor.csv: #{"t_start": ..., "env_id": ...}
+                    try:
+                        meta = json.loads(line[1:])
+                        self.t_start = float(meta.get("t_start"))
+                    except (ValueError, TypeError, AttributeError):
+                        pass
+                    continue
+                if self.delimiter is None:
+                    self.delimiter = "\t" if "\t" in line and "," not in line else ","
+                self.header = [h.strip() for h in self._row(line)]
+                self._plan()
+                continue
+            self.line_no += 1
+            changed |= self._add(self._row(line), w1)
+        return changed
+
+    def _add(self, row: list[str], wall: float) -> bool:
+        xi = self._xi
         try:
-            x = float(row[xi]) if xi >= 0 else float(r)
+            if self._li >= 0:
+                x = self.last_step = (self.last_step or 0.0) + float(row[self._li])
+            else:
+                x = float(row[xi]) if xi >= 0 else float(self.line_no)
         except (ValueError, IndexError):
-            continue
+            return False
         w = wall
-        if ti >= 0:
+        ti = self._ti
+        if ti >= 0 and ti < len(row):
             try:
-                w = float(row[ti])
-            except (ValueError, IndexError):
+                w = float(row[ti]) + (self.t_start or 0.0)
+            except ValueError:
                 pass
-        for i, s in cols:
+        changed = False
+        same = self.axis == "step"
+        for i, name in self._cols:
             if i < len(row):
                 cell = row[i].strip()
                 if not cell:
-                    continue
+                    continue  # sparse rows (Lightning: train and val steps alternate)
                 try:
                     v = float(cell)
                 except ValueError:
                     continue
-                s.x.append(x)
-                s.y.append(v)
-                s.wall.append(w)
-    return {s.name: s for _, s in cols if len(s)}, axis
+                s = self.get(name)
+                n = len(s.x)
+                if same and n and s.x[n - 1] == x:  # one value per step: a later row wins
+                    s.y[n - 1] = v
+                    s.wall[n - 1] = w
+                else:
+                    s.x.append(x)
+                    s.y.append(v)
+                    s.wall.append(w)
+                changed = True
+        return changed
 

@@ -28,227 +28,14 @@ line without a step gets the last step seen.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from .patterns import Patterns
+from .rules import (ANSI_RE, DENY_PARTS, INHERIT, NO_PLAN, NUM_RE, PARTS_RE, TABLE_X, derive_plan, phased,
+                    to_float)
 from .series import Sink
 
-# --------------------------------------------------------------------------- tokens
-
-NUM_RE = re.compile(
-    r"(?<![\w.@])([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)(?!\w)))",
-    re.IGNORECASE,
-)
-ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-_WORD = r"[^\W\d](?:[\w.\-/@]*\w)?"
-KEY_TAIL_RE = re.compile(
-    r"(?P<key>" + _WORD + r"(?: " + _WORD + r"){0,3})(?P<q>['\"]?)"
-    r"(?P<sep>\s*[:=]?\s*[\[(]\s*|\s*[:=]\s*|\s+)['\"]?$"
-)
-_SPLIT_KEY = re.compile(r"[\s/.]+")
-_PARTS = re.compile(r"[\s_\-./]+")
-UNITS = {"%", "ms", "s", "sec", "secs", "us", "µs", "ns", "min", "mins", "h", "it", "its",
-         "mb", "gb", "kb", "mib", "gib", "kib", "tb", "db", "x"}
-STOPWORDS = {"info", "debug", "warning", "warn", "error", "critical", "the", "a", "an", "and",
-             "with", "of", "at", "for", "is", "to", "in", "on", "after", "before", "done",
-             "finished", "end", "start", "starting", "current", "new", "got", "log"}
-DENY_PARTS = {"seed", "pid", "port", "version", "year", "month", "day", "hour", "minute",
-              "worker", "workers", "gpus", "devices", "rank", "size", "bs",
-              "params", "parameters", "param", "dim", "dims", "layers", "layer", "heads",
-              "hidden", "width", "height", "depth", "channels", "classes", "epochs", "steps",
-              "iters", "iterations", "patience", "warmup", "eta", "date", "timestamp", "id",
-              "line", "pages", "files", "shape", "uuid", "hash", "commit", "sha", "job", "jobid",
-              "nparams", "numel", "lineno", "number", "elapsed", "updates", "episodes"}
-# a code location before a number: "[main.py:109]", "train.py:88 -", "solver.cpp:218]"
-CODE_LOC_RE = re.compile(r"\.(?:py|pyx|ipynb|cpp|cc|cxx|c|h|hpp|cu|cuh|js|ts|go|rs|java|scala|lua|jl|rb|sh)"
-                         r"\s*[:(#]\s*(?:line\s*)?$", re.IGNORECASE)
-# config dumps: "Namespace(lr=0.001, ...)", "Config: {...}", "args: lr=0.1 ..." are params, not metrics
-CONFIG_RE = re.compile(r"(?:^|[\s\]|:-])(?:Namespace|Config|ConfigDict|DictConfig|EasyDict|[Hh]yper[Pp]arams|"
-                       r"[Hh]yperparameters|[Pp]arams|[Hh]params|[Aa]rgs|[Aa]rguments|[Oo]ptions|[Cc]onfig(?:uration)?)"
-                       r"\s*(?:\(|[:=]\s*[{(\[])"
-                       r"|^\s*(?:[Cc]onfig(?:uration)?|[Aa]rgs|[Aa]rguments|[Hh]params|[Hh]yper-?[Pp]arameters|"
-                       r"[Oo]ptions)\s*:")
-CONFIG_KEYS = {"batch_size", "seed", "num_workers", "workers", "epochs", "num_epochs", "max_epochs",
-               "weight_decay", "momentum", "warmup", "warmup_steps", "dropout", "output_dir", "max_steps",
-               "gradient_accumulation_steps", "hidden_size", "num_layers", "image_size", "img_size"}
-X_STEP = {"step", "global_step", "globalstep", "iter", "iteration", "it"}
-X_EPOCH = {"epoch", "ep"}
-METRIC_WORD_RE = re.compile(
-    r"loss|acc|ppl|perplex|err|bleu|rouge|psnr|ssim|iou|wer$|cer$|mse|mae|f1|auc|reward|"
-    r"return|score|norm|entropy|top\d|prec|recall|dice|^lr$|_lr$|^lr_|^kl|^map$|^mem"
-)
-NUMBER_RE = re.compile(NUM_RE.pattern.replace("(?<![\\w.@])", ""), re.IGNORECASE)
-# the phase a line reports (before its first metric): Train/Val/Test/Eval; val/test/eval lines'
-# metrics are their own series (``val/loss``), train lines' are the plain names
-PHASE_RE = re.compile(r"(?<![\w./])(train(?:ing)?|val(?:id(?:ation)?)?|eval(?:uation)?|test(?:ing)?)(?![\w.])",
-                      re.IGNORECASE)
-PHASES = {"train": "", "training": "", "val": "val", "valid": "val", "validation": "val",
-          "eval": "eval", "evaluation": "eval", "test": "test", "testing": "test"}
-PHASE_WORDS = set(PHASES) | {"dev", "trn", "tst"}
-INHERIT = "*"   # a summary line (" * Acc@1 76.1", "Averaged stats:") reports the last phase seen
-SUMMARY_RE = re.compile(r"^\s*\*\s|Averaged stats|^\s*\*\s*$")
-# LightGBM "valid_0's ndcg@1:" -> valid_0/ndcg@1
-OWNER_KEY_RE = re.compile(r"(?P<owner>[\w.\-]+)'s (?P<name>[\w.\-/@]+)\s*:\s*$")
-# Stable-Baselines ASCII tables: "| rollout/ |  |", "|    ep_rew_mean | 21.3 |"
-TABLE_X = {"total_timesteps", "timesteps", "num_timesteps", "global_step", "step"}
-
-
-def to_float(s: str) -> float:
-    """Float of a number token, tolerant of a glued unit (``35.2ms``); ValueError if none."""
-    try:
-        return float(s)
-    except ValueError:
-        m = NUMBER_RE.match(s.strip().strip("'\""))
-        if not m:
-            raise
-        return float(m.group(1))
-
-
-
-# --------------------------------------------------------------------------- text parser
-
-_EMPTY = ()
-
-
-_HEXY = re.compile(r"[0-9a-f]*\d[0-9a-f]*\d[0-9a-f]*")
-
-
-def _clean_key(key: str) -> str:
-    words = key.split(" ")
-    while len(words) > 1 and (words[0].lower() in STOPWORDS or (words[0].isupper() and len(words[0]) > 2)
-                              or _HEXY.fullmatch(words[0])):  # a hash fragment: "3f2a9c1 loss"
-        words.pop(0)
-    return " ".join(words[-3:])
-
-
-def _unit_ok(after: str) -> bool:
-    """The text right after a number: empty/punctuation, or a known unit."""
-    if not after:
-        return True
-    c = after[0]
-    if c == "." and len(after) > 1 and after[1].isdigit():
-        return False  # version 1.2.3
-    if c.isalpha() or c == "µ":
-        m = re.match(r"[^\W\d_]+", after)
-        return bool(m) and m.group(0).lower() in UNITS
-    return True
-
-
-def derive_plan(texts: list[str]):
-    """Decide once what each number of a template means.
-
-    Returns ``_EMPTY`` or a tuple ``(metrics, step_idx, epoch_idx, batch, phase)`` where metrics is
-    a tuple of ``(name, idx, den_idx)`` (den_idx -1 unless the value is ``i/N``), step and
-    epoch indexes are -1 when absent, batch is ``(i_idx, n_idx)`` or None and phase is None (no
-    phase word), ``""`` (train), ``"val"``/``"test"``/``"eval"`` or ``INHERIT`` (a summary line).
-    """
-    whole = "".join(texts)
-    head = texts[0].lstrip()
-    if (head.startswith(("File \"", "Traceback", "During handling", "raise ")) or "Warning:" in whole
-            or "warnings.warn" in whole or re.match(r"\s*\w*(Error|Exception)\b", whole)):
-        return _EMPTY
-    if CONFIG_RE.search(whole):
-        return _EMPTY
-    k = len(texts) - 1
-    metrics: list[tuple[str, int, int]] = []
-    config_keys = 0
-    head = None   # the text before the first metric's key (where a phase word is looked for)
-    step = epoch = -1
-    step_den = -1
-    batch = None
-    used = set()
-    for i in range(k):
-        if i in used:
-            continue
-        before, after = texts[i], texts[i + 1]
-        if i and before[:1].isalpha():  # a unit glued to the previous number: "35.2ms gpu: 3"
-            before = before.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZµ%/")
-        pair = after == "/" and i + 1 < k
-        if after in (",", ":", "-", ".", "e", "E") and i + 1 < k:
-            used.add(i + 1)
-            continue  # 11,689,512 / 12:00:01 / 2024-01-01
-        if not pair and not _unit_ok(after):
-            continue
-        if CODE_LOC_RE.search(before):
-            continue
-        om = OWNER_KEY_RE.search(before) if "'s " in before else None
-        if om:
-            if pair:
-                used.add(i + 1)
-            if head is None:
-                head = "".join(texts[:i]) + before[:om.start()]
-            metrics.append((f"{om.group('owner')}/{om.group('name')}", i, i + 1 if pair else -1))
-            continue
-        m = KEY_TAIL_RE.search(before) if before else None
-        if not m:
-            if pair and epoch >= 0 and batch is None:
-                batch = (i, i + 1)
-            if pair:
-                used.add(i + 1)
-            continue
-        key = _clean_key(m.group("key"))
-        sep = m.group("sep").strip()
-        last = _SPLIT_KEY.split(key.lower())[-1]
-        lastu = key.lower().replace(" ", "_")
-        is_x = last in X_STEP or last in X_EPOCH or lastu in X_STEP
-        if sep[-1:] in ("[", "(") and not is_x:
-            if pair:
-                used.add(i + 1)
-            continue
-        if not sep and not is_x and not METRIC_WORD_RE.search(last):
-            if pair:
-                used.add(i + 1)
-            continue
-        if pair:
-            used.add(i + 1)
-        if is_x:
-            if last in X_EPOCH:
-                if epoch < 0:
-                    epoch = i
-            elif step < 0:
-                step = i
-                step_den = i + 1 if pair else -1
-            continue
-        parts = set(_PARTS.split(key.lower()))
-        if parts & DENY_PARTS:
-            if lastu in CONFIG_KEYS:
-                config_keys += 1
-            continue
-        if any(name == key for name, _, _ in metrics):
-            continue
-        if head is None:
-            head = "".join(texts[:i]) + before[:m.start("key")]
-        metrics.append((key, i, i + 1 if pair else -1))
-    if epoch >= 0 and step >= 0 and step_den >= 0 and batch is None:
-        batch = (step, step_den)  # "Epoch 3 iter 50/1000": iter counts within the epoch
-        step = -1
-    if batch is not None and epoch < 0:
-        batch = None
-    if (metrics and step < 0 and epoch < 0 and k >= 1 and texts[0].strip() == "[" and texts[1][:1] == "]"
-            and metrics[0][1] != 0):
-        step = 0  # LightGBM/XGBoost "[10]\tvalid-auc:0.9": the iteration
-    if config_keys and step < 0 and epoch < 0:
-        return _EMPTY  # a hyperparameter echo ({'lr': 0.1, 'batch_size': 32, 'seed': 1}): params
-    if not metrics and step < 0 and epoch < 0:
-        return _EMPTY
-    phase = None
-    if metrics:
-        if SUMMARY_RE.search(whole):
-            phase = INHERIT
-        else:
-            pm = PHASE_RE.search(head or "")
-            if pm:
-                phase = PHASES[pm.group(1).lower()]
-                metrics = [(_phased(phase, name), i, d) for name, i, d in metrics]
-    return (tuple(metrics), step, epoch, batch, phase)
-
-
-def _phased(phase: str, name: str) -> str:
-    """``val/loss`` for a val-phase ``loss``; names that already say their phase stay."""
-    if not phase or set(_PARTS.split(name.lower())) & PHASE_WORDS:
-        return name
-    return f"{phase}/{name}"
+__all__ = ["TextParser", "split_lines", "derive_plan", "to_float", "ANSI_RE", "NUM_RE"]
 
 
 class TextParser(Sink):
@@ -339,7 +126,7 @@ class TextParser(Sink):
                 if len(plans) >= self.MAX_TEMPLATES:
                     plans.clear()
                 plan = plans[tkey] = derive_plan(texts)
-            if plan is _EMPTY:
+            if plan is NO_PLAN:
                 continue
             metrics, si, ei, batch, phase = plan
             try:
@@ -366,7 +153,7 @@ class TextParser(Sink):
                 if phase is not None:
                     if phase == INHERIT:
                         if self.phase:
-                            metrics = [(_phased(self.phase, n), i, d) for n, i, d in metrics]
+                            metrics = [(phased(self.phase, n), i, d) for n, i, d in metrics]
                     else:
                         self.phase = phase
                 else:
@@ -431,7 +218,7 @@ class TextParser(Sink):
             if leaf in TABLE_X:
                 step = v
                 continue
-            if set(_PARTS.split(leaf)) & DENY_PARTS:
+            if set(PARTS_RE.split(leaf)) & DENY_PARTS:
                 continue
             vals.append((name, v))
         if not vals:

@@ -21,8 +21,10 @@ class Patterns:
     """
 
     def __init__(self, regexes: Iterable[tuple[str | None, str]] = (), defaults: bool = True,
-                 where: str = "pattern", goals: dict[str, str] | None = None):
+                 where: str = "pattern", goals: dict[str, str] | None = None,
+                 files: Iterable[str] = ()):
         self.defaults = defaults
+        self.files: list[str] = list(files)  # declared metric files (globs; ``files.metric_files``)
         self.goals: dict[str, str] = dict(goals or {})  # metric direction (goals.goal_of); not parsing
         self.items: list[tuple[str | None, re.Pattern]] = []
         self.source = []
@@ -59,12 +61,13 @@ class Patterns:
     @classmethod
     def from_config(cls, cfg: Any, where: str) -> "Patterns":
         """From ``[experiments.NAME.metrics]``: ``patterns`` (list), ``scalars`` (table),
-        ``defaults`` (bool), ``goals`` (table of name = "max" | "min")."""
+        ``defaults`` (bool), ``goals`` (table of name = "max" | "min"), ``files`` (list of globs
+        relative to the run's working folder; ``{run_dir}``, ``{run_id}``)."""
         if cfg is None:
             return cls()
         if not isinstance(cfg, dict):
             raise UserError(f"{where}: metrics must be a table")
-        unknown = set(cfg) - {"patterns", "scalars", "defaults", "goals"}
+        unknown = set(cfg) - {"patterns", "scalars", "defaults", "goals", "files"}
         if unknown:
             raise UserError(f"{where}: unknown metrics keys: {', '.join(sorted(unknown))}")
         pats = cfg.get("patterns", [])
@@ -79,7 +82,12 @@ class Patterns:
         if not isinstance(defaults, bool):
             raise UserError(f"{where}: metrics.defaults must be true or false")
         goals = goals_from_config(cfg.get("goals"), where)
-        return cls([(None, p) for p in pats] + list(scal.items()), defaults, where, goals)
+        files = cfg.get("files", [])
+        if isinstance(files, str):
+            files = [files]
+        if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+            raise UserError(f"{where}: metrics.files must be a list of file globs")
+        return cls([(None, p) for p in pats] + list(scal.items()), defaults, where, goals, files)
 
 
 

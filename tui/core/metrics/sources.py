@@ -15,20 +15,21 @@
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import time
 from pathlib import Path
 
 from ..rundir import RunDir
-from .formats import JsonlParser, parse_csv
+from .files import declared_kind, kind_of, metric_files
+from .formats import CsvParser, JsonlParser
 from .parse import TextParser, split_lines
 from .patterns import Patterns
 from .series import Series, Sink, read_series_cache, write_series_cache
 from .tail import LogTail
+from .tfevents import TfEventsMetrics
 
-PARSER_VERSION = 4  # 4: epoch kept as a series
-CSV_NAMES = ("metrics.csv", "results.csv", "progress.csv", "history.csv", "training.csv", "log.csv")
+PARSER_VERSION = 5  # 4: epoch kept as a series; 5: CSVs read incrementally
+CWD_EVERY_S = 5.0   # the working folder is walked for new metric files at most this often
 SAVE_EVERY_BYTES = 8 << 20
 SAVE_EVERY_S = 30.0
 
@@ -44,6 +45,7 @@ class LogMetrics:
         self.path = Path(path)
         self.patterns = patterns if patterns is not None else Patterns()
         self.kind = kind or ("jsonl" if self.path.suffix == ".jsonl" else "text")
+        self.note: str | None = None
         self.cache_path = Path(cache_path) if cache_path else None
         self.start_time = start_time
         self.tail = LogTail(self.path)
@@ -55,7 +57,11 @@ class LogMetrics:
         self._loaded = False
 
     def _make_parser(self) -> Sink:
-        return JsonlParser() if self.kind == "jsonl" else TextParser(self.patterns)
+        if self.kind == "jsonl":
+            return JsonlParser()
+        if self.kind in ("csv", "tsv"):
+            return CsvParser("\t" if self.kind == "tsv" else None)
+        return TextParser(self.patterns)
 
     def _new_parser(self) -> None:
         self.parser: Sink = self._make_parser()
@@ -177,10 +183,14 @@ def parse_file(path: str | os.PathLike, patterns: Patterns | None = None) -> Log
 # --------------------------------------------------------------------------- a run folder
 
 class RunMetrics:
-    """Metrics of one run folder.  Source: ``metrics.jsonl`` if present, else a metrics CSV
-    (``metrics.csv``, ``results.csv``... up to 3 levels down, the newest), else ``output.log``;
-    user patterns (from the experiment) always read ``output.log``.  When a better source
-    appears later the series switch to it (``poll`` returns True)."""
+    """Metrics of one run folder: every metric file beside the log (``files.metric_files``: the
+    run folder's ``metrics.jsonl``, CSV/TSV, ``*.jsonl`` and TensorBoard event files, and those of
+    the run's working folder or declared by its experiment), merged into one series dict; a
+    name two files share is prefixed with the later file's stem (``results/loss``).  Without
+    any metric file, ``output.log`` (text).  User patterns (from the experiment) always read
+    ``output.log``, beside the declared files.  Each file is read incrementally; files that
+    appear later join in (``poll`` returns True).  ``.source``: the primary file, ``.sources``:
+    all, ``.notes``: one-line notes (a TensorBoard file without the tensorboard package)."""
 
     def __init__(self, run_dir: str | os.PathLike, patterns: Patterns | None = None):
         self.rd = RunDir(run_dir)
@@ -188,56 +198,113 @@ class RunMetrics:
         self.patterns = patterns if patterns is not None else Patterns()
         self.lock = threading.RLock()
         self.version = 0
-        self._log: LogMetrics | None = None
-        self._csv: tuple[Path, float, int] | None = None
-        self._csv_series: dict[str, Series] = {}
-        self._csv_axis = "line"
+        self._log: LogMetrics | None = None       # the primary reader when it is a log-like file
+        self._readers: dict[Path, LogMetrics | TfEventsMetrics] = {}
+        self._names: dict[str, tuple[Path, str]] | None = None
         self.source: Path | None = None
+        self.sources: list[Path] = []
         self._start = _run_start(self.rd)
+        spec = self.rd.read_spec() or {}
+        cwd = spec.get("cwd") if isinstance(spec, dict) else None
+        self.cwd = Path(cwd) if isinstance(cwd, str) and cwd else None
+        self._cwd_files: list[Path] = []
+        self._cwd_at = -CWD_EVERY_S
+
+    def _find(self) -> list[Path]:
+        pats = self.patterns
+        now = time.monotonic()
+        if now - self._cwd_at >= CWD_EVERY_S:
+            self._cwd_at = now
+            end = None
+            try:
+                end = self.rd.exit_file.stat().st_mtime
+            except OSError:
+                pass
+            own = set(metric_files(self.rd, with_cwd=False))
+            self._cwd_files = [p for p in metric_files(self.rd, self.cwd, pats.files, self._start, end)
+                               if p not in own]
+        if pats:  # user patterns: output.log, plus the declared files
+            files = [self.rd.log] if self.rd.log.exists() else []
+            return files + (self._cwd_files if pats.files else [])
+        files = metric_files(self.rd, with_cwd=False) + self._cwd_files
+        if not files and self.rd.log.exists():
+            files = [self.rd.log]
+        return files
+
+    def _reader(self, p: Path, primary: bool) -> LogMetrics | TfEventsMetrics:
+        if p == self.rd.log:
+            kind = "text"
+        else:
+            kind = kind_of(p) or declared_kind(p)
+        if kind == "tfevents":
+            return TfEventsMetrics(p)
+        cache = self.rd.metrics_cache if primary and kind in ("text", "jsonl") else None
+        pats = self.patterns if kind == "text" else None
+        return LogMetrics(p, pats, cache, kind=kind, start_time=self._start)
 
     def poll(self) -> bool:
         with self.lock:
-            src = pick_source(self.rd, self.patterns)
+            files = self._find()
             changed = False
-            if src != self.source:
-                self.source = src
-                self._log, self._csv, self._csv_series = None, None, {}
+            if files != self.sources:
+                if not files or not self.sources or files[0] != self.sources[0]:
+                    self._readers = {}   # another primary source: start over
+                    self._log = None
+                keep = {p: r for p, r in self._readers.items() if p in files}
+                for i, p in enumerate(files):
+                    if p not in keep:
+                        keep[p] = self._reader(p, i == 0)
+                self._readers = {p: keep[p] for p in files}
+                self.sources = files
+                self.source = files[0] if files else None
+                first = self._readers.get(self.source) if self.source else None
+                self._log = first if isinstance(first, LogMetrics) else None
+                self._names = None
                 changed = True
-                if src is not None and src.suffix != ".csv":
-                    self._log = LogMetrics(src, self.patterns, self.rd.metrics_cache,
-                                           start_time=self._start)
-            if self._log is not None:
-                changed |= self._log.poll()
-            elif src is not None:
-                changed |= self._poll_csv(src)
+            for r in self._readers.values():
+                if r.poll():
+                    changed = True
+                    self._names = None
             if changed:
                 self.version += 1
             return changed
 
-    def _poll_csv(self, src: Path) -> bool:
-        try:
-            st = src.stat()
-            key = (src, st.st_mtime, st.st_size)
-            if key == self._csv:
-                return False
-            text = src.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-        self._csv = key
-        self._csv_series, self._csv_axis = parse_csv(text, st.st_mtime)
-        return True
+    def _merged(self) -> dict[str, tuple[Path, str]]:
+        """Shown name -> (file, its own name); the primary's names stay plain."""
+        names = self._names
+        if names is None:
+            names = {}
+            for p, r in self._readers.items():
+                for k in r.series:
+                    shown = k
+                    if shown in names:
+                        shown = f"{p.stem}/{k}"
+                        if shown in names:
+                            shown = f"{p.parent.name}/{p.stem}/{k}"
+                    names.setdefault(shown, (p, k))
+            self._names = names
+        return names
 
     @property
     def series(self) -> dict[str, Series]:
-        if self._log is not None:
-            return self._log.series
-        return self._csv_series
+        if len(self._readers) <= 1:
+            r = next(iter(self._readers.values()), None)
+            return r.series if r is not None else {}
+        out = {}
+        for shown, (p, k) in self._merged().items():
+            s = self._readers[p].series.get(k)
+            if s is not None:
+                out[shown] = s
+        return out
 
     @property
     def x_axis(self) -> str:
-        if self._log is not None:
-            return self._log.x_axis
-        return self._csv_axis if self._csv_series else "line"
+        r = self._readers.get(self.source) if self.source else None
+        return r.x_axis if r is not None and r.series else "line"
+
+    @property
+    def notes(self) -> list[str]:
+        return [r.note for r in self._readers.values() if r.note]
 
     @property
     def last_traceback(self) -> str | None:
@@ -248,9 +315,7 @@ class RunMetrics:
 
     def snapshot(self) -> dict[str, Series]:
         with self.lock:
-            if self._log is not None:
-                return self._log.snapshot()
-            return {k: s.copy() for k, s in self._csv_series.items()}
+            return {k: s.copy() for k, s in self.series.items()}
 
     def save_cache(self) -> None:
         if self._log is not None:
@@ -266,34 +331,14 @@ def _run_start(rd: RunDir) -> float | None:
     return None
 
 
-def find_csv(run_dir: Path) -> Path | None:
-    """The newest metrics CSV (``CSV_NAMES``) in a folder or up to two levels below."""
-    best: tuple[float, Path] | None = None
-    pats = [n for n in CSV_NAMES] + [f"*/{n}" for n in CSV_NAMES] + [f"*/*/{n}" for n in CSV_NAMES]
-    for pat in pats:
-        for p in run_dir.glob(pat):
-            try:
-                m = p.stat().st_mtime
-            except OSError:
-                continue
-            if best is None or m > best[0]:
-                best = (m, p)
-    return best[1] if best else None
-
-
 def pick_source(rd: RunDir, patterns: Patterns | None = None) -> Path | None:
-    """THE source rule of a run folder: ``metrics.jsonl`` (non-empty), else the newest metrics
-    CSV, else ``output.log``; with user patterns always ``output.log``.  None: nothing yet."""
+    """The run folder's primary source: ``metrics.jsonl`` (non-empty), else the first metric
+    file found in the run folder (``files.metric_files``), else ``output.log``; with user
+    patterns always ``output.log``.  None: nothing yet.  (The working folder is not looked at.)"""
     if not patterns:
-        try:
-            st = rd.metrics.stat()
-            if stat.S_ISREG(st.st_mode) and st.st_size > 0:
-                return rd.metrics
-        except OSError:
-            pass
-        c = find_csv(rd.path)
-        if c is not None:
-            return c
+        found = metric_files(rd, with_cwd=False)
+        if found:
+            return found[0]
     return rd.log if rd.log.exists() else None
 
 

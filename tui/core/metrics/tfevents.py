@@ -1,0 +1,117 @@
+"""TensorBoard event files (``events.out.tfevents.*``): scalars, read incrementally.
+
+Read with the ``tensorboard`` package's own event loader (an optional extra:
+``pip install 'labtui[tensorboard]'``), imported lazily, only when a run has an event file.
+Without it the reader has no series and a one-line ``note`` that says what to install.
+x is the event's ``step``, wall time its ``wall_time``; every scalar tag is a series (a
+``simple_value`` or a one-element tensor).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from .series import Series
+
+MISSING_NOTE = ("{path}: TensorBoard event file not read: the tensorboard package is not installed "
+                "(pip install 'labtui[tensorboard]')")
+
+
+def _loader_module():
+    """The tensorboard modules, or None when the package is missing (a heavy optional import,
+    deferred until an event file is seen)."""
+    try:
+        from tensorboard.backend.event_processing import event_file_loader
+        from tensorboard.util import tensor_util
+    except ImportError:
+        return None
+    return event_file_loader, tensor_util
+
+
+def is_event_file(name: str) -> bool:
+    return name.startswith("events.out.tfevents.")
+
+
+class TfEventsMetrics:
+    """Scalars of one event file; ``poll()`` reads the records written since the last call
+    (the loader keeps its position and waits for a partial record to complete)."""
+
+    kind = "tfevents"
+    last_traceback = None
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.lock = threading.RLock()
+        self.series: dict[str, Series] = {}
+        self.version = 0
+        self.note: str | None = None
+        self._loader = None
+        self._tensor_util = None
+        self._size = -1
+
+    @property
+    def x_axis(self) -> str:
+        return "step"
+
+    def poll(self) -> bool:
+        with self.lock:
+            try:
+                size = self.path.stat().st_size
+            except OSError:
+                return False
+            if size == self._size:
+                return False
+            if self._loader is None:
+                mods = _loader_module()
+                if mods is None:
+                    self.note = MISSING_NOTE.format(path=self.path.name)
+                    self._size = size
+                    return False
+                efl, self._tensor_util = mods
+                self._loader = efl.EventFileLoader(str(self.path))
+            self._size = size
+            changed = False
+            try:
+                for ev in self._loader.Load():
+                    changed |= self._event(ev)
+            except Exception as e:  # a corrupt record: keep what was read, say why once
+                self.note = f"{self.path.name}: stopped reading the event file: {e}"
+            if changed:
+                self.version += 1
+            return changed
+
+    def _event(self, ev) -> bool:
+        if not ev.HasField("summary"):
+            return False
+        changed = False
+        for v in ev.summary.value:
+            kind = v.WhichOneof("value")
+            if kind == "simple_value":
+                y = float(v.simple_value)
+            elif kind == "tensor":
+                try:
+                    arr = self._tensor_util.make_ndarray(v.tensor)
+                except (ValueError, TypeError):
+                    continue
+                if arr.size != 1 or arr.dtype.kind not in "fiub":
+                    continue  # images, histograms, text: not scalars
+                y = float(arr.reshape(()).item())
+            else:
+                continue
+            s = self.series.get(v.tag)
+            if s is None:
+                s = self.series[v.tag] = Series(v.tag)
+            s.x.append(float(ev.step))
+            s.y.append(y)
+            s.wall.append(float(ev.wall_time))
+            changed = True
+        return changed
+
+    def snapshot(self) -> dict[str, Series]:
+        with self.lock:
+            return {k: s.copy() for k, s in self.series.items()}
+
+    def save_cache(self) -> None:
+        """Event files are not cached (the loader re-reads them on a new process)."""
