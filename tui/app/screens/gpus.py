@@ -101,11 +101,19 @@ class GpuScreen(Screen):
     def snapshot(self):
         return self.lab.state.gpu_snapshot
 
-    def cpu(self, pid: int) -> str:
+    def cpu(self, gp: G.GpuProcess) -> str:
+        """The process's CPU share since the last refresh; only for a visible pid whose create
+        time is the snapshot's (never another process that reused the pid)."""
+        pid = gp.pid
+        if not gp.visible or not isinstance(gp.create_time, (int, float)):
+            return "n/a"
         p = self._cpu.get(pid)
         try:
-            if p is None:
-                p = self._cpu[pid] = psutil.Process(pid)
+            if p is None or abs(p.create_time() - float(gp.create_time)) >= 0.05:
+                p = psutil.Process(pid)
+                if abs(p.create_time() - float(gp.create_time)) >= 0.05:
+                    return "n/a"
+                self._cpu[pid] = p
                 p.cpu_percent(None)  # the first call only starts the measurement
                 return "…"
             return f"{p.cpu_percent(None):.0f}%"
@@ -129,7 +137,7 @@ class GpuScreen(Screen):
             ps.sort(key=lambda p: -(p.mem_used if isinstance(p.mem_used, (int, float)) else 0))
             for p in ps:
                 run = Text(p.run_id, style="bold") if p.run_id else Text("foreign", style="dim")
-                cpu = self.cpu(p.pid) if p.visible else "n/a"
+                cpu = self.cpu(p)
                 out.append((f"pid:{g.index}:{p.pid}", (Text(f"  {p.pid}"), _t(p.user),
                                                        Text(G.fmt(p.mem_used, "B")), Text(cpu), run,
                                                        _t(p.name))))

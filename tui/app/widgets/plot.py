@@ -224,7 +224,7 @@ class MetricPlot(PlotextPlot):
         panels = self._panels()
         styles = {k: i for i, k in enumerate(self._style_keys())}
         if len(panels) > 1:
-            ncols = min(len(panels), max(1, w // 60))
+            ncols = min(len(panels), max(1, w // 50))
             nrows = math.ceil(len(panels) / ncols)
             plt.subplots(nrows, ncols)
             figs = [(plt.subplot(i // ncols + 1, i % ncols + 1), m) for i, m in enumerate(panels)]
