@@ -132,7 +132,8 @@ class GpuScreen(Screen):
             mem = f"{G.fmt(g.mem_used, 'B')} / {G.fmt(g.mem_total, 'B')}"
             out.append((f"gpu:{g.index}", (Text(f"GPU {g.index}", style="bold"), Text(""), Text(mem),
                                            Text(f"util {G.fmt(g.util, '%')}"), Text(""),
-                                           Text(inert(G.fmt(g.name)), style="bold"))))
+                                           Text(inert(g.error or G.fmt(g.name)),
+                                                style="bold red" if g.error or g.lost else "bold"))))
             ps = [p for p in snap.processes if p.gpu == g.index]
             ps.sort(key=lambda p: -(p.mem_used if isinstance(p.mem_used, (int, float)) else 0))
             for p in ps:
