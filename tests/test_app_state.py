@@ -332,7 +332,7 @@ def test_metrics_and_one_curve_per_resume_chain(st):
     assert st.current_metrics() == ["loss"]
     assert set(st.available_metrics()) == {"loss", "lr", "acc"}
     (curve,), shown, key, msg = st.curves()
-    label, xs, _ys, marks = curve
+    label, xs, _ys, marks, *_run_metric = curve
     assert label == "chain.2" and xs[0] == 0 and xs[-1] == 1600 and marks == [800.0, 1200.0]
     assert shown.metrics == ["loss"] and msg == ""
     assert [c for c, _v, _r in key[0][1]] == ["chain", "chain.1", "chain.2"]  # root → run

@@ -100,3 +100,28 @@ def test_nan_flagged_run(snap_compare, app_factory):
 
 def test_help_screen(snap_compare, app_factory):
     assert snap_compare(app_factory("none"), terminal_size=(100, 40), run_before=_go("question_mark"))
+
+
+def test_small_multiples_160x48(snap_compare, app_factory):
+    # p: one plot per chosen metric (loss and lr here), two runs overlaid in each
+    async def run_before(pilot):
+        await settle(pilot)
+        app = pilot.app
+        await pilot.press("space", "down", "space")
+        app.set_metrics(app.state.available_metrics()[:2])
+        await pilot.press("p")
+        await settle(pilot, polls=app.polls + 1)
+    assert snap_compare(app_factory("none"), terminal_size=(160, 48), run_before=run_before)
+
+
+def test_plot_cursor_80x24(snap_compare, app_factory):
+    # Tab focuses the plot; ← puts the cursor on the latest step, the strip reads each run's value
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("space", "down", "space", "tab", "left", "left", "left")
+        await settle(pilot, polls=pilot.app.polls + 1)
+    assert snap_compare(app_factory("none"), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_gpu_process_view(snap_compare, app_factory):
+    assert snap_compare(app_factory("four"), terminal_size=(160, 48), run_before=_go("g"))

@@ -41,6 +41,7 @@ from .screens.actions import (ActionDialog, KillDialog, NewRunDialog, NoteDialog
                               TagsDialog)
 from .screens.compare import CompareScreen
 from .screens.detail import DetailScreen
+from .screens.gpus import GpuScreen
 from .screens.help import HelpScreen
 from .screens.metrics import MetricsScreen
 from .state import AppState
@@ -101,6 +102,8 @@ class LabApp(App):
         Binding("E", "smoothing_down", "EMA-", id="smoothing_down", show=False),
         Binding("x", "axis", "X axis", id="axis", show=False),
         Binding("w", "window", "Window", id="window", show=False),
+        Binding("p", "panels", "Panels", id="panels", show=False),
+        Binding("g", "gpu_view", "GPU procs", id="gpu_view", show=False),
         Binding("s", "sort", "Sort", id="sort", show=False),
         Binding("u", "unmark", "Unmark all", id="unmark", show=False),
         # actions (dialogs in screens/actions.py; every one goes through tui.core.runs)
@@ -342,7 +345,7 @@ class LabApp(App):
 
     # ------------------------------------------------------------------ actions
     MAIN_ONLY = {"detail", "filter", "mark", "compare", "next_metric", "choose_metrics", "log_scale",
-                 "smoothing", "smoothing_down", "axis", "window", "sort", "unmark", "clear_filter",
+                 "smoothing", "smoothing_down", "axis", "window", "panels", "gpu_view", "sort", "unmark", "clear_filter",
                  "new_run", "kill", "resume", "resume_edit", "note", "tags"}
 
     def check_action(self, action: str, parameters) -> bool | None:
@@ -416,6 +419,16 @@ class LabApp(App):
         if avail:
             self.push_screen(MetricsScreen(avail, self.state.current_metrics()),
                              lambda chosen: self.set_metrics(chosen) if chosen else None)
+
+    def action_gpu_view(self) -> None:
+        self.push_screen(GpuScreen(self))
+
+    def action_panels(self) -> None:
+        """Small multiples: one plot per chosen metric (M chooses them) on/off."""
+        self.state.plot.toggle_panels()
+        if self.state.plot.panels and len(self.state.current_metrics()) < 2:
+            self.say("small multiples on: choose two or more metrics with M", timeout=4)
+        self.refresh_plot()
 
     def action_log_scale(self) -> None:
         self.state.plot.toggle_log()
@@ -584,7 +597,7 @@ class LabApp(App):
 
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens: what a user keymap may rebind."""
-    classes = [LabApp, DetailScreen, CompareScreen, HelpScreen, MetricsScreen, ActionDialog,
+    classes = [LabApp, MetricPlot, GpuScreen, DetailScreen, CompareScreen, HelpScreen, MetricsScreen, ActionDialog,
                *_subclasses(ActionDialog)]
     return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
 
@@ -593,7 +606,8 @@ def binding_scopes() -> dict[str, list[tuple[str, str]]]:
     """Where bindings are active together, for the keymap clash check: the main screen, and
     each screen and dialog with its own bindings ({scope: [(id, keys)]}, keys spelled as
     Textual normalises a keymap)."""
-    named = {"main screen": LabApp, "detail screen": DetailScreen, "compare screen": CompareScreen,
+    named = {"main screen": LabApp, "plot": MetricPlot, "GPU process view": GpuScreen,
+             "detail screen": DetailScreen, "compare screen": CompareScreen,
              "help": HelpScreen, "metric chooser": MetricsScreen,
              **{c.__name__.replace("Dialog", "").lower() + " dialog": c for c in _subclasses(ActionDialog)}}
     return {name: [(b.id, LabApp._normalize_keymap({b.id: b.key})[b.id])

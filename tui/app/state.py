@@ -36,9 +36,13 @@ class PlotSettings:
     log: bool = False
     axis: str = "step"                             # step | epoch | time
     window: int = 0                                # last N steps, 0 = all
+    panels: bool = False                           # small multiples: one plot per metric
 
     def key(self) -> tuple:
-        return (tuple(self.metrics), self.smoothing, self.log, self.axis, self.window)
+        return (tuple(self.metrics), self.smoothing, self.log, self.axis, self.window, self.panels)
+
+    def toggle_panels(self) -> None:
+        self.panels = not self.panels
 
     def toggle_log(self) -> None:
         self.log = not self.log
@@ -411,7 +415,7 @@ class AppState:
         return True
 
     def curves(self) -> tuple[list[tuple], PlotSettings, tuple, str]:
-        """What the plot shows: ``[(label, xs, ys, resume_xs)]``, the settings it is drawn with,
+        """What the plot shows: ``[(label, xs, ys, resume_xs, run, metric)]``, the settings it is drawn with,
         a key that changes exactly when the data does, and the message shown without curves."""
         metrics = self.current_metrics()
         st = self.plot
@@ -430,8 +434,8 @@ class AppState:
                     t0 = float(xs[0])
                     xs = (xs - t0) / 60.0
                     marks = [(x - t0) / 60.0 for x in marks]
-                curves.append((rid if len(metrics) == 1 else f"{rid} {m}", xs, ys, marks))
-        shown = PlotSettings(metrics, st.smoothing, st.log, st.axis, st.window)
+                curves.append((rid if len(metrics) == 1 else f"{rid} {m}", xs, ys, marks, rid, m))
+        shown = PlotSettings(metrics, st.smoothing, st.log, st.axis, st.window, st.panels)
         if curves:
             msg = ""
         elif self.loading:
