@@ -117,7 +117,10 @@ def figure_to_file(panels: Sequence[tuple[str, Sequence[Curve]]], out: str | Pat
         from matplotlib.figure import Figure
     except ImportError:
         raise UserError("pictures need matplotlib: pip install 'labtui[report]'") from None
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    # fixed margins (in pixels), not a layout engine: it would draw every picture twice
+    fig.subplots_adjust(left=75 / width, right=1 - 15 / width, bottom=55 / height,
+                        top=1 - (40 if title else 15) / height, hspace=0.25 * len(panels))
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0] if panels else []
     k = max(200, min(MAX_POINTS, width))
     for p, (ax, (metric, curves)) in enumerate(zip(axes, panels)):
@@ -145,7 +148,8 @@ def figure_to_file(panels: Sequence[tuple[str, Sequence[Curve]]], out: str | Pat
         ax.set_ylabel(metric + (" (log)" if log else ""))
         ax.grid(True, alpha=0.3)
         if drawn:
-            ax.legend(fontsize="small", loc="best", ncols=max(1, min(4, drawn // 8 + 1)))
+            # a fixed corner: "best" would search every point of every curve
+            ax.legend(fontsize="small", loc="upper right", ncols=max(1, min(4, drawn // 8 + 1)))
         else:
             ax.text(0.5, 0.5, "no points", ha="center", va="center", transform=ax.transAxes)
     if len(axes):
