@@ -142,6 +142,16 @@ def test_plot_svg_one_path_per_series(rlab: Lab, tmp_path: Path):
     assert root.get("width") == "720pt"  # 1000 px at 100 dpi = 10 in
 
 
+@pytest.mark.parametrize("axis", ["epoch", "time"])
+def test_plot_other_x_axes(rlab: Lab, tmp_path: Path, axis: str):
+    out = tmp_path / f"{axis}.svg"
+    rlab.labtui("plot", "cnn_1", "cnn_2", "-m", "acc", "--x", axis, "--out", str(out), check=True)
+    root = ET.parse(out).getroot()
+    ids = [g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g")]
+    # no epoch series in these runs: nothing to draw by epoch, said on the picture
+    assert len([i for i in ids if (i or "").startswith("series-")]) == (0 if axis == "epoch" else 2)
+
+
 def test_plot_out_of_a_log_file_and_errors(rlab: Lab, tmp_path: Path):
     out = tmp_path / "log.png"
     rlab.labtui("plot", str(rlab.run_dir("gan_3") / "output.log"), "--out", str(out), check=True)
@@ -209,3 +219,22 @@ def test_markdown_text_renders_literally(s: str):
     rendered = _md().renderInline(MD.text(s))
     assert "<" not in rendered.replace("&lt;", "")
     assert html.unescape(rendered) == s
+
+
+def test_report_of_a_live_run_then_its_kill(lab: Lab):
+    """A real running run: launched in the diary, running in its table; killed with a CJK reason
+    afterwards, the next report says so (and the kill's note is not said twice)."""
+    lab.labtui("run", "--name", "live", "--", "sleep", "120", check=True)
+    try:
+        assert lab.wait_status("live", "running") == "running"
+        out = lab.root / "rep"
+        lab.labtui("report", "--out", str(out), "--no-images", check=True)
+        text = (out / "report.md").read_text(encoding="utf-8")
+        assert "launched **live**: `sleep 120`" in text
+        assert "| live | - | running |" in text
+    finally:
+        lab.labtui("kill", "live", "--grace", "5", "--reason", "停止 <i>now</i>", check=True)
+    lab.labtui("report", "--out", str(out), "--no-images", check=True)
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"killed \*\*live\*\*( after \d+ s)?: 停止 \\<i\\>now\\</i\\>\n", text), text
+    assert "note on **live**" not in text
