@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import Lab
@@ -110,8 +111,6 @@ def _rgb(hexcolor: str):
 
 
 def _pixels_of(img, hexcolor: str, tol: float = 0.03) -> int:
-    import numpy as np
-
     c = np.array(_rgb(hexcolor))
     return int((np.abs(img[:, :, :3] - c).max(axis=2) < tol).sum())
 
