@@ -14,6 +14,8 @@ from ..core import metrics as M
 from ..core.errors import UserError
 from ..core.metrics import ANSI_RE
 from ..core.metrics import Series, downsample, ema, main_metric
+from ..core.report.plot import AXES, Curve, HEIGHT, WIDTH, figure_to_file, load_metrics, run_curves
+from ..core.text import inert
 from .common import journal
 
 
@@ -34,9 +36,14 @@ def register(sub) -> None:
     p.add_argument("--metric", "-m", action="append", metavar="NAME",
                    help="metric to draw (repeatable; default: the main loss)")
     p.add_argument("--last", type=int, metavar="N", help="only the last N points of each series")
-    p.add_argument("--width", type=int, help="chart width (default: terminal)")
-    p.add_argument("--height", type=int, help="chart height (default: terminal, at most 30)")
+    p.add_argument("--width", type=int, help="chart width (default: terminal; --out: pixels, 1000)")
+    p.add_argument("--height", type=int, help="chart height (default: terminal, at most 30; --out: "
+                                              "pixels, 600 per metric)")
     p.add_argument("--smooth", type=float, default=0.0, metavar="W", help="EMA weight in [0,1)")
+    p.add_argument("--out", metavar="FILE", help="save a picture (.png or .svg, matplotlib) instead")
+    p.add_argument("more", nargs="*", metavar="RUN", help="with --out: more run ids drawn over the first")
+    p.add_argument("--x", dest="x_axis", choices=AXES, default="step", help="with --out: x axis of run ids")
+    p.add_argument("--log", action="store_true", help="with --out: log scale")
     p.set_defaults(func=cmd_plot)
 
 
@@ -152,6 +159,10 @@ def render(series: dict, names: list[str], axis: str, width: int, height: int,
 
 
 def cmd_plot(args) -> int:
+    if args.out:
+        return plot_to_file(args)
+    if args.more:
+        raise UserError("several runs are drawn into a picture: add --out FILE.png")
     series, axis, points = load(args)
     if not series:
         raise UserError(f"no metrics found in {args.source}")
@@ -168,4 +179,46 @@ def cmd_plot(args) -> int:
     if not sys.stdout.isatty():
         text = ANSI_RE.sub("", text)
     sys.stdout.write(text + "\n")
+    return 0
+
+
+def plot_to_file(args) -> int:
+    """``plot ... --out FILE``: run ids as the app draws them (stitched lineages, one colour and
+    line style each); a log file or a run folder as its own series."""
+    if not 0 <= args.smooth < 1:
+        raise UserError("--smooth is an EMA weight in [0,1)")
+    ids = [args.source] + list(args.more)
+    j = journal(args)
+    data = j.read()
+    runs = data.get("runs") or {}
+    if args.more or (args.source in runs and not args.pattern):
+        for rid in ids:
+            if rid not in runs:
+                raise UserError(f"no run named {rid!r}")
+        mets = load_metrics(j, data, ids)
+        names_seen = list(dict.fromkeys(k for rid in ids for k in mets[rid].series))
+        names = args.metric or [main_metric(names_seen)] if names_seen else []
+        missing = [n for n in names if n not in names_seen]
+        if not names or missing:
+            raise UserError(f"no metric {missing[0]!r}; have: {', '.join(names_seen)}" if missing
+                            else f"no metrics found in {', '.join(ids)}")
+        panels = [(n, run_curves(mets, runs, ids, n, args.x_axis)) for n in names]
+        label = args.x_axis
+    else:
+        series, label, _points = load(args)
+        if not series:
+            raise UserError(f"no metrics found in {args.source}")
+        names = args.metric or [main_metric(series)]
+        missing = [n for n in names if n not in series]
+        if missing:
+            raise UserError(f"no metric {missing[0]!r}; have: {', '.join(series)}")
+        panels = [(n, [Curve(Path(args.source).name, series[n].x, series[n].y)]) for n in names]
+        label = "step"
+    if args.last:
+        panels = [(n, [Curve(c.label, c.xs[-args.last:], c.ys[-args.last:],
+                             [m for m in c.marks if len(c.xs) > args.last and m >= c.xs[-args.last]])
+                       for c in curves]) for n, curves in panels]
+    path = figure_to_file(panels, args.out, axis=label, smooth=args.smooth, log=args.log,
+                          width=args.width or WIDTH, height=args.height or HEIGHT * len(panels))
+    print(f"wrote {inert(str(path))}")
     return 0
