@@ -164,12 +164,7 @@ def cmd_plot(args) -> int:
     if args.more:
         raise UserError("several runs are drawn into a picture: add --out FILE.png")
     series, axis, points = load(args)
-    if not series:
-        raise UserError(f"no metrics found in {args.source}")
-    names = args.metric or [main_metric(series)]
-    missing = [n for n in names if n not in series]
-    if missing:
-        raise UserError(f"no metric {missing[0]!r}; have: {', '.join(series)}")
+    names = _chosen_metrics(args, list(series), args.source)
     if args.last:
         series = {k: Series(k, s.x[-args.last:], s.y[-args.last:], s.wall[-args.last:])
                   for k, s in series.items() if k in names}
@@ -180,6 +175,17 @@ def cmd_plot(args) -> int:
         text = ANSI_RE.sub("", text)
     sys.stdout.write(text + "\n")
     return 0
+
+
+def _chosen_metrics(args, have: list[str], where: str) -> list[str]:
+    """The metrics to draw: ``--metric`` (each must exist) or the main one; one-line errors."""
+    if not have:
+        raise UserError(f"no metrics found in {where}")
+    names = args.metric or [main_metric(have)]
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise UserError(f"no metric {missing[0]!r}; have: {', '.join(have)}")
+    return names
 
 
 def plot_to_file(args) -> int:
@@ -196,22 +202,13 @@ def plot_to_file(args) -> int:
             if rid not in runs:
                 raise UserError(f"no run named {rid!r}")
         mets = load_metrics(j, data, ids)
-        names_seen = list(dict.fromkeys(k for rid in ids for k in mets[rid].series))
-        names = args.metric or [main_metric(names_seen)] if names_seen else []
-        missing = [n for n in names if n not in names_seen]
-        if not names or missing:
-            raise UserError(f"no metric {missing[0]!r}; have: {', '.join(names_seen)}" if missing
-                            else f"no metrics found in {', '.join(ids)}")
+        names = _chosen_metrics(args, list(dict.fromkeys(k for rid in ids for k in mets[rid].series)),
+                                ", ".join(ids))
         panels = [(n, run_curves(mets, runs, ids, n, args.x_axis)) for n in names]
         label = args.x_axis
     else:
         series, label, _points = load(args)
-        if not series:
-            raise UserError(f"no metrics found in {args.source}")
-        names = args.metric or [main_metric(series)]
-        missing = [n for n in names if n not in series]
-        if missing:
-            raise UserError(f"no metric {missing[0]!r}; have: {', '.join(series)}")
+        names = _chosen_metrics(args, list(series), args.source)
         panels = [(n, [Curve(Path(args.source).name, series[n].x, series[n].y)]) for n in names]
         label = "step"
     if args.last:

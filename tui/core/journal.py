@@ -260,15 +260,19 @@ class Journal:
                 self._verified(raw, text)
             doc = self._tomlkit(text, what)
             yield doc
-            new_text = self._dump(doc, text, what)
-            if new_text == text:
-                return
-            # Never write something we could not read back as exactly what was meant.
-            new_data = self._parse_fast(new_text)
-            if not journal_span.same(new_data, self._unwrap(doc, what)):
-                raise self._cannot_edit(what, None)
-            self._write(new_text, what)
-            self._store_cache(new_text, new_data)
+            self._commit(doc, text, what)
+
+    def _commit(self, doc: Any, text: str, what: str) -> None:
+        """(Under the lock.) Write the edited whole document ``doc`` of ``text``, if it changed;
+        never something that does not read back as exactly what was meant."""
+        new_text = self._dump(doc, text, what)
+        if new_text == text:
+            return
+        new_data = self._parse_fast(new_text)
+        if not journal_span.same(new_data, self._unwrap(doc, what)):
+            raise self._cannot_edit(what, None)
+        self._write(new_text, what)
+        self._store_cache(new_text, new_data)
 
     @contextlib.contextmanager
     def edit_run(self, run_id: str, field: str | None = None) -> Iterator[Any]:
@@ -287,14 +291,7 @@ class Journal:
             if span is None:
                 doc = self._tomlkit(text, what)
                 yield self._run_table(doc, run_id, what)
-                new_text = self._dump(doc, text, what)
-                if new_text == text:
-                    return
-                new_data = self._parse_fast(new_text)
-                if not journal_span.same(new_data, self._unwrap(doc, what)):
-                    raise self._cannot_edit(what, None)
-                self._write(new_text, what)
-                self._store_cache(new_text, new_data)
+                self._commit(doc, text, what)
                 return
             s, e = span
             piece = text[s:e]

@@ -71,15 +71,17 @@ def json_escape(dumped: str) -> str:
     return _JSON_RAW_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", dumped)
 
 
-def age(seconds: float | None) -> str:
-    """A compact duration for tables: ``45s``, ``12m``, ``3h05``, ``2d4h``."""
-    if seconds is None:
+def age(seconds: float | None, long: bool = False) -> str:
+    """A compact duration for tables: ``45s``, ``12m``, ``3h05``, ``2d4h``; ``long`` spells the
+    units for prose (``45 s``, ``12 min``, ``3 h 05 min``, ``2 d 4 h``)."""
+    if seconds is None or (long and seconds < 0):
         return ""
-    s = int(max(0, seconds))
+    s = int(round(seconds)) if long else int(max(0, seconds))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
     if s < 60:
-        return f"{s}s"
+        return f"{s} s" if long else f"{s}s"
     if s < 3600:
-        return f"{s // 60}m"
+        return f"{s // 60} min" if long else f"{s // 60}m"
     if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}"
-    return f"{s // 86400}d{(s % 86400) // 3600}h"
+        return f"{s // 3600} h {m:02d} min" if long else f"{s // 3600}h{m:02d}"
+    return f"{d} d {h} h" if long else f"{d}d{h}h"

@@ -106,16 +106,3 @@ def events(infos: Iterable[RunInfo], since: dt.date | None = None,
            if (since is None or e.at.date() >= since) and (until is None or e.at.date() <= until)]
     evs.sort(key=lambda e: (e.at, e.order, e.run))
     return evs
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return ""
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"

@@ -18,6 +18,7 @@ from ..fsio import write_atomic
 from ..journal import Journal
 from ..metrics import goal_of
 from ..runs import STATUSES, RunInfo, list_runs
+from ..text import age
 from . import table as C
 from . import diary as D
 from . import markdown as MD
@@ -91,7 +92,7 @@ def _event_line(e: D.Event, info: RunInfo | None) -> str:
         return f"- {t} resumed {_run(d['parent'])} as {_run(e.run)}{frm}{step}: {MD.code(d['command'])}"
     if e.kind == "note":
         return f"- {t} note on {_run(e.run)}: {MD.text(d['text'])}"
-    took = D.duration(d.get("duration"))
+    took = age(d.get("duration"), long=True)
     took = f" after {took}" if took else ""
     if e.kind == "finished":
         return f"- {t} finished {_run(e.run)}{took}"
