@@ -434,6 +434,7 @@ class Run:
 
         self._stop_signal = 0
         self._signals_seen = 0
+        self._announced = False
         self._last_logged = -1
         self._last_saved = -1
         self._metrics_f = None
@@ -475,16 +476,23 @@ class Run:
             signal.signal(s, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:
+        # Python may run the second signal's handler inside the first one (between two of its
+        # bytecodes): whichever runs, the first signal is announced before the second exits.
         self._signals_seen += 1
         if self._signals_seen > 1:
+            self._announce(self._stop_signal or signum)
             sys.stderr.write(f"{signal.Signals(signum).name} again: exiting now without saving\n")
             sys.stderr.flush()
             os._exit(128 + signum)
         self._stop_signal = signum
-        if self.is_main:
+        self._announce(signum)
+
+    def _announce(self, signum) -> None:
+        if self.is_main and not self._announced:
             sys.stderr.write(f"{signal.Signals(signum).name} received: finishing the step, "
                              "saving a checkpoint (send again to exit at once)\n")
             sys.stderr.flush()
+            self._announced = True  # after the write: a handler preempting it writes it too
 
     def stop_requested(self, step: int | None = None) -> bool:
         """True once a stop signal arrived (on any rank under DDP: all ranks agree) or ``step``
