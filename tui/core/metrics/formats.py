@@ -186,15 +186,7 @@ class CsvParser(Sink):
                     v = float(cell)
                 except ValueError:
                     continue
-                s = self.get(name)
-                n = len(s.x)
-                if same and n and s.x[n - 1] == x:  # one value per step: a later row wins
-                    s.y[n - 1] = v
-                    s.wall[n - 1] = w
-                else:
-                    s.x.append(x)
-                    s.y.append(v)
-                    s.wall.append(w)
+                self.get(name).put(x, v, w, same)  # one value per step: a later row wins
                 changed = True
         return changed
 

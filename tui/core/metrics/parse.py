@@ -161,14 +161,7 @@ class TextParser(Sink):
                 same = self.axis == "step"  # one value per step: a later print of it wins
                 ep = self.last_epoch
                 if ep is not None and "epoch" not in self.user_names:  # the epoch axis of text logs
-                    s = get("epoch")
-                    n = len(s.x)
-                    if same and n and s.x[n - 1] == x:
-                        s.y[n - 1] = ep
-                    else:
-                        s.x.append(x)
-                        s.y.append(ep)
-                        s.wall.append(wall)
+                    get("epoch").put(x, ep, wall, same)
                 for name, idx, den in metrics:
                     if name in self.user_names:
                         continue
@@ -176,15 +169,7 @@ class TextParser(Sink):
                     if den >= 0:
                         d = float(parts[2 * den + 1])
                         v = v / d if d else math.nan
-                    s = get(name)
-                    n = len(s.x)
-                    if same and n and s.x[n - 1] == x:
-                        s.y[n - 1] = v
-                        s.wall[n - 1] = wall
-                    else:
-                        s.x.append(x)
-                        s.y.append(v)
-                        s.wall.append(wall)
+                    get(name).put(x, v, wall, same)
                 changed = True
             except (ValueError, OverflowError, ZeroDivisionError):
                 continue

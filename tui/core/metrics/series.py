@@ -31,6 +31,18 @@ class Series:
     def __repr__(self) -> str:
         return f"Series({self.name!r}, {len(self)} points)"
 
+    def put(self, x: float, y: float, wall: float, per_step: bool) -> None:
+        """Add a point; with ``per_step`` a point at the same x as the last one replaces it (a
+        later print or row of a step wins: one value per step on the step axis)."""
+        n = len(self.x)
+        if per_step and n and self.x[n - 1] == x:
+            self.y[n - 1] = y
+            self.wall[n - 1] = wall
+        else:
+            self.x.append(x)
+            self.y.append(y)
+            self.wall.append(wall)
+
     def copy(self) -> "Series":
         n = len(self)
         return Series(self.name, self.x[:n], self.y[:n], self.wall[:n])

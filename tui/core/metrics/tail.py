@@ -100,16 +100,10 @@ class LogTail:
         """Feed complete new lines (bytes, terminators included) to ``handle(data)``; bytes consumed.
         A partial last line waits for its end; lines over ``max_line`` bytes are skipped."""
         total = 0
-        try:
-            f = open(self.path, "rb")
-        except OSError:
+        f = self._open()
+        if f is None:
             return 0
         with f:
-            if len(self.head) < self.HEAD:
-                self.head = f.read(self.HEAD)
-            if not self._placed:
-                self._place(os.fstat(f.fileno()).st_size)
-            f.seek(self.offset)
             while max_bytes is None or total < max_bytes:
                 data = f.read(CHUNK)
                 if not data:
@@ -148,14 +142,10 @@ class LogTail:
     def read_bytes(self, handle: Callable[[bytes], None], chunk: int = 1 << 20) -> int:
         """Feed every new byte (a partial last line included) to ``handle``; bytes consumed."""
         total = 0
-        try:
-            f = open(self.path, "rb")
-        except OSError:
+        f = self._open()
+        if f is None:
             return 0
         with f:
-            if len(self.head) < self.HEAD:
-                self.head = f.read(self.HEAD)
-            f.seek(self.offset)
             while True:
                 data = f.read(chunk)
                 if not data:
@@ -190,6 +180,20 @@ class LogTail:
         return (out[-max_lines:] if max_lines is not None else out), reset
 
     # ------------------------------------------------------------------ helpers
+    def _open(self):
+        """The file at our offset (its head recorded for rewrite checks, a first read placed);
+        None when it cannot be opened."""
+        try:
+            f = open(self.path, "rb")
+        except OSError:
+            return None
+        if len(self.head) < self.HEAD:
+            self.head = f.read(self.HEAD)
+        if not self._placed:
+            self._place(os.fstat(f.fileno()).st_size)
+        f.seek(self.offset)
+        return f
+
     def _first_eol(self, data: bytes) -> int:
         if self.eol == EOL_NL:
             return data.find(b"\n")
