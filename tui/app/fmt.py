@@ -14,16 +14,21 @@ from ..core.text import ANSI_RE, inert, last_redraw, show_controls
 
 
 STATUS_STYLE = {
+    "queued": "cyan",
+    "pending": "cyan",
     "starting": "yellow",
     "running": "bold green",
     "stopping": "bold yellow",  # display only: a kill from this app is in flight
     "finished": "blue",
     "failed": "bold red",
     "killed": "magenta",
+    "stopped": "blue",
+    "cancelled": "dim",
     "lost": "dim red",
 }
 STATUS_ICON = {
-    "starting": "◌", "running": "●", "stopping": "◐", "finished": "✓", "failed": "✗", "killed": "■", "lost": "?",
+    "queued": "…", "pending": "…", "starting": "◌", "running": "●", "stopping": "◐", "finished": "✓",
+    "failed": "✗", "killed": "■", "stopped": "◼", "cancelled": "–", "lost": "?",
 }
 FLAG_STYLE = {"NaN": "bold red", "cliff": "red", "silent": "yellow", "tb": "bold red"}
 

@@ -25,8 +25,9 @@ SORTS = ("tree", "status", "age", "last", "experiment")
 SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 AXES = ("step", "epoch", "time")
 WINDOWS = (0, 1000, 10000, 100000)  # last N steps; 0 = all
-STATUS_ORDER = {Status.RUNNING: 0, Status.STARTING: 1, Status.FAILED: 2, Status.LOST: 3,
-                Status.KILLED: 4, Status.FINISHED: 5}
+STATUS_ORDER = {Status.RUNNING: 0, Status.STARTING: 1, Status.PENDING: 2, Status.QUEUED: 3,
+                Status.FAILED: 4, Status.LOST: 5, Status.STOPPED: 6, Status.KILLED: 7,
+                Status.FINISHED: 8, Status.CANCELLED: 9}
 
 
 @dataclass

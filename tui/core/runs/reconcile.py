@@ -11,7 +11,7 @@ from ..journal import Journal, JournalError, UnknownRun
 from ..status import Status
 from .model import RunInfo, as_journal, list_runs, parse_iso
 
-_ENDED_BY_SHIM = (Status.FINISHED, Status.FAILED, Status.KILLED)
+_ENDED_BY_SHIM = (Status.FINISHED, Status.FAILED, Status.KILLED, Status.STOPPED, Status.CANCELLED)
 
 
 def stale(data: dict, infos: list[RunInfo]) -> dict[str, tuple[Status, dict | None]]:
