@@ -16,6 +16,7 @@ from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.metrics import LogTail, last_lines_offset, run_flags
 from ..core.rundir import RunDir
+from ..core.stoprules import stop_reason
 from ..core.text import age, inert, terminal_safe
 from .common import emit_json, journal_given, journal_path
 
@@ -36,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "cwd, else the lab folder; for -- COMMAND the folder you are in)")
     p.add_argument("--init-from", metavar="RUN[:CHECKPOINT]",
                    help="start from another run's checkpoint ({init_from}, $LABTUI_INIT_FROM; not a resume)")
+    p.add_argument("--stop-when", action="append", metavar="RULE", default=[],
+                   help="stop the run (gracefully) when a metric crosses a threshold: "
+                        "'val_loss < 0.2' (<, <=, >, >=; 'for 3 evals' patience); repeatable")
+    p.add_argument("--stop-on", action="append", metavar="RULE", default=[],
+                   help="stop on 'nan' (NaN/inf in a loss) or 'plateau:METRIC:N' (no improvement in N "
+                        "evals); repeatable")
+    p.add_argument("--max-time", metavar="DURATION", help="stop after this long: 90m, 8h, 2d")
     p.add_argument("--json", action="store_true", help="print the new run as JSON")
     p.set_defaults(func=cmd_run)
 
@@ -155,7 +163,8 @@ def cmd_run(args) -> int:
     t0 = time.monotonic()
     run_id = runs.launch(j, experiment=experiment, command=cmd or None, params=params,
                          gpus=args.gpus, name=args.name, warn=_warn, cwd=cwd,
-                         init_from=args.init_from)
+                         init_from=args.init_from, stop_when=args.stop_when, stop_on=args.stop_on,
+                         max_time=args.max_time)
     return _report_started(j, run_id, t0, args.json)
 
 
@@ -185,8 +194,10 @@ def _print_checkpoints(cks, indent: str) -> None:
 
 
 def _extra_json(r: runs.RunInfo) -> dict:
-    """The launch records beyond RunInfo's own fields: cwd, init-from and git."""
-    return {k: r.extra.get(k) for k in ("cwd", "init_from", "init_checkpoint", "git")}
+    """The launch records beyond RunInfo's own fields: cwd, init-from, git and stop rules."""
+    out = {k: r.extra.get(k) for k in ("cwd", "init_from", "init_checkpoint", "git", "stop")}
+    out["stop_reason"] = stop_reason(r)
+    return out
 
 
 def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
@@ -285,6 +296,10 @@ def cmd_show(args) -> int:
     line("run", r.id)
     line("experiment", r.experiment or "-")
     line("status", r.status + ("" if r.alive else _exit_text(r)))
+    if stop_reason(r):
+        line("stopped", stop_reason(r))
+    if r.extra.get("stop"):
+        line("stop rules", r.extra["stop"])
     line("command", r.command)
     if r.params:
         line("params", ", ".join(f"{k}={v}" for k, v in r.params.items()))

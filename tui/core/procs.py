@@ -23,9 +23,10 @@ RUN_DIR_ENV = "LABTUI_RUN_DIR"
 RESUME_ENV = "LABTUI_RESUME_FROM"  # the checkpoint a resumed run starts from
 INIT_ENV = "LABTUI_INIT_FROM"  # the checkpoint a run initialises its weights from (init-from)
 SHIM_ENV = "LABTUI_SHIM"  # in a shim's own environment: its run folder (the shim of which run)
+HOOK_ENV = "LABTUI_EVENT"  # a user hook (tui.core.hooks): it names a run, but is none of its processes
 # Everything that ties a process to a run: a run launched from inside another run (a sweep
 # driver) is its own run, so its shim and trainer inherit none of these from the launcher.
-RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV, SHIM_ENV, INIT_ENV)
+RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV, SHIM_ENV, INIT_ENV, HOOK_ENV)
 
 
 def lab_id(journal_path: str | os.PathLike) -> str:
@@ -34,8 +35,11 @@ def lab_id(journal_path: str | os.PathLike) -> str:
 
 
 def process_tag(p: psutil.Process) -> tuple[str | None, str | None]:
-    """``(lab, run id)`` from a process's environment; ``(None, None)`` if unreadable."""
+    """``(lab, run id)`` from a process's environment; ``(None, None)`` if unreadable, or for a
+    hook (``HOOK_ENV``: it carries the run id as data)."""
     env = environ(p)
+    if HOOK_ENV in env:
+        return None, None
     return env.get(LAB_TAG), env.get(RUN_TAG)
 
 
@@ -47,9 +51,11 @@ def pid_tag(pid: int) -> tuple[str | None, str | None]:
             data = f.read()
     except OSError:
         return None, None
-    lab_key, run_key = LAB_TAG.encode() + b"=", RUN_TAG.encode() + b"="
+    lab_key, run_key, hook_key = LAB_TAG.encode() + b"=", RUN_TAG.encode() + b"=", HOOK_ENV.encode() + b"="
     lab = run = None
     for item in data.split(b"\0"):
+        if item.startswith(hook_key):
+            return None, None
         if item.startswith(run_key):
             run = item[len(run_key):].decode("utf-8", "replace")
         elif item.startswith(lab_key):

@@ -2,7 +2,7 @@
 
 ``logs/<run-id>/`` holds what the processes of a run wrote: the trainer's ``output.log``
 and ``metrics.jsonl``, the shim's ``spec.json`` / ``state.json`` / ``exit.json`` /
-``shim.log``, the launch's ``code.diff`` (uncommitted changes), a labtui kill's ``kill.json`` / ``kill.log``, the trainer's checkpoints
+``shim.log``, the launch's ``code.diff`` (uncommitted changes), a labtui kill's ``kill.json`` / ``kill.log``, the user hook's ``hooks.log``, the trainer's checkpoints
 (``checkpoints/step-N/`` + ``checkpoints/latest``) and two caches that are safe to delete.
 Nothing else in labtui spells these names.
 """
@@ -36,6 +36,7 @@ class RunDir:
     KILL = "kill.json"
     SHIM_LOG = "shim.log"
     KILL_LOG = "kill.log"
+    HOOKS_LOG = "hooks.log"
     CHECKPOINTS = "checkpoints"
     LATEST = "latest"
     METRICS_CACHE = ".metrics-cache"
@@ -95,6 +96,10 @@ class RunDir:
     @property
     def kill_log(self) -> Path:
         return self.path / self.KILL_LOG
+
+    @property
+    def hooks_log(self) -> Path:
+        return self.path / self.HOOKS_LOG
 
     @property
     def checkpoints_dir(self) -> Path:

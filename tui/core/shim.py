@@ -207,6 +207,8 @@ def _other_run(lab: str, run_id: str, run_dir: RunDir):
         shim = env.get(procs.SHIM_ENV)
         if shim is not None and shim != str(run_dir.path):
             return True
+        if procs.HOOK_ENV in env:
+            return True  # a user hook (tui.core.hooks) fired by this shim: it runs on, detached
         p_lab, p_run = env.get(procs.LAB_TAG), env.get(procs.RUN_TAG)
         return p_run is not None and (p_run != run_id or (p_lab is not None and p_lab != lab))
     return other
@@ -288,6 +290,9 @@ def run(run_dir: RunDir) -> int:
                      "error": f"cannot start {argv[0]!r}: {e.strerror or e}"}
         _record_end(run_dir, journal_path, run_id, exit_info, {
             "status": str(Status.FAILED), "ended": _to_dt(exit_info["ended"]), "exit_code": 127})
+        watcher = _watch(run_dir, spec, journal_path, run_id, watching=False)
+        if watcher is not None:
+            watcher.ended(exit_info)
         return 0
     log.close()
 
@@ -298,8 +303,11 @@ def run(run_dir: RunDir) -> int:
     run_dir.write_state(state)
     _update_journal(run_dir, journal_path, run_id, {
         "status": str(Status.RUNNING), "pid": pid, "create_time": ctime})
+    watcher = _watch(run_dir, spec, journal_path, run_id)
 
     status = trainer.wait()
+    if watcher is not None:
+        watcher.halt()  # no rule fires once the trainer ended (it ended on its own)
     _stop_leftovers(_other_run(lab, run_id, run_dir))
 
     code: int | None = None
@@ -311,15 +319,37 @@ def run(run_dir: RunDir) -> int:
     # Killed only if a kill's signal landed before the end: a run that ended on its own while a
     # kill was merely requested (or whose untagged trainer the kill could not signal) reads as
     # it ended.
-    killed = "signalled" in (run_dir.read_kill() or {})
+    kill_rec = run_dir.read_kill() or {}
+    killed = "signalled" in kill_rec
     exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
+    if killed and kill_rec.get("rule"):  # stopped by one of its rules (tui.core.watch)
+        exit_info.update(stopped=str(kill_rec["rule"]), killed=False)
     _record_end(run_dir, journal_path, run_id, exit_info, {
         "status": str(final_status(exit_info)),
         "ended": _to_dt(exit_info["ended"]),
         "exit_code": code,
         "signal": sig,
+        "stop_reason": exit_info.get("stopped"),
     })
+    if watcher is not None:
+        watcher.ended(exit_info)  # the hook's run-end event
     return 0
+
+
+def _watch(run_dir: RunDir, spec: dict, journal_path: str, run_id: str, watching: bool = True):
+    """The run's watcher (stop rules, flag events, the user hook): only for a run that has
+    rules or a hook; ``watching=False``: for its end event only (no thread)."""
+    if not (spec.get("stop") or spec.get("hook")):
+        return None
+    try:
+        # Deferred: the watcher reads metrics (the metrics package, ~50 ms and several MB); a
+        # plain run's shim never imports it.
+        from . import watch
+        return watch.start(run_dir, spec, journal_path, run_id, log=lambda m: _log(run_dir, m),
+                           watching=watching)
+    except Exception as e:  # noqa: BLE001 - rules and hooks never cost the run its record
+        _log(run_dir, f"watcher not started: {type(e).__name__}: {e}")
+        return None
 
 
 def _to_dt(iso: str) -> dt.datetime:

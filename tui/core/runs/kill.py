@@ -37,7 +37,8 @@ def _check_mode(mode: str) -> None:
 
 def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRACE,
          now: bool = False, reason: str | None = None, mode: str | None = None,
-         progress: Callable[[str], None] | None = None, term_grace: float | None = None) -> str:
+         progress: Callable[[str], None] | None = None, term_grace: float | None = None,
+         rule: str | None = None) -> str:
     """Stop a run: SIGINT, grace, SIGTERM, grace, then SIGKILL to every tagged process.
 
     ``mode``: ``graceful`` (default: SIGINT first), ``term`` (SIGTERM first) or ``now``
@@ -45,6 +46,9 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     (pid, create time, run tag) matched; the final SIGKILL goes to every process of
     this user that carries the run tag (this lab's run: the same id in another lab is
     another run).  Returns the run's final status.
+
+    ``rule``: the stop rule that fired (``tui.core.watch``): kill.json says so, and the shim
+    records the end as ``stopped`` with it instead of ``killed``.
 
     An end is recorded only once the trainer is verifiably gone (by pid and create time, tag
     or not): a trainer that dropped its run tag and survives raises :class:`UserError` (the
@@ -62,6 +66,8 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     _check_folder(rd, run_id)
     lab = procs.lab_id(j.path)
     record = {"requested": _now().isoformat(), "reason": reason, "mode": mode, "by_pid": os.getpid()}
+    if rule:
+        record["rule"] = rule
     rd.write_kill(record)
     if reason:
         add_note(j, run_id, f"killed: {reason}")

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 import tomlkit
 
-from .. import procs
+from .. import hooks, procs, stoprules
 from ..checkpoints import newest, pick, run_checkpoints
 from ..errors import UserError
 from ..fsio import write_atomic
@@ -131,7 +131,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
            env: dict | None = None, warn: Callable[[str], None] | None = None,
            wait: bool = True, cwd: str | os.PathLike | None = None,
            context: dict | None = None, recipe: dict | None = None,
-           init_from: str | None = None) -> str:
+           init_from: str | None = None, stop_when: list[str] | None = None,
+           stop_on: list[str] | None = None, max_time: str | None = None) -> str:
     """Start a run detached from this process; return its id.
 
     Either ``experiment`` (a template in the journal, ``params`` override its defaults)
@@ -140,6 +141,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     ``context``: ``resume_from`` / ``parent_run_dir`` placeholders of a resume; ``recipe``: the
     template's resume recipe (``set`` values and ``args``) to apply; ``init_from``:
     ``RUN[:CHECKPOINT]`` whose checkpoint the new run starts its weights from.
+    ``stop_when`` / ``stop_on`` / ``max_time``: stop rules added to the template's
+    (``tui.core.stoprules``; ``max_time`` replaces the template's).
     """
     j = as_journal(journal)
     data = j.read()
@@ -219,6 +222,9 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     _argv, wd, _env, _ps = render("RUN_ID", j.logs_dir / "RUN_ID")
     if wd is not None and not str(wd).startswith(str(j.logs_dir / "RUN_ID")) and not Path(wd).is_dir():
         raise UserError(f"working folder {wd} does not exist")
+    rules = stoprules.for_launch(exps.get(experiment) if experiment is not None else None,
+                                 experiment, stop_when, stop_on, max_time)
+    hook = hooks.hook_for(data, j.path)
     chosen_gpus = _resolve_gpus(j, data, gpus, warn)
     in_run_dir = wd is not None and str(wd).startswith(str(j.logs_dir / "RUN_ID"))
     git, diff = git_info(j.root if wd is None or in_run_dir else wd)  # time-boxed, never fails
@@ -242,14 +248,19 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             run_cwd.mkdir(parents=True, exist_ok=True)
         if diff:
             write_atomic(run_dir.code_diff, diff.encode("utf-8"))
-        run_dir.write_spec({
+        spec = {
             "run_id": run_id,
             "journal": str(j.path),
             "argv": _resolve_argv0(argv),
             "cwd": str(run_cwd),
             "gpus": chosen_gpus,
             "env": run_env,
-        })
+        }
+        if rules:
+            spec["stop"] = rules.to_json()
+        if hook:
+            spec["hook"] = hook
+        run_dir.write_spec(spec)
         rec = table(doc, "runs", run_id)
         if experiment is not None:
             rec["experiment"] = experiment
@@ -275,6 +286,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             it = tomlkit.inline_table()
             it.update(git)
             rec["git"] = it
+        if rules:
+            rec["stop"] = rules.describe()
         rec["status"] = str(Status.STARTING)
         rec["started"] = _now()
 
