@@ -32,9 +32,11 @@ from ..core import runs as runs_mod
 from ..core.checkpoints import run_checkpoints
 from ..core.errors import UserError
 from ..core.journal import Journal
+from ..core.notify import notify_mode, osc_notification
 from ..core.rundir import RunDir
 from ..core.status import Status
 from ..core.text import inert
+from .events import Announcer, Event
 from .fmt import show_path, topbar_text
 from .model import Poller, PollResult
 from .screens.actions import (ActionDialog, KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
@@ -118,7 +120,8 @@ class LabApp(App):
 
     def __init__(self, journal_path: str | Path = "experiments.toml", clock: Callable[[], float] | None = None,
                  gpu_source: Any = None, poll_interval: float = 1.0, theme: str | None = None,
-                 gpu_interval: float = 1.0, keymap: dict[str, str] | None = None, **kw):
+                 gpu_interval: float = 1.0, keymap: dict[str, str] | None = None,
+                 notify: str = "off", **kw):
         super().__init__(**kw)
         self.journal = Journal(journal_path)
         self.keymap = dict(keymap or {})  # binding id -> keys, from the user's config ([keys])
@@ -137,6 +140,8 @@ class LabApp(App):
         self._gc_frozen = False
         self._topbar_text: Text | None = None  # what the top bar shows: redrawn only on change
         self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
+        self.notify_mode = notify  # "osc": desktop notifications through the terminal too
+        self.announcer = Announcer(self.clock)  # runs that end or get a flag: toast + bell
 
     infos = _state_attr("infos")
     run_list = _state_attr("run_list")
@@ -213,7 +218,10 @@ class LabApp(App):
 
     def apply(self, res: PollResult) -> None:
         """Fold one poll into the app state and redraw what changed."""
+        before = self.state.infos
         ch = self.state.apply(res)
+        for ev in self.announcer.feed(before, self.state.infos, res):
+            self.announce(ev)
         if ch.error:
             self._update_topbar()
         now = time.monotonic()
@@ -489,6 +497,14 @@ class LabApp(App):
         """Report an action's outcome: one line, shown as data (never markup)."""
         self.notify(inert(str(msg)), severity=severity, timeout=timeout, markup=False)
 
+    def announce(self, ev: Event) -> None:
+        """A run ended or got a flag: a toast, the bell and, with ``notify = "osc"``, a desktop
+        notification (OSC 9 / 777, its text cleaned by the core) through the terminal."""
+        self.say(ev.text, severity=ev.severity, timeout=8)
+        self.bell()
+        if self.notify_mode == "osc" and not self.is_headless and self._driver is not None:
+            self._driver.write(osc_notification("labtui", ev.text))
+
     def request_poll(self) -> None:
         """Poll now (or right after the poll in flight) so a journal change shows at once."""
         if self._poll_running:
@@ -638,7 +654,8 @@ def run_app(journal_path: str | Path, colors: str = "auto", select: str | None =
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
     config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
-    app = LabApp(journal_path, keymap=keymap)
+    notify = notify_mode(config.load_config(), config.config_path())  # likewise
+    app = LabApp(journal_path, keymap=keymap, notify=notify)
     app.state.select_pending = select
     app.run()
     n = app.state.still_running()

@@ -23,6 +23,7 @@ from textual.widgets import Footer, RichLog, Static
 
 from ...core.metrics import EOL_NL, LogTail
 from ...core.rundir import RunDir
+from ...core.stoprules import stop_reason
 from ...core.text import inert
 from ..fmt import gpus_text, log_text, show_path, status_text
 from ..widgets.keys import Input
@@ -62,6 +63,11 @@ def info_table(info, checkpoints: list[str], latest: str | None) -> Table:
         st.append(f"   exit {info.exit_code if info.exit_code is not None else ''}"
                   f"{' ' + info.signal if info.signal else ''}", style="dim")
     t.add_row("status", st)
+    why = stop_reason(info)
+    if why:
+        t.add_row("stopped", Text(inert(why)))
+    if (info.extra or {}).get("stop"):
+        t.add_row("stop rules", Text(inert(str(info.extra["stop"]))))
     t.add_row("experiment", Text(info.experiment or "-"))
     t.add_row("command", Text(info.command))
     if info.params:
