@@ -116,14 +116,20 @@ def fmt_duration(seconds: float) -> str:
     return out
 
 
+def _bad(where: str, text: Any, why: str) -> UserError:
+    """``bad --max-time '8': ...``, or ``experiment 'x': bad max_time '8': ...`` for a template."""
+    prefix, _sep, key = where.rpartition(": ")
+    return UserError(f"{prefix + ': ' if prefix else ''}bad {key} {text!r}: {why}")
+
+
 def parse_duration(text: Any, where: str = "--max-time") -> float:
     """``8h`` → 28800.0 (``s m h d``, summed: ``1h30m``); a TOML number is seconds."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if math.isfinite(text) and text > 0:
             return float(text)
-        raise UserError(f"bad {where} {text!r}: {TIME_HELP}")
+        raise _bad(where, text, TIME_HELP)
     if not isinstance(text, str):
-        raise UserError(f"bad {where} {text!r}: {TIME_HELP}")
+        raise _bad(where, text, TIME_HELP)
     t = text.strip().lower()
     pos, total = 0, 0.0
     for m in _DUR_RE.finditer(t):
@@ -132,47 +138,47 @@ def parse_duration(text: Any, where: str = "--max-time") -> float:
         total += float(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if not t or t[pos:].strip() or total <= 0 or not math.isfinite(total):
-        raise UserError(f"bad {where} {text!r}: {TIME_HELP}")
+        raise _bad(where, text, TIME_HELP)
     return total
 
 
 def parse_when(text: Any, where: str = "--stop-when") -> Threshold:
     m = _WHEN_RE.match(text) if isinstance(text, str) else None
     if m is None:
-        raise UserError(f"bad {where} {text!r}: {WHEN_HELP}")
+        raise _bad(where, text, WHEN_HELP)
     try:
         value = float(m.group("value"))
     except ValueError:
-        raise UserError(f"bad {where} {text!r}: {m.group('value')!r} is not a number") from None
+        raise _bad(where, text, f"{m.group('value')!r} is not a number") from None
     if not math.isfinite(value):
-        raise UserError(f"bad {where} {text!r}: the threshold must be a finite number")
+        raise _bad(where, text, "the threshold must be a finite number")
     n = int(m.group("n") or 1)
     if n < 1:
-        raise UserError(f"bad {where} {text!r}: 'for N evals' needs N >= 1")
+        raise _bad(where, text, "'for N evals' needs N >= 1")
     return Threshold(m.group("metric"), m.group("op"), value, n)
 
 
 def parse_on(text: Any, goals: Mapping[str, str] | None = None, where: str = "--stop-on"):
     """``nan`` → True; ``plateau:METRIC:N[:min|max]`` → :class:`Plateau`."""
     if not isinstance(text, str):
-        raise UserError(f"bad {where} {text!r}: {ON_HELP}")
+        raise _bad(where, text, ON_HELP)
     t = text.strip()
     if t.lower() == "nan":
         return True
     parts = t.split(":")
     if parts[0].lower() != "plateau" or len(parts) not in (3, 4) or not parts[1].strip():
-        raise UserError(f"bad {where} {text!r}: {ON_HELP}")
+        raise _bad(where, text, ON_HELP)
     metric = parts[1].strip()
     try:
         n = int(parts[2])
     except ValueError:
         n = 0
     if n < 1:
-        raise UserError(f"bad {where} {text!r}: N (evals without improvement) must be an integer >= 1")
+        raise _bad(where, text, "N (evals without improvement) must be an integer >= 1")
     goal = parts[3].strip().lower() if len(parts) == 4 else goal_of(metric, goals)
     if goal not in GOALS:
-        raise UserError(f"bad {where} {text!r}: is a higher or a lower {metric} better? add :min or "
-                        ":max, or set goals in [experiments.NAME.metrics]")
+        raise _bad(where, text, f"is a higher or a lower {metric} better? add :min or :max, or set "
+                   "goals in [experiments.NAME.metrics]")
     return Plateau(metric, n, goal)
 
 
