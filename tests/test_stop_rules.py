@@ -73,7 +73,11 @@ def values_run(lab, name: str, *flags: str, values=("1",), metric="loss"):
 
 
 def record(lab, run_id: str) -> dict:
-    return Journal(lab.journal).read()["runs"][run_id]
+    """The run's journal record once its end is written there (the shim writes exit.json first)."""
+    def ended():
+        rec = Journal(lab.journal).read()["runs"][run_id]
+        return rec if rec.get("status") not in ("starting", "running") else None
+    return wait_for(ended, f"{run_id}'s end in the journal")
 
 
 # --------------------------------------------------------------------------- real runs

@@ -86,7 +86,7 @@ def _apply(rec, status: Status, exit_info: dict | None) -> bool:
         ended = parse_iso(exit_info.get("ended"))
         if ended is not None:
             rec["ended"] = ended
-        for key, src in (("exit_code", "code"), ("signal", "signal")):
+        for key, src in (("exit_code", "code"), ("signal", "signal"), ("stop_reason", "stopped")):
             if exit_info.get(src) is not None:
                 rec[key] = exit_info[src]
             elif key in rec:
