@@ -1,6 +1,11 @@
 """The user's labtui settings: ``~/.config/labtui/config.toml``.
 
-Only keys for now (the Posting model: every binding has an id, a user keymap rebinds ids)::
+Keys (the Posting model: every binding has an id, a user keymap rebinds ids) and
+notifications (``docs/stop-rules.md``: read by ``tui.core.notify`` and ``tui.core.hooks``)::
+
+    notify = "osc"        # desktop notifications through the terminal (default "off")
+    on_event = "curl ..." # the user hook, unless the lab's [labtui] has one
+    hook_timeout = 30
 
     [keys]
     kill = "K"            # a binding id (see `?` in the app) = key, or several: "K,ctrl+k"
