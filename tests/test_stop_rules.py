@@ -247,3 +247,23 @@ def test_checker_plateau_and_max_time():
     c = Checker(parse_rules([], [], "1m"), started=100.0)
     assert c.check({}, "step", 159.0) is None
     assert c.check({}, "step", 160.0) == "max time 1m reached"
+
+
+def test_the_app_detail_view_shows_the_reason_and_the_rules(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from tui.app.model import display_info
+    from tui.app.screens.detail import info_table
+    from tui.core.runs.model import run_info
+    from tui.core.status import Status
+
+    rec = {"experiment": "cnn", "command": "x", "status": "stopped", "stop": "val_loss < 0.2; nan"}
+    ex = {"code": 130, "signal": None, "killed": False, "stopped": "val_loss 0.187 < 0.2 at step 5200\x1b[2J"}
+    info = display_info(run_info(Journal(tmp_path / "experiments.toml"), "r1", rec, Status.STOPPED, ex))
+    con = Console(width=100, record=True, file=io.StringIO(), color_system=None)
+    con.print(info_table(info, [], None))
+    text = con.export_text()
+    assert " stopped      val_loss 0.187 < 0.2 at step 5200^[[2J" in text
+    assert " stop rules   val_loss < 0.2; nan" in text

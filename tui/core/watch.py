@@ -38,7 +38,7 @@ class Watch:
         self.rd, self.journal_path, self.run_id, self.log = run_dir, journal_path, run_id, log
         self.rules = StopRules.from_json(spec.get("stop"))
         self.hook = spec.get("hook") if isinstance(spec.get("hook"), dict) else None
-        self.grace = float(spec.get("stop_grace") or DEFAULT_GRACE)
+        self.grace = DEFAULT_GRACE  # like labtui kill: SIGINT, 30 s, SIGTERM, 30 s, SIGKILL
         self.started = time.time()
         self._halt = threading.Event()
         self.fired: str | None = None
