@@ -8,6 +8,7 @@ Real shims, trainers and signals; the pure parts (parser, Checker) are tested di
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 
@@ -114,14 +115,15 @@ def test_stop_on_nan_plateau_and_max_time(slab):
     values_run(slab, "flat", "--stop-on", "plateau:val_loss:3", metric="val_loss",
                values=("1", "0.8", "0.9", "0.85", "0.81", "0.7"))
     values_run(slab, "slow", "--max-time", "2s", values=("1", "0.9"))
-    want = {"nan": "loss NaN at step 4",
-            "flat": "val_loss plateau: no improvement on 0.8 (step 2) in 3 evals, at step 5",
-            "slow": "max time 2s reached at step 2"}
+    # (max-time: " at step 2" unless a loaded machine took 2 s to start the script at all)
+    want = {"nan": r"loss NaN at step 4",
+            "flat": r"val_loss plateau: no improvement on 0\.8 \(step 2\) in 3 evals, at step 5",
+            "slow": r"max time 2s reached( at step 2)?"}
     for rid, reason in want.items():
         assert slab.wait_status(rid, "stopped", timeout=60) == "stopped"
         rd = RunDir(slab.run_dir(rid))
-        assert rd.read_exit()["stopped"] == reason, rid
-        assert record(slab, rid)["stop_reason"] == reason
+        assert re.fullmatch(reason, rd.read_exit()["stopped"]), rid
+        assert record(slab, rid)["stop_reason"] == rd.read_exit()["stopped"]
         assert (rd.path / "saved").read_text() == "ok"  # stopped by SIGINT: it saved
     assert time.monotonic() - t0 >= 2.0
     assert record(slab, "slow")["stop"] == "max-time 2s"
