@@ -32,6 +32,7 @@ from ..core import runs as runs_mod
 from ..core.checkpoints import run_checkpoints
 from ..core.errors import UserError
 from ..core.journal import Journal
+from ..core.report.folder import write_dated_report
 from ..core.rundir import RunDir
 from ..core.status import Status
 from ..core.text import inert
@@ -113,6 +114,7 @@ class LabApp(App):
         Binding("R", "resume_edit", "Resume+edit", id="resume_edit", show=False),
         Binding("a", "note", "Note", id="note"),
         Binding("t", "tags", "Tags", id="tags"),
+        Binding("W", "report", "Report", id="report"),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
 
@@ -346,7 +348,7 @@ class LabApp(App):
     # ------------------------------------------------------------------ actions
     MAIN_ONLY = {"detail", "filter", "mark", "compare", "next_metric", "choose_metrics", "log_scale",
                  "smoothing", "smoothing_down", "axis", "window", "panels", "gpu_view", "sort", "unmark", "clear_filter",
-                 "new_run", "kill", "resume", "resume_edit", "note", "tags"}
+                 "new_run", "kill", "resume", "resume_edit", "note", "tags", "report"}
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action in self.MAIN_ONLY and len(self.screen_stack) > 1:
@@ -584,6 +586,18 @@ class LabApp(App):
             self.say("no run selected", severity="warning")
             return
         self.push_screen(TagsDialog(self, targets))
+
+    def action_report(self) -> None:
+        """W: a lab report (core's report.md + pictures) of the marked runs, else of the
+        filtered view, in a new dated folder; written on a worker, the toast says where."""
+        ids = self.state.report_ids()
+        if not ids:
+            self.say("no runs to report", severity="warning")
+            return
+        self.say(f"writing a report of {len(ids)} run(s)…", timeout=3)
+        self.run_core("report", lambda: write_dated_report(self.journal, ids, self.clock()),
+                      ok=lambda res: f"report of {len(ids)} run(s): {show_path(res[0])}"
+                                     + ("" if res[1] else " (no pictures: pip install 'labtui[report]')"))
 
     def action_new_run(self) -> None:
         try:

@@ -366,6 +366,10 @@ class AppState:
     def compare_ids(self) -> list[str]:
         return list(self.marked) or ([self.selected] if self.selected else [])
 
+    def report_ids(self) -> list[str]:
+        """The runs a report covers: the marked ones, else every run the (filtered) table shows."""
+        return list(self.marked) or [r["info"].id for r in self.rows()]
+
     def selected_info(self) -> Any:
         return self.infos.get(self.selected or "")
 
