@@ -1,0 +1,35 @@
+"""SVG snapshots of the compare view with its overlay plot, user-chosen columns, NO_COLOR.
+
+Same fixed lab, clock, theme and GPU state as test_snapshots.py.
+Update: pytest tests/snapshot_tests/test_view_snapshots.py --snapshot-update.
+"""
+
+from __future__ import annotations
+
+from .conftest import settle
+
+
+def _compare(*ids):
+    async def run_before(pilot):
+        await settle(pilot)
+        app = pilot.app
+        order = app.query_one("#runs")._order
+        pos = 0
+        for rid in ids:
+            for _ in range(order.index(rid) - pos):
+                await pilot.press("down")
+            pos = order.index(rid)
+            await pilot.press("space")
+        await pilot.press("c")
+        await settle(pilot, polls=app.polls + 1)
+    return run_before
+
+
+def test_compare_with_plot_80x24(snap_compare, app_factory):
+    # under 120 columns the overlay plot sits below the table (which scrolls), >= 10 rows
+    assert snap_compare(app_factory("none"), terminal_size=(80, 24), run_before=_compare("lab1", "lab4", "lab7"))
+
+
+def test_compare_with_plot_160x48(snap_compare, app_factory):
+    # the overlay plot of the compared runs beside the table
+    assert snap_compare(app_factory("none"), terminal_size=(160, 48), run_before=_compare("lab1", "lab4", "lab7"))
