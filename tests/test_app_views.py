@@ -3,9 +3,17 @@ glyphs and the detail view's "code differs"."""
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console
+from textual.binding import Binding
+
 from tests.snapshot_tests import conftest as fixtures
 from tests.test_app import SIZE, goto, sync
+from tui.app.app import LabApp, binding_ids
+from tui.app.bindings import binding_classes, key_text
 from tui.app.screens.compare import CompareScreen
+from tui.app.screens.help import HelpScreen
 
 app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
 
@@ -34,3 +42,45 @@ async def test_compare_view_overlays_the_compared_runs(app_factory):
                 assert plot.region.y >= table.region.bottom and plot.size.height >= 10
             await pilot.press("escape")
             assert not isinstance(app.screen, CompareScreen)
+
+
+def help_text(app, width: int = 100) -> str:
+    con = Console(width=width, record=True, file=io.StringIO())
+    for w in app.screen.query("Static"):
+        con.print(w.content)
+    return con.export_text()
+
+
+@sync
+async def test_help_lists_every_binding_of_the_app_and_its_screens(app_factory):
+    app = app_factory(keymap={"report": "ctrl+w", "plot_cursor_left": "h"})
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = help_text(app)
+        lines = text.splitlines()
+        scopes = binding_classes(LabApp)
+        # found from the classes: the plot's cursor keys, the GPU view and its kill dialog, dialogs
+        assert {"main screen", "plot", "GPU process view", "GPU process kill dialog", "every dialog",
+                "note dialog", "help"} <= set(scopes)
+        ids = binding_ids()
+        assert {"plot_cursor_left", "plot_cursor_right", "gpu_view", "gpu_view_kill", "gpu_kill_yes",
+                "report", "dialog_cancel", "metrics_apply", "help_close"} <= ids
+        for cls in scopes.values():
+            for b in cls.BINDINGS:
+                if not (isinstance(b, Binding) and b.id):
+                    continue
+                row = [ln for ln in lines if f" {b.id} " in f" {ln} "]
+                assert row, f"{b.id} is not in the help"
+                if b.id in app.keymap:
+                    continue
+                keys = b.key_display or key_text(app, b.key)
+                assert any(ln.split(b.id)[0].strip() == keys for ln in row), (b.id, keys, row)
+        # the keys in effect: the user's keymap wins
+        assert [ln.split()[0] for ln in lines if " report " in ln] == ["ctrl+w"]
+        assert [ln.split()[0] for ln in lines if " plot_cursor_left " in ln] == ["h"]
+        assert "← [" not in text and "→ ]" in text  # right keeps both its default keys
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)

@@ -37,8 +37,9 @@ from ..core.rundir import RunDir
 from ..core.status import Status
 from ..core.text import inert
 from .fmt import show_path, topbar_text
+from .bindings import binding_classes
 from .model import Poller, PollResult
-from .screens.actions import (ActionDialog, KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
+from .screens.actions import (KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
                               TagsDialog)
 from .screens.compare import CompareScreen
 from .screens.detail import DetailScreen
@@ -359,7 +360,7 @@ class LabApp(App):
         self.exit(return_code=0)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self))
+        self.push_screen(HelpScreen(self, binding_classes(LabApp)))
 
     def action_detail(self) -> None:
         if self.state.selected_info() is not None:
@@ -611,26 +612,16 @@ class LabApp(App):
 
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens: what a user keymap may rebind."""
-    classes = [LabApp, MetricPlot, GpuScreen, DetailScreen, CompareScreen, HelpScreen, MetricsScreen, ActionDialog,
-               *_subclasses(ActionDialog)]
-    return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
+    return {b.id for c in binding_classes(LabApp).values() for b in c.BINDINGS if isinstance(b, Binding) and b.id}
 
 
 def binding_scopes() -> dict[str, list[tuple[str, str]]]:
     """Where bindings are active together, for the keymap clash check: the main screen, and
-    each screen and dialog with its own bindings ({scope: [(id, keys)]}, keys spelled as
+    each screen, dialog and widget with its own bindings ({scope: [(id, keys)]}, keys spelled as
     Textual normalises a keymap)."""
-    named = {"main screen": LabApp, "plot": MetricPlot, "GPU process view": GpuScreen,
-             "detail screen": DetailScreen, "compare screen": CompareScreen,
-             "help": HelpScreen, "metric chooser": MetricsScreen,
-             **{c.__name__.replace("Dialog", "").lower() + " dialog": c for c in _subclasses(ActionDialog)}}
     return {name: [(b.id, LabApp._normalize_keymap({b.id: b.key})[b.id])
                    for b in c.BINDINGS if isinstance(b, Binding) and b.id]
-            for name, c in named.items()}
-
-
-def _subclasses(cls) -> list:
-    return [s for c in cls.__subclasses__() for s in (c, *_subclasses(c))]
+            for name, c in binding_classes(LabApp).items()}
 
 
 def reopen_command(journal_path: str | Path, cwd: str | Path | None = None,
