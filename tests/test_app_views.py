@@ -84,3 +84,20 @@ async def test_help_lists_every_binding_of_the_app_and_its_screens(app_factory):
         assert "← [" not in text and "→ ]" in text  # right keeps both its default keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+@sync
+async def test_user_columns_in_the_table(app_factory):
+    chosen = ["id", "experiment", "status", "progress", "age", "last", "best", "tags"]
+    for size in ((160, 48), (80, 24)):
+        app = app_factory(columns=chosen)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            table = app.query_one("#runs")
+            if size[0] >= 120:
+                assert table._cols == chosen
+                assert [str(c.label) for c in table.columns.values()][:3] == ["run", "experiment", "status"]
+            else:  # what the default hides when narrow goes first, from the right; the rest stay
+                assert table._cols[:2] == ["id", "status"] and "tags" not in table._cols, table._cols
+                assert {"progress", "age", "last"} <= set(table._cols)
+                assert sum(c.width + 2 for c in table.columns.values()) <= size[0]

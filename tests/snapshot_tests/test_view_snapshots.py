@@ -25,6 +25,11 @@ def _compare(*ids):
     return run_before
 
 
+async def _settled(pilot):
+    await settle(pilot)
+    await settle(pilot, polls=pilot.app.polls + 1)
+
+
 def test_compare_with_plot_80x24(snap_compare, app_factory):
     # under 120 columns the overlay plot sits below the table (which scrolls), >= 10 rows
     assert snap_compare(app_factory("none"), terminal_size=(80, 24), run_before=_compare("lab1", "lab4", "lab7"))
@@ -33,3 +38,9 @@ def test_compare_with_plot_80x24(snap_compare, app_factory):
 def test_compare_with_plot_160x48(snap_compare, app_factory):
     # the overlay plot of the compared runs beside the table
     assert snap_compare(app_factory("none"), terminal_size=(160, 48), run_before=_compare("lab1", "lab4", "lab7"))
+
+
+def test_user_columns_160x48(snap_compare, app_factory):
+    # columns = ["id", "status", "age", "last", "best", "tags"] in the user config
+    app = app_factory("none", columns=["id", "status", "age", "last", "best", "tags"])
+    assert snap_compare(app, terminal_size=(160, 48), run_before=_settled)

@@ -50,7 +50,7 @@ from .state import AppState
 from .widgets.gpu_panel import GpuPanel
 from .widgets.keys import Input
 from .widgets.plot import Curve, MetricPlot
-from .widgets.runs_table import RunsTable
+from .widgets.runs_table import COLUMN_ALIASES, COLUMN_NAMES, RunsTable
 
 
 class Polled(Message):
@@ -121,10 +121,12 @@ class LabApp(App):
 
     def __init__(self, journal_path: str | Path = "experiments.toml", clock: Callable[[], float] | None = None,
                  gpu_source: Any = None, poll_interval: float = 1.0, theme: str | None = None,
-                 gpu_interval: float = 1.0, keymap: dict[str, str] | None = None, **kw):
+                 gpu_interval: float = 1.0, keymap: dict[str, str] | None = None,
+                 columns: list[str] | None = None, **kw):
         super().__init__(**kw)
         self.journal = Journal(journal_path)
         self.keymap = dict(keymap or {})  # binding id -> keys, from the user's config ([keys])
+        self.columns = columns  # the runs table's columns from the user's config (None: the default)
         self.clock = clock or time.time
         self.poll_interval = poll_interval
         self._own_sampler = False
@@ -169,7 +171,7 @@ class LabApp(App):
         yield Static(id="topbar")
         yield Static(id="too-small")
         with Vertical(id="main"):
-            yield RunsTable(id="runs")
+            yield RunsTable(id="runs", columns=self.columns)
             with Horizontal(id="lower"):
                 yield MetricPlot(id="plot")
                 yield GpuPanel(id="gpus")
@@ -643,7 +645,8 @@ def run_app(journal_path: str | Path, colors: str = "auto", select: str | None =
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
     config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
-    app = LabApp(journal_path, keymap=keymap)
+    columns = config.load_columns(COLUMN_NAMES, COLUMN_ALIASES)  # the same
+    app = LabApp(journal_path, keymap=keymap, columns=columns)
     app.state.select_pending = select
     app.run()
     n = app.state.still_running()
