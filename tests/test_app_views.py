@@ -14,6 +14,7 @@ from tui.app.app import LabApp, binding_ids
 from tui.app.bindings import binding_classes, key_text
 from tui.app.screens.compare import CompareScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.metrics import MetricsScreen
 
 app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
 
@@ -101,3 +102,31 @@ async def test_user_columns_in_the_table(app_factory):
                 assert table._cols[:2] == ["id", "status"] and "tags" not in table._cols, table._cols
                 assert {"progress", "age", "last"} <= set(table._cols)
                 assert sum(c.width + 2 for c in table.columns.values()) <= size[0]
+
+
+def screen_text(app) -> str:
+    width, height = app.size
+    con = Console(width=width, height=height, record=True, file=io.StringIO(), color_system=None)
+    con.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return con.export_text()
+
+
+@sync
+async def test_metric_chooser_marks_checked_items_with_a_glyph(app_factory, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        await pilot.press("M")
+        await pilot.pause()
+        assert isinstance(app.screen, MetricsScreen)
+        text = screen_text(app)
+        assert "[x] loss" in text and "[ ] lr" in text and "[ ] acc" in text, text
+        await pilot.press("down", "space", "down", "space", "up", "space")  # lr on, acc on, lr off
+        await pilot.pause()
+        text = screen_text(app)
+        assert "[x] loss" in text and "[ ] lr" in text and "[x] acc" in text, text
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.current_metrics() == ["loss", "acc"]

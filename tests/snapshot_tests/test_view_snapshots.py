@@ -44,3 +44,23 @@ def test_user_columns_160x48(snap_compare, app_factory):
     # columns = ["id", "status", "age", "last", "best", "tags"] in the user config
     app = app_factory("none", columns=["id", "status", "age", "last", "best", "tags"])
     assert snap_compare(app, terminal_size=(160, 48), run_before=_settled)
+
+
+def test_main_no_color_80x24(snap_compare, app_factory, monkeypatch):
+    # NO_COLOR: statuses by glyph, runs in the plot by glyph, the cursor row reversed
+    monkeypatch.setenv("NO_COLOR", "1")
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("space", "down", "space")  # two runs overlaid: two glyphs
+        await settle(pilot, polls=pilot.app.polls + 1)
+    assert snap_compare(app_factory("four"), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_metric_chooser_no_color_80x24(snap_compare, app_factory, monkeypatch):
+    # checked / unchecked metrics differ by [x] / [ ], not by colour alone
+    monkeypatch.setenv("NO_COLOR", "1")
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("M", "down", "down", "space")
+        await pilot.pause()
+    assert snap_compare(app_factory("none"), terminal_size=(80, 24), run_before=run_before)
