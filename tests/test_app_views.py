@@ -4,6 +4,8 @@ glyphs and the detail view's "code differs"."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 from rich.console import Console
 from textual.binding import Binding
@@ -15,6 +17,7 @@ from tui.app.bindings import binding_classes, key_text
 from tui.app.screens.compare import CompareScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.metrics import MetricsScreen
+from tui.core.journal import Journal
 
 app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
 
@@ -130,3 +133,36 @@ async def test_metric_chooser_marks_checked_items_with_a_glyph(app_factory, monk
         await pilot.press("enter")
         await pilot.pause()
         assert app.state.current_metrics() == ["loss", "acc"]
+
+
+@sync
+async def test_detail_says_code_differs_from_the_parent(app_factory, lab):
+    j = Journal(lab.journal)
+    with j.edit_run("training_11", "git") as rec:
+        rec["git"] = {"commit": "a1b2c3d4e5f6", "branch": "main", "dirty": False, "files": 0}
+    with j.edit_run("training_11.1", "git") as rec:
+        rec["git"] = {"commit": "0f9e8d7c6b5a", "branch": "fix", "dirty": True, "files": 3}
+    with j.edit_run("training_11.2", "git") as rec:
+        rec["git"] = {"commit": "0f9e8d7c6b5a", "branch": "fix", "dirty": False, "files": 0}
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for rid, want in (("training_11.1", "code differs: commit a1b2c3d vs 0f9e8d7+dirty, 3 files changed "
+                                            "(vs training_11)"),
+                          ("training_11.2", "code differs: commit 0f9e8d7+dirty vs 0f9e8d7 (vs training_11.1)"),
+                          ("training_11", None)):
+            await goto(pilot, rid)
+            await pilot.press("enter")
+            await pilot.pause()
+            text = " ".join(screen_text(app).split())
+            if want:
+                assert want in text, text
+            else:
+                assert "code differs" not in text and "a1b2c3d" in text
+            await pilot.press("escape")
+            await pilot.pause()
+    # the same words as `labtui show` (one helper in core: gitinfo.run_code_differs)
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "--journal", str(lab.journal), "show", "training_11.1"],
+                       capture_output=True, text=True, timeout=60, cwd=lab.root)
+    assert r.returncode == 0, r.stderr
+    assert "code differs: commit a1b2c3d vs 0f9e8d7+dirty, 3 files changed (vs training_11)" in r.stdout, r.stdout
