@@ -44,7 +44,11 @@ async def test_compare_view_overlays_the_compared_runs(app_factory):
                 assert plot.region.x >= table.region.right and plot.region.y == table.region.y
             else:
                 assert plot.region.y >= table.region.bottom and plot.size.height >= 10
-            await pilot.press("escape")
+            await pilot.press("tab", "left")  # the plot's cursor works here too
+            assert plot.has_focus and plot.cursor is not None and "lab4" in plot.readout()
+            await pilot.press("escape")  # hides the cursor...
+            assert plot.cursor is None and isinstance(app.screen, CompareScreen)
+            await pilot.press("escape")  # ...then goes back
             assert not isinstance(app.screen, CompareScreen)
 
 
