@@ -9,6 +9,7 @@ of ours (moving the cursor, Tab) are listed at the end.
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -67,17 +68,21 @@ class HelpScreen(ModalScreen):
         return out
 
     def compose(self) -> ComposeResult:
-        t = Table(box=None, show_header=True, header_style="bold", expand=True, padding=(0, 1))
-        t.add_column("key", style="bold cyan", no_wrap=True)
-        t.add_column("id", style="dim", no_wrap=True)
-        t.add_column("action")
-        for i, (title, items) in enumerate(self.rows()):
-            if i:
-                t.add_row("", "", "")
-            t.add_row(Text(title, style="bold underline"), "", "")
-            for keys, bid, what in items:
+        sections = self.rows()
+        items = [it for _t, its in sections for it in its]
+        kw = max(len("key"), *(len(inert(k)) for k, _i, _w in items))
+        iw = max(len("id"), *(len(i) for _k, i, _w in items))
+        parts: list = []
+        for n, (title, its) in enumerate(sections):
+            # one table per section, the same column widths in all: titles span the whole line
+            t = Table(box=None, show_header=n == 0, header_style="bold", expand=True, padding=(0, 1))
+            t.add_column("key", style="bold cyan", no_wrap=True, width=kw)
+            t.add_column("id", style="dim", no_wrap=True, width=iw)
+            t.add_column("action", ratio=1)
+            for keys, bid, what in its:
                 t.add_row(Text(inert(keys)), Text(bid), Text(what))  # a keymap's keys: the user's text
+            parts += [*([Text("")] if n else []), Text(" " + title, style="bold underline"), t]
         with VerticalScroll(id="help-body") as v:
             v.border_title = "labtui keys"
             v.border_subtitle = "runs keep going when you quit"
-            yield Static(t)
+            yield Static(Group(*parts))
