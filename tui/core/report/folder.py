@@ -19,12 +19,17 @@ REPORTS = "reports"
 
 
 def report_dir(journal: Journal, when: float) -> Path:
-    """A folder name not yet taken: ``<lab>/reports/<local date_time of when>[-N]``."""
+    """A new folder, created here so two reports never share one:
+    ``<lab>/reports/<local date_time of when>[-N]``."""
     base = journal.path.parent / REPORTS / dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d_%H%M%S")
+    base.parent.mkdir(parents=True, exist_ok=True)
     out, k = base, 2
-    while out.exists():
-        out, k = base.with_name(f"{base.name}-{k}"), k + 1
-    return out
+    while True:
+        try:
+            out.mkdir()
+            return out
+        except FileExistsError:
+            out, k = base.with_name(f"{base.name}-{k}"), k + 1
 
 
 def pictures_available() -> bool:
