@@ -36,8 +36,8 @@ from ..core.report.folder import write_dated_report
 from ..core.rundir import RunDir
 from ..core.status import Status
 from ..core.text import inert
-from .fmt import show_path, topbar_text
 from .bindings import binding_classes
+from .fmt import show_path, topbar_text
 from .model import Poller, PollResult
 from .screens.actions import (KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
                               TagsDialog)

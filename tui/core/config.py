@@ -3,7 +3,7 @@
 Keys (the Posting model: every binding has an id, a user keymap rebinds ids) and the runs
 table's columns::
 
-    columns = ["id", "status", "age", "last", "best", "tags"]   # top level: above any [table]
+    columns = ["id", "status", "age", "last", "best", "tags"]   # top level: above [keys]
 
     [keys]
     kill = "K"            # a binding id (see `?` in the app) = key, or several: "K,ctrl+k"
