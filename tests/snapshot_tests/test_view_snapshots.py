@@ -46,6 +46,12 @@ def test_user_columns_160x48(snap_compare, app_factory):
     assert snap_compare(app, terminal_size=(160, 48), run_before=_settled)
 
 
+def test_user_columns_80x24(snap_compare, app_factory):
+    # below 120 columns the chosen columns the default hides when narrow go first, from the right
+    app = app_factory("none", columns=["id", "experiment", "status", "progress", "age", "last", "best", "tags"])
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_settled)
+
+
 def test_main_no_color_80x24(snap_compare, app_factory, monkeypatch):
     # NO_COLOR: statuses by glyph, runs in the plot by glyph, the cursor row reversed
     monkeypatch.setenv("NO_COLOR", "1")
