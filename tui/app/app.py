@@ -33,13 +33,15 @@ from ..core.checkpoints import run_checkpoints
 from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.notify import notify_mode, osc_notification
+from ..core.report.folder import write_dated_report
 from ..core.rundir import RunDir
 from ..core.status import Status
 from ..core.text import inert
+from .bindings import binding_classes
 from .events import Announcer, Event
 from .fmt import show_path, topbar_text
 from .model import Poller, PollResult
-from .screens.actions import (ActionDialog, KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
+from .screens.actions import (KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
                               TagsDialog)
 from .screens.compare import CompareScreen
 from .screens.detail import DetailScreen
@@ -50,7 +52,7 @@ from .state import AppState
 from .widgets.gpu_panel import GpuPanel
 from .widgets.keys import Input
 from .widgets.plot import Curve, MetricPlot
-from .widgets.runs_table import RunsTable
+from .widgets.runs_table import COLUMN_ALIASES, COLUMN_NAMES, RunsTable
 
 
 class Polled(Message):
@@ -115,16 +117,18 @@ class LabApp(App):
         Binding("R", "resume_edit", "Resume+edit", id="resume_edit", show=False),
         Binding("a", "note", "Note", id="note"),
         Binding("t", "tags", "Tags", id="tags"),
+        Binding("W", "report", "Report", id="report"),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
 
     def __init__(self, journal_path: str | Path = "experiments.toml", clock: Callable[[], float] | None = None,
                  gpu_source: Any = None, poll_interval: float = 1.0, theme: str | None = None,
                  gpu_interval: float = 1.0, keymap: dict[str, str] | None = None,
-                 notify: str = "off", **kw):
+                 notify: str = "off", columns: list[str] | None = None, **kw):
         super().__init__(**kw)
         self.journal = Journal(journal_path)
         self.keymap = dict(keymap or {})  # binding id -> keys, from the user's config ([keys])
+        self.columns = columns  # the runs table's columns from the user's config (None: the default)
         self.clock = clock or time.time
         self.poll_interval = poll_interval
         self._own_sampler = False
@@ -171,7 +175,7 @@ class LabApp(App):
         yield Static(id="topbar")
         yield Static(id="too-small")
         with Vertical(id="main"):
-            yield RunsTable(id="runs")
+            yield RunsTable(id="runs", columns=self.columns)
             with Horizontal(id="lower"):
                 yield MetricPlot(id="plot")
                 yield GpuPanel(id="gpus")
@@ -354,7 +358,7 @@ class LabApp(App):
     # ------------------------------------------------------------------ actions
     MAIN_ONLY = {"detail", "filter", "mark", "compare", "next_metric", "choose_metrics", "log_scale",
                  "smoothing", "smoothing_down", "axis", "window", "panels", "gpu_view", "sort", "unmark", "clear_filter",
-                 "new_run", "kill", "resume", "resume_edit", "note", "tags"}
+                 "new_run", "kill", "resume", "resume_edit", "note", "tags", "report"}
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action in self.MAIN_ONLY and len(self.screen_stack) > 1:
@@ -365,7 +369,7 @@ class LabApp(App):
         self.exit(return_code=0)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self))
+        self.push_screen(HelpScreen(self, binding_classes(LabApp)))
 
     def action_detail(self) -> None:
         if self.state.selected_info() is not None:
@@ -601,6 +605,18 @@ class LabApp(App):
             return
         self.push_screen(TagsDialog(self, targets))
 
+    def action_report(self) -> None:
+        """W: a lab report (core's report.md + pictures) of the marked runs, else of the
+        filtered view, in a new dated folder; written on a worker, the toast says where."""
+        ids = self.state.report_ids()
+        if not ids:
+            self.say("no runs to report", severity="warning")
+            return
+        self.say(f"writing a report of {len(ids)} run(s)…", timeout=3)
+        self.run_core("report", lambda: write_dated_report(self.journal, ids, self.clock()),
+                      ok=lambda res: f"report of {len(ids)} run(s): {show_path(res[0])}"
+                                     + ("" if res[1] else " (no pictures: pip install 'labtui[report]')"))
+
     def action_new_run(self) -> None:
         try:
             exps = self.journal.read().get("experiments") or {}
@@ -613,26 +629,16 @@ class LabApp(App):
 
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens: what a user keymap may rebind."""
-    classes = [LabApp, MetricPlot, GpuScreen, DetailScreen, CompareScreen, HelpScreen, MetricsScreen, ActionDialog,
-               *_subclasses(ActionDialog)]
-    return {b.id for c in classes for b in c.BINDINGS if isinstance(b, Binding) and b.id}
+    return {b.id for c in binding_classes(LabApp).values() for b in c.BINDINGS if isinstance(b, Binding) and b.id}
 
 
 def binding_scopes() -> dict[str, list[tuple[str, str]]]:
     """Where bindings are active together, for the keymap clash check: the main screen, and
-    each screen and dialog with its own bindings ({scope: [(id, keys)]}, keys spelled as
+    each screen, dialog and widget with its own bindings ({scope: [(id, keys)]}, keys spelled as
     Textual normalises a keymap)."""
-    named = {"main screen": LabApp, "plot": MetricPlot, "GPU process view": GpuScreen,
-             "detail screen": DetailScreen, "compare screen": CompareScreen,
-             "help": HelpScreen, "metric chooser": MetricsScreen,
-             **{c.__name__.replace("Dialog", "").lower() + " dialog": c for c in _subclasses(ActionDialog)}}
     return {name: [(b.id, LabApp._normalize_keymap({b.id: b.key})[b.id])
                    for b in c.BINDINGS if isinstance(b, Binding) and b.id]
-            for name, c in named.items()}
-
-
-def _subclasses(cls) -> list:
-    return [s for c in cls.__subclasses__() for s in (c, *_subclasses(c))]
+            for name, c in binding_classes(LabApp).items()}
 
 
 def reopen_command(journal_path: str | Path, cwd: str | Path | None = None,
@@ -655,7 +661,8 @@ def run_app(journal_path: str | Path, colors: str = "auto", select: str | None =
     keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
     config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
     notify = notify_mode(config.load_config(), config.config_path())  # likewise
-    app = LabApp(journal_path, keymap=keymap, notify=notify)
+    columns = config.load_columns(COLUMN_NAMES, COLUMN_ALIASES)  # the same
+    app = LabApp(journal_path, keymap=keymap, notify=notify, columns=columns)
     app.state.select_pending = select
     app.run()
     n = app.state.still_running()

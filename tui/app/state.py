@@ -366,6 +366,10 @@ class AppState:
     def compare_ids(self) -> list[str]:
         return list(self.marked) or ([self.selected] if self.selected else [])
 
+    def report_ids(self) -> list[str]:
+        """The runs a report covers: the marked ones, else every run the (filtered) table shows."""
+        return list(self.marked) or [r["info"].id for r in self.rows()]
+
     def selected_info(self) -> Any:
         return self.infos.get(self.selected or "")
 
@@ -415,14 +419,15 @@ class AppState:
         self.set_metrics([avail[i % len(avail)]])
         return True
 
-    def curves(self) -> tuple[list[tuple], PlotSettings, tuple, str]:
+    def curves(self, ids: list[str] | None = None) -> tuple[list[tuple], PlotSettings, tuple, str]:
         """What the plot shows: ``[(label, xs, ys, resume_xs, run, metric)]``, the settings it is drawn with,
-        a key that changes exactly when the data does, and the message shown without curves."""
+        a key that changes exactly when the data does, and the message shown without curves.
+        ``ids``: the runs to draw (default: the plotted ones; the compare view: the compared ones)."""
         metrics = self.current_metrics()
         st = self.plot
         curves: list[tuple] = []
         key = []
-        for rid in self.plotted_ids():
+        for rid in self.plotted_ids() if ids is None else ids:
             if rid not in self.infos:
                 continue
             key.append((rid, tuple((c, self.store[c].version, self.infos[c].resume_step)

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..core import runs
 from ..core.checkpoints import run_checkpoints, run_cwd, template_of
 from ..core.fsio import write_atomic
-from ..core.gitinfo import code_differs
+from ..core.gitinfo import run_code_differs
 from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.metrics import LogTail, last_lines_offset, run_flags
@@ -341,10 +341,7 @@ def cmd_show(args) -> int:
 
 def _code_differs(data: dict, r: runs.RunInfo) -> str | None:
     """Against the run this one continues (or was initialised from)."""
-    other = r.parent or r.extra.get("init_from")
-    rec = ((data.get("runs") or {}).get(other) or {}) if isinstance(other, str) else {}
-    msg = code_differs(rec.get("git"), r.extra.get("git"))
-    return f"{msg} (vs {other})" if msg else None
+    return run_code_differs(r, lambda other: ((data.get("runs") or {}).get(other) or {}).get("git"))
 
 
 def _exit_text(r: runs.RunInfo) -> str:

@@ -1,8 +1,10 @@
 """The user's labtui settings: ``~/.config/labtui/config.toml``.
 
-Keys (the Posting model: every binding has an id, a user keymap rebinds ids) and
-notifications (``docs/stop-rules.md``: read by ``tui.core.notify`` and ``tui.core.hooks``)::
+Keys (the Posting model: every binding has an id, a user keymap rebinds ids), the runs table's
+columns, and notifications (``docs/stop-rules.md``: read by ``tui.core.notify`` and
+``tui.core.hooks``)::
 
+    columns = ["id", "status", "age", "last", "best", "tags"]   # top level: above [keys]
     notify = "osc"        # desktop notifications through the terminal (default "off")
     on_event = "curl ..." # the user hook, unless the lab's [labtui] has one
     hook_timeout = 30
@@ -71,7 +73,9 @@ def load_keymap(known_ids: Iterable[str], path: str | os.PathLike | None = None)
     out: dict[str, str] = {}
     for bid, key in keys.items():
         if bid not in known:
-            raise UserError(f"{where}: [keys] {bid!r} is not a binding id; known: {', '.join(known)}")
+            hint = (" (TOML: a top-level `columns = [...]` goes above [keys])"
+                    if bid == "columns" and isinstance(key, list) else "")
+            raise UserError(f"{where}: [keys] {bid!r} is not a binding id{hint}; known: {', '.join(known)}")
         if not isinstance(key, str) or not key.strip() or any(not k.strip() for k in key.split(",")):
             raise UserError(f"{where}: [keys] {bid} = {key!r}: a key such as \"K\" or \"ctrl+k\", "
                             "or several separated by commas")
@@ -100,3 +104,28 @@ def check_clashes(scopes: dict[str, list[tuple[str, str]]], keymap: dict[str, st
                     shown = (written or keymap).get(mine, keymap[mine])
                     raise UserError(f"{where}: [keys] {mine} = {shown!r} clashes with "
                                     f"{theirs} ({key!r}) in the {scope}; bind one of them to another key")
+
+
+def load_columns(known: Iterable[str], aliases: dict[str, str] | None = None,
+                 path: str | os.PathLike | None = None) -> list[str] | None:
+    """The runs table's columns the user chose (``columns = [...]``), by their ``known`` names
+    (``aliases``: other names for them), in the user's order; None when the config names none.
+    An unknown name, a non-list or an empty list is a one-line error naming the file and value."""
+    where = Path(path) if path is not None else config_path()
+    cols = load_config(where).get("columns")
+    if cols is None:
+        return None
+    known = list(dict.fromkeys(known))
+    aliases = aliases or {}
+    names = ", ".join(known)
+    if not isinstance(cols, list) or not cols:
+        raise UserError(f"{where}: columns = {cols!r}: a list of column names such as "
+                        f'["id", "status", "last"]; known: {names}')
+    out: list[str] = []
+    for c in cols:
+        name = aliases.get(c, c) if isinstance(c, str) else c
+        if name not in known:
+            raise UserError(f"{where}: columns: {c!r} is not a column; known: {names}")
+        if name not in out:
+            out.append(name)
+    return out

@@ -60,6 +60,16 @@ def git_info(cwd: Path | str, budget: float = BUDGET_S) -> tuple[dict | None, st
     return info, diff
 
 
+def run_code_differs(info, git_of) -> str | None:
+    """``code differs: ... (vs ID)`` between a run (a ``RunInfo``) and the run it continues or was
+    initialised from; ``git_of(id)`` gives that run's git record (None when unknown)."""
+    other = info.parent or (info.extra or {}).get("init_from")
+    if not isinstance(other, str):
+        return None
+    msg = code_differs(git_of(other), (info.extra or {}).get("git"))
+    return f"{msg} (vs {other})" if msg else None
+
+
 def code_differs(a: dict | None, b: dict | None) -> str | None:
     """``code differs: commit abc123 vs def456, 3 files changed`` between two runs' git records."""
     if not isinstance(a, dict) or not isinstance(b, dict):

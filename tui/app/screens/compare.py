@@ -1,16 +1,20 @@
 """Compare (c): marked runs side by side: params that differ; each metric's last value, and its
-best (by its goal: core ``goal_of``; none for an unknown direction) with the step where it happened."""
+best (by its goal: core ``goal_of``; none for an unknown direction) with the step where it happened.
+Beside the table (below it under 120 columns) the overlay plot of the compared runs: the main
+screen's plot widget and settings (metric, EMA, log, axis, window), refreshed with each poll."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ..fmt import num, status_text
 from ..model import goal_of
+from ..widgets.plot import Curve, MetricPlot
 from ...core.metrics import best_of, metric_stats
 
 _MISSING = object()
@@ -85,11 +89,20 @@ class CompareScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(Text(f"compare {len(self.ids)} runs — params that differ, metrics last / best / step of best"),
                      classes="title")
-        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="compare-body"):
+            yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+            yield MetricPlot(id="compare-plot")
         yield Footer()
 
     def on_mount(self) -> None:
         self.build()
+        self.refresh_plot()
+        # live runs' curves move: redraw when the polled data changed (set_curves compares keys)
+        self.set_interval(max(self.lab.poll_interval, 0.1), self.refresh_plot)
+
+    def refresh_plot(self) -> None:
+        curves, shown, key, msg = self.lab.state.curves(self.ids)
+        self.query_one("#compare-plot", MetricPlot).set_curves([Curve(*c) for c in curves], shown, key, msg)
 
     def build(self) -> None:
         t = self.query_one(DataTable)

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
 from ...core.metrics import EOL_NL, LogTail
+from ...core.gitinfo import run_code_differs
 from ...core.rundir import RunDir
 from ...core.stoprules import stop_reason
 from ...core.text import inert
@@ -54,7 +55,7 @@ def read_checkpoints(run_dir) -> tuple[list[str], str | None]:
     return [p.name for p in rd.checkpoints()], rd.latest_pointer()
 
 
-def info_table(info, checkpoints: list[str], latest: str | None) -> Table:
+def info_table(info, checkpoints: list[str], latest: str | None, differs: str | None = None) -> Table:
     t = Table(box=None, show_header=False, padding=(0, 1), expand=True)
     t.add_column("k", style="bold", no_wrap=True, width=11)
     t.add_column("v", ratio=1)
@@ -95,6 +96,8 @@ def info_table(info, checkpoints: list[str], latest: str | None) -> Table:
         if git.get("dirty"):
             code.append("  + uncommitted changes (code.diff)", style="yellow")
         t.add_row("code", code)
+    if differs:  # vs the run it continues (or was initialised from): as `labtui show` says it
+        t.add_row("" if isinstance(git, dict) and git.get("commit") else "code", Text(differs, style="yellow"))
     if checkpoints:
         ck = Text(", ".join(checkpoints[-6:]))
         if latest:
@@ -163,12 +166,14 @@ class DetailScreen(Screen):
         info = self.lab.state.infos.get(self.run_id)
         if info is None:
             return
-        sig = (info, self.checkpoints)
+        infos = self.lab.state.infos  # "code differs" vs the parent: from the poll's records too
+        differs = run_code_differs(info, lambda other: (infos[other].extra or {}).get("git") if other in infos else None)
+        sig = (info, self.checkpoints, differs)
         if sig == self._info_sig:
             return  # nothing changed: no redraw
         self._info_sig = sig
         names, latest = self.checkpoints
-        self.query_one("#info", Static).update(info_table(info, names, latest))
+        self.query_one("#info", Static).update(info_table(info, names, latest, differs))
 
     def _scan_checkpoints(self) -> None:
         self.run_worker(self._scan_thread, thread=True, group="checkpoints", exit_on_error=False)

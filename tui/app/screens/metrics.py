@@ -1,4 +1,4 @@
-"""`M`: choose which metrics the plot shows."""
+"""`M`: choose which metrics the plot shows (``[x]`` checked, ``[ ]`` not: a glyph, not a colour)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import SelectionList
+
+from ..widgets.checklist import CheckList
 
 
 class MetricsScreen(ModalScreen[list]):
@@ -21,7 +23,7 @@ class MetricsScreen(ModalScreen[list]):
         self.chosen = chosen
 
     def compose(self) -> ComposeResult:
-        sl = SelectionList(*[(Text(m), m, m in self.chosen) for m in self.available], id="metrics-box")
+        sl = CheckList(*[(Text(m), m, m in self.chosen) for m in self.available], id="metrics-box")
         sl.border_title = "metrics (space toggles, enter applies)"
         yield sl
 

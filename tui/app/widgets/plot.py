@@ -154,6 +154,11 @@ class MetricPlot(PlotextPlot):
             self.cursor = min(hi, max(lo, self.cursor + direction * step))
         self.refresh()
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "cursor_off":
+            return self.cursor is not None  # no cursor: escape goes on (back, clear the filter)
+        return True
+
     def action_cursor_off(self) -> None:
         if self.cursor is not None:
             self.cursor = None

@@ -23,6 +23,10 @@ COLUMNS = [
     ("duration", "time", False),
     ("age", "age", True),
 ]
+COLUMN_NAMES = [k for k, _l, _n in COLUMNS]
+# other names a user config may give columns by (their headers)
+COLUMN_ALIASES = {"run": "id", "time": "duration", "verdict": "tags"}
+CELL_PAD = 2  # a DataTable cell's padding (one cell each side)
 VERDICT_STYLE = {"good": "green", "bad": "red", "keep": "green", "drop": "red"}
 METRIC_LABEL = 14  # a metric name in the last/best headers is cut to this many cells
 
@@ -89,11 +93,25 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
     }
 
 
+def fit_columns(cols: list[str], widths: dict[str, int], room: int) -> list[str]:
+    """The user's columns that fit in ``room`` cells: those the default layout hides when
+    narrow are dropped from the right first; the rest stay (the table then scrolls)."""
+    narrow_ok = {k for k, _l, n in COLUMNS if n}
+    cols = list(cols)
+    while sum(widths[c] + CELL_PAD for c in cols) > room:
+        drop = next((c for c in reversed(cols) if c not in narrow_ok), None)
+        if drop is None:
+            break
+        cols.remove(drop)
+    return cols
+
+
 class RunsTable(DataTable):
     """DataTable whose rows are keyed by run id; ``sync`` updates only what changed."""
 
-    def __init__(self, **kw):
+    def __init__(self, columns: list[str] | None = None, **kw):
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)
+        self.user_columns = list(columns) if columns else None  # the user's choice (config), in order
         self._cols: list[str] = []
         self._order: list[str] = []
         self._cells: dict[str, dict[str, Text]] = {}
@@ -108,15 +126,20 @@ class RunsTable(DataTable):
         self._cols = []  # force a rebuild on the next sync
 
     def sync(self, rows: list[dict], marked: set[str], keep: str | None, metric: str | None = None) -> None:
-        cols = [k for k, _l, n in COLUMNS if n or not self.narrow]
-        if self.narrow is False and not any(r["info"].tags or r["info"].verdict for r in rows):
-            cols.remove("tags")  # no run has any: no empty column
+        if self.user_columns:
+            cols = list(self.user_columns)
+        else:
+            cols = [k for k, _l, n in COLUMNS if n or not self.narrow]
+            if self.narrow is False and not any(r["info"].tags or r["info"].verdict for r in rows):
+                cols.remove("tags")  # no run has any: no empty column
         order = [r["info"].id for r in rows]
         cells = {r["info"].id: row_cells(r, r["info"].id in marked) for r in rows}
-        labels = labels_for(metric, self.narrow)
+        labels = labels_for(metric, self.narrow and not (self.user_columns and "best" in self.user_columns))
         # explicit widths (not DataTable's idle-time auto width): deterministic, and a
         # column only grows when its content does
         widths = {c: max([len(labels[c])] + [cells[r][c].cell_len for r in order]) for c in cols}
+        if self.user_columns and self.narrow:
+            cols = fit_columns(cols, widths, self.size.width or self.app.size.width)
         if cols != self._cols or order != self._order or labels != self._labels or any(
                 widths[c] > self._widths.get(c, 0) for c in cols):
             self._rebuild(cols, order, cells, keep, widths, labels)
