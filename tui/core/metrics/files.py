@@ -24,6 +24,7 @@ from typing import Iterable
 
 from ..rundir import RunDir
 
+HF_STATE = "trainer_state.json"   # declared only: every HF checkpoint folder holds a copy
 CSV_STEMS = ("metrics", "results", "progress", "history", "training", "log")
 DEPTH = 3                      # folders below the run folder / working folder
 MAX_ENTRIES = 20000            # directory entries looked at per walk (a huge working folder)
@@ -48,10 +49,13 @@ def kind_of(path: Path) -> str | None:
 
 
 def declared_kind(path: Path) -> str:
-    """The reader of a declared file: by name, else a CSV (``.tsv``: TSV), else text."""
+    """The reader of a declared file: by name (``trainer_state.json``: the Hugging Face reader),
+    else a CSV (``.tsv``: TSV), else text."""
     k = kind_of(path)
     if k:
         return k
+    if path.name.endswith(HF_STATE):  # run1.trainer_state.json too
+        return "hfstate"
     if path.suffix in (".csv", ".tsv"):
         return path.suffix[1:]
     return "text"

@@ -1,4 +1,5 @@
-"""Structured metric files: JSON lines (``metrics.jsonl``, any ``*.jsonl`` of dicts) and metrics CSV/TSV."""
+"""Structured metric files: JSON lines (``metrics.jsonl``, any ``*.jsonl`` of dicts), metrics CSV/TSV and
+Hugging Face ``trainer_state.json`` (one JSON document rewritten at each checkpoint)."""
 
 from __future__ import annotations
 
@@ -190,3 +191,53 @@ class CsvParser(Sink):
                 changed = True
         return changed
 
+
+
+# --------------------------------------------------------------------------- HF trainer_state.json
+
+HF_SUMMARY_KEYS = ("train_runtime", "total_flos")  # the last entry: the run's totals, not a point
+
+
+class HfStateParser(Sink):
+    """Hugging Face ``trainer_state.json``: the whole document is read again each time it changes
+    (``LogMetrics`` restarts the tail; the Trainer rewrites it at every save).  Each
+    ``log_history`` entry is a point at its ``step``: ``loss``/``learning_rate``/``grad_norm``
+    and the ``eval_*`` entries; ``epoch`` is a series beside them; the final summary entry
+    (``train_runtime``, ``total_flos``...) and the document's own fields (``best_metric``,
+    ``global_step``, ``max_steps``...) are not series."""
+
+    kind = "hfstate"
+    whole = True   # the reader feeds the whole file again on every change
+
+    def __init__(self):
+        super().__init__()
+        self.buf: list[str] = []
+
+    def feed(self, lines: list[str], w0: float, w1: float) -> bool:
+        self.buf.extend(lines)
+        try:
+            doc = json.loads("\n".join(self.buf))
+        except ValueError:
+            return False  # not complete yet
+        self.buf = []
+        hist = doc.get("log_history") if isinstance(doc, dict) else None
+        if not isinstance(hist, list):
+            return False
+        self.series = {}
+        self.axis = "step"
+        self.line_no = 0
+        for entry in hist:
+            if not isinstance(entry, dict) or any(k in entry for k in HF_SUMMARY_KEYS):
+                continue
+            vals: dict[str, float] = {}
+            _flatten(entry, "", vals)
+            step = vals.pop("step", None)
+            if step is None or not vals:
+                continue
+            self.last_step = step
+            self.line_no += 1
+            if "epoch" in vals:
+                self.last_epoch = vals["epoch"]
+            for k, v in vals.items():
+                self.get(k).put(step, v, w1, True)
+        return True

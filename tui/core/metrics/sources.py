@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..rundir import RunDir
 from .files import declared_kind, kind_of, metric_files
-from .formats import CsvParser, JsonlParser
+from .formats import CsvParser, HfStateParser, JsonlParser
 from .parse import TextParser, split_lines
 from .patterns import Patterns
 from .series import Series, Sink, read_series_cache, write_series_cache
@@ -61,6 +61,8 @@ class LogMetrics:
             return JsonlParser()
         if self.kind in ("csv", "tsv"):
             return CsvParser("\t" if self.kind == "tsv" else None)
+        if self.kind == "hfstate":
+            return HfStateParser()
         return TextParser(self.patterns)
 
     def _new_parser(self) -> None:
@@ -90,6 +92,9 @@ class LogMetrics:
                     self._load_cache()
             status, st = self.tail.check()
             changed = False
+            if status == "grown" and getattr(self.parser, "whole", False) and self.tail.offset:
+                self.tail.restart()  # a document rewritten at each save: read it whole again
+                status = "reset"
             if status == "reset":
                 self._new_parser()
                 changed = True

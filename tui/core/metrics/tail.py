@@ -61,6 +61,10 @@ class LogTail:
         self.skipping = False
         self._placed = self.start_tail is None
 
+    def restart(self) -> None:
+        """Read the file again from its start at the next :meth:`read` (a whole-document reader)."""
+        self._reset()
+
     def _place(self, size: int) -> None:
         """First read with ``start_tail``: jump near the end and drop the cut first line."""
         self._placed = True
