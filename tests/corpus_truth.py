@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tui.core.metrics.files import declared_kind
 from tui.core.metrics.sources import LogMetrics
+from tui.core.metrics.tfevents import TfEventsMetrics
 
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 SUFFIX = ".expect.json"
@@ -49,9 +50,10 @@ def close(a: float, b: float) -> bool:
     return a == b or abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
-def read(data: Path) -> LogMetrics:
+def read(data: Path) -> LogMetrics | TfEventsMetrics:
     """The file read as labtui reads a metric file (its kind from its name), whole."""
-    lm = LogMetrics(data, kind=declared_kind(data))
+    kind = declared_kind(data)
+    lm = TfEventsMetrics(data) if kind == "tfevents" else LogMetrics(data, kind=kind)
     lm.poll()
     return lm
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..rundir import RunDir
+from .tfevents import is_event_file
 
 HF_STATE = "trainer_state.json"   # declared only: every HF checkpoint folder holds a copy
 CSV_STEMS = ("metrics", "results", "progress", "history", "training", "log")
@@ -36,7 +37,7 @@ SLACK_BEFORE, SLACK_AFTER = 2.0, 60.0
 def kind_of(path: Path) -> str | None:
     """``"jsonl" | "csv" | "tsv" | "tfevents"`` for a metric file name, else None."""
     name = path.name
-    if name.startswith("events.out.tfevents."):
+    if is_event_file(name):
         return "tfevents"
     if name.endswith(".jsonl"):
         return "jsonl"
