@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 
 from tui.core.metrics.files import declared_kind
-from tui.core.metrics.sources import LogMetrics
+from tui.core.metrics.sources import LogMetrics, parse_file
 from tui.core.metrics.tfevents import TfEventsMetrics
 
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
@@ -53,9 +53,11 @@ def close(a: float, b: float) -> bool:
 def read(data: Path) -> LogMetrics | TfEventsMetrics:
     """The file read as labtui reads a metric file (its kind from its name), whole."""
     kind = declared_kind(data)
-    lm = TfEventsMetrics(data) if kind == "tfevents" else LogMetrics(data, kind=kind)
-    lm.poll()
-    return lm
+    if kind == "tfevents":
+        tm = TfEventsMetrics(data)
+        tm.poll()
+        return tm
+    return parse_file(data, kind=kind)
 
 
 def check(ej: Path, data: Path) -> tuple[int, int, list[str]]:

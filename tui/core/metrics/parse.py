@@ -28,14 +28,17 @@ line without a step gets the last step seen.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .patterns import Patterns
-from .rules import (ANSI_RE, DENY_PARTS, INHERIT, NO_PLAN, NUM_RE, PARTS_RE, TABLE_X, derive_plan, phased,
-                    to_float)
+from .rules import (ANSI_RE, DENY_PARTS, INHERIT, NO_PLAN, NUM_RE, PARTS_RE, PHASE_HEADER, TABLE_X, derive_plan,
+                    header_phase, phased, to_float)
 from .series import Sink
 
 __all__ = ["TextParser", "split_lines", "derive_plan", "to_float", "ANSI_RE", "NUM_RE"]
+
+BLOCK_START_RE = re.compile(r"[A-Za-z_][\w.]*\($")   # "TrainingArguments(", "GPT(" alone on a line
 
 
 class TextParser(Sink):
@@ -59,10 +62,14 @@ class TextParser(Sink):
         self.phase = ""                            # the last phase a metric line reported
         self.table: list[tuple[str, str]] | None = None  # an ASCII table block being read
         self.section = ""
+        self.header_section: str | None = None     # the phase a section header line named ("evaluate:dev")
+        self.block = 0                             # open parentheses of a multi-line repr/config dump
+        self.columns: list[str] | None = None      # the header row of a table with one row per epoch/step
 
     def state(self) -> dict:
         st = super().state()
-        st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback, phase=self.phase)
+        st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback, phase=self.phase,
+                  header_section=self.header_section, block=self.block, columns=self.columns)
         return st
 
     def set_state(self, st: dict) -> None:
@@ -71,6 +78,9 @@ class TextParser(Sink):
         self.tb = list(st.get("tb", []))
         self.last_traceback = st.get("last_traceback")
         self.phase = st.get("phase", "")
+        self.header_section = st.get("header_section")
+        self.block = st.get("block", 0)
+        self.columns = st.get("columns")
 
     # the x value of a metric line, deciding the axis on the first line with step/epoch info
     def _x(self, has_step: bool, has_epoch: bool) -> float:
@@ -104,6 +114,10 @@ class TextParser(Sink):
                 continue
             if len(line) > 1_000_000:
                 continue
+            if self.block or (line[-1:] == "(" and BLOCK_START_RE.match(line)):
+                # "TrainingArguments(" ... ")" or a model repr "GPT(" ... ")": parameters, shapes
+                self.block = max(0, self.block + line.count("(") - line.count(")"))
+                continue
             if user:
                 if defaults:
                     changed |= self._default_line(line, li, w0, dw)
@@ -118,6 +132,10 @@ class TextParser(Sink):
                 if line.startswith("Traceback"):
                     self.in_tb = True
                     self.tb = [line]
+                elif len(line) < 80:
+                    hp = header_phase(line)
+                    if hp is not None:
+                        self.header_section = hp
                 continue
             texts = parts[0::2]
             tkey = "\x00".join(texts)
@@ -128,7 +146,12 @@ class TextParser(Sink):
                 plan = plans[tkey] = derive_plan(texts)
             if plan is NO_PLAN:
                 continue
+            if plan[0] == PHASE_HEADER:
+                self.header_section = plan[1]
+                continue
             metrics, si, ei, batch, phase = plan
+            if si >= 0 or ei >= 0:
+                self.header_section = None  # a new step or epoch: the evaluation section is over
             try:
                 if si >= 0:
                     self.last_step = float(parts[2 * si + 1])
@@ -156,6 +179,9 @@ class TextParser(Sink):
                             metrics = [(phased(self.phase, n), i, d) for n, i, d in metrics]
                     else:
                         self.phase = phase
+                elif self.header_section:  # the lines after "evaluate:dev" report the dev set
+                    metrics = [(phased(self.header_section, n), i, d) for n, i, d in metrics]
+                    self.phase = self.header_section
                 else:
                     self.phase = ""
                 same = self.axis == "step"  # one value per step: a later print of it wins

@@ -84,7 +84,9 @@ class LogMetrics:
     def last_traceback(self) -> str | None:
         return self.parser.last_traceback
 
-    def poll(self, max_bytes: int | None = None) -> bool:
+    def poll(self, max_bytes: int | None = None, final: bool = False) -> bool:
+        """Read what is new; ``final``: the writer has ended, so a last line without a newline
+        is read too."""
         with self.lock:
             if not self._loaded:
                 self._loaded = True
@@ -115,7 +117,7 @@ class LogMetrics:
                 b = w0 + (w1 - w0) * (self.tail.offset + len(data) - start) / size0
                 changed |= parser.feed(split_lines(data), a, b)
 
-            n = self.tail.read(handle, max_bytes)
+            n = self.tail.read(handle, max_bytes, final=final)
             self.tail.mtime = w1
             self._unsaved += n
             if changed:
@@ -178,10 +180,11 @@ class LogMetrics:
         return True
 
 
-def parse_file(path: str | os.PathLike, patterns: Patterns | None = None) -> LogMetrics:
-    """Parse a whole file now (no cache); ``.series`` / ``.x_axis`` of the result."""
-    lm = LogMetrics(path, patterns)
-    lm.poll()
+def parse_file(path: str | os.PathLike, patterns: Patterns | None = None, kind: str | None = None) -> LogMetrics:
+    """Parse a whole file now (no cache), its last line even without a newline; ``.series`` /
+    ``.x_axis`` of the result.  ``kind``: the reader (``files.declared_kind``), else by suffix."""
+    lm = LogMetrics(path, patterns, kind=kind)
+    lm.poll(final=True)
     return lm
 
 
@@ -266,8 +269,9 @@ class RunMetrics:
                 self._log = first if isinstance(first, LogMetrics) else None
                 self._names = None
                 changed = True
+            ended = self.rd.exit_file.exists()  # the run is over: a last line without newline counts
             for r in self._readers.values():
-                if r.poll():
+                if (r.poll(final=True) if ended and isinstance(r, LogMetrics) else r.poll()):
                     changed = True
                     self._names = None
             if changed:
