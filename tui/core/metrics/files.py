@@ -5,7 +5,7 @@
 1. ``metrics.jsonl`` of the run folder (labtui trainers);
 2. files found automatically in the run folder, up to ``DEPTH`` folders down: metrics CSV/TSV
    (``CSV_STEMS`` + ``.csv``/``.tsv``, Stable-Baselines ``monitor.csv``/``*.monitor.csv``), any
-   ``*.jsonl``, TensorBoard ``events.out.tfevents.*``;
+   ``*.jsonl`` and detectron2's ``metrics.json`` (JSON lines), TensorBoard ``events.out.tfevents.*``;
 3. files declared by the experiment (``[experiments.X.metrics] files = ["runs/*/results.csv"]``:
    globs relative to the run's working folder, placeholders ``{run_dir}`` and ``{run_id}``);
    without declared files, the same automatic names in the run's working folder (its ``cwd``).
@@ -25,6 +25,7 @@ from typing import Iterable
 from ..rundir import RunDir
 from .tfevents import is_event_file
 
+D2_METRICS = "metrics.json"      # detectron2's event storage: JSON lines despite the name
 HF_STATE = "trainer_state.json"   # declared only: every HF checkpoint folder holds a copy
 CSV_STEMS = ("metrics", "results", "progress", "history", "training", "log")
 DEPTH = 3                      # folders below the run folder / working folder
@@ -39,8 +40,8 @@ def kind_of(path: Path) -> str | None:
     name = path.name
     if is_event_file(name):
         return "tfevents"
-    if name.endswith(".jsonl"):
-        return "jsonl"
+    if name.endswith(".jsonl") or name == D2_METRICS or name.endswith("." + D2_METRICS):
+        return "jsonl"  # detectron2 writes JSON lines to metrics.json
     stem, dot, ext = name.rpartition(".")
     if ext not in ("csv", "tsv") or not dot:
         return None

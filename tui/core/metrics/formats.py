@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 
+from .rules import CLOCK_KEYS, PARTS_RE, denied
 from .series import Sink
 
 
@@ -18,7 +19,14 @@ def _flatten(obj: dict, prefix: str, out: dict) -> None:
             out[name] = float(v)
 
 
-STEP_KEYS = ("global_step", "iteration", "iter")   # when there is no ``step`` (detectron2: iteration)
+STEP_KEYS = ("global_step", "iteration", "iter")
+NOT_SERIES_PARTS = {"eta"}   # countdowns in JSON lines (detectron2's eta_seconds)
+
+
+def _not_series(name: str) -> bool:
+    """A countdown or a clock since the start, never a curve (JSON lines and CSV columns alike)."""
+    low = name.lower()
+    return bool(set(PARTS_RE.split(low)) & NOT_SERIES_PARTS) or low in CLOCK_KEYS   # when there is no ``step`` (detectron2: iteration)
 UNIX_1973 = 1e8    # a "time" at least this is a unix time; below, a duration
 
 
@@ -50,6 +58,8 @@ class JsonlParser(Sink):
                         step = vals.pop(k)
                         break
             epoch = vals.pop("epoch", None)
+            for k in [k for k in vals if _not_series(k)]:
+                del vals[k]
             wall = vals.get("time")
             if wall is not None and wall >= UNIX_1973:  # a unix time; else a duration (detectron2's s/iter)
                 del vals["time"]
@@ -83,7 +93,9 @@ class JsonlParser(Sink):
 
 # --------------------------------------------------------------------------- CSV / TSV
 
-X_COLUMNS = (("step", "step"), ("global_step", "step"), ("epoch", "epoch"))
+X_COLUMNS = (("step", "step"), ("global_step", "step"), ("iteration", "step"), ("iter", "step"),
+             ("total/steps", "step"), ("time/total_timesteps", "step"), ("total_timesteps", "step"),
+             ("timesteps", "step"), ("epoch", "epoch"))   # baselines, SB3 and ES loggers name their x so
 NOT_SERIES = ("step", "global_step", "time", "timestamp", "")
 
 
@@ -131,7 +143,9 @@ class CsvParser(Sink):
             if self._xi < 0 and "l" in low:  # x: total timesteps (the sum of episode lengths)
                 self._li, self.axis = low.index("l"), "step"
                 self.last_step = self.last_step or 0.0
-        self._cols = [(i, h) for i, h in enumerate(self.header) if low[i] not in skip]
+        self._cols = [(i, h) for i, h in enumerate(self.header) if low[i] not in skip
+                      and not (i == self._xi and self.axis == "step")
+                      and not _not_series(h) and not denied(h)]
 
     def _row(self, line: str) -> list[str]:
         return next(csv.reader([line], delimiter=self.delimiter or ","), [])

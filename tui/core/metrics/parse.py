@@ -32,7 +32,7 @@ import re
 from typing import Any
 
 from .patterns import Patterns
-from .rules import (ANSI_RE, DENY_PARTS, INHERIT, NO_PLAN, NUM_RE, PARTS_RE, PHASE_HEADER, TABLE_X, derive_plan,
+from .rules import (ANSI_RE, CLOCK_KEYS, INHERIT, NO_PLAN, NUM_RE, PHASE_HEADER, TABLE_X, denied, derive_plan,
                     header_phase, phased, to_float)
 from .series import Sink
 
@@ -226,10 +226,10 @@ class TextParser(Sink):
             except ValueError:
                 continue
             leaf = name.rsplit("/", 1)[-1].lower()
-            if leaf in TABLE_X:
+            if leaf in TABLE_X or name.lower() == "total/steps":  # baselines DDPG counts its x so
                 step = v
                 continue
-            if set(PARTS_RE.split(leaf)) & DENY_PARTS:
+            if denied(leaf) or leaf in CLOCK_KEYS:
                 continue
             vals.append((name, v))
         if not vals:

@@ -81,6 +81,20 @@ OWNER_KEY_RE = re.compile(r"(?P<owner>[\w.\-]+)'s (?P<name>[\w.\-/@]+)\s*:\s*$")
 TABLE_X = {"total_timesteps", "timesteps", "num_timesteps", "global_step", "step"}
 
 
+STAT_WORDS = {"per", "mean", "avg", "average", "std", "rate", "ratio", "frac", "fraction", "median"}
+PER_UNIT = {"episode", "epoch", "batch", "ep"}   # "episode_steps": steps per episode, a statistic
+
+
+def denied(name: str) -> bool:
+    """A name that counts or sizes things, or names a setting (``DENY_PARTS``), unless it is a rate
+    or a statistic of it (``steps_per_second``, ``ep_len_mean``, ``rollout/episode_steps``)."""
+    parts = [p for p in PARTS_RE.split(name.lower()) if p]
+    hit = set(parts) & DENY_PARTS
+    if not hit or set(parts) & STAT_WORDS:
+        return False
+    return any(p in hit and not (j and parts[j - 1] in PER_UNIT) for j, p in enumerate(parts))
+
+
 def to_float(s: str) -> float:
     """Float of a number token, tolerant of a glued unit (``35.2ms``); ValueError if none."""
     try:
@@ -213,11 +227,10 @@ def derive_plan(texts: list[str]):
                 step = i
                 step_den = i + 1 if pair else -1
             continue
-        parts = set(PARTS_RE.split(key.lower()))
         if lastu in GBM_KEYS:
             config_keys += 1
             continue
-        if parts & DENY_PARTS:
+        if denied(key):
             if lastu in CONFIG_KEYS:
                 config_keys += 1
             continue
