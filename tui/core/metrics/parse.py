@@ -32,12 +32,13 @@ import re
 from typing import Any
 
 from .patterns import Patterns
-from .rules import (ANSI_RE, CLOCK_KEYS, INHERIT, NO_PLAN, NUM_RE, PHASE_HEADER, TABLE_X, denied, derive_plan,
-                    header_phase, phased, to_float)
+from .rules import (ANSI_RE, CLOCK_KEYS, INHERIT, NO_PLAN, NUM_RE, NUMBER_RE, PHASE_HEADER, TABLE_X, denied,
+                    derive_plan, header_phase, phased, to_float)
 from .series import Sink
 
 __all__ = ["TextParser", "split_lines", "derive_plan", "to_float", "ANSI_RE", "NUM_RE"]
 
+RULE_CELL_RE = re.compile(r":?-{2,}:?$")               # "|-------|:---:|" under a header row
 BLOCK_START_RE = re.compile(r"[A-Za-z_][\w.]*\($")   # "TrainingArguments(", "GPT(" alone on a line
 
 
@@ -127,6 +128,7 @@ class TextParser(Sink):
             if c0 == "|" or (self.table is not None and c0 in "-+="):
                 changed |= self._table_line(line, w0 + dw * li)
                 continue
+            self.columns = None  # a table with a header row ends at the first other line
             parts = split(line)
             if len(parts) == 1:
                 if line.startswith("Traceback"):
@@ -205,6 +207,8 @@ class TextParser(Sink):
         """Stable-Baselines-style ASCII tables: ``| section/ |  |`` then ``|  name | value |``
         rows until a ``----`` rule; the block's ``total_timesteps`` is its x."""
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line[:1] == "|" and self.table is None and self._column_row(cells, wall):
+            return True
         if line[:1] != "|" or len(cells) != 2:  # a rule (or another table shape) ends a block
             rows, self.table = self.table, None
             return self._table_flush(rows or [], wall)
@@ -215,6 +219,50 @@ class TextParser(Sink):
             self.section = name if name.endswith("/") else (name + "/" if name else "")
             return False
         self.table.append((self.section + name, val))
+        return False
+
+    def _column_row(self, cells: list[str], wall: float) -> bool:
+        """A table with a header row (``| Epoch | Train Loss | Val Acc |``), a ``|---|`` rule, then
+        one row per epoch or step (markdown reports); True when the row was one of its points.
+        Marks around a value (``**72.80%** ⭐``) do not change it."""
+        cols = self.columns
+        if cols is not None and len(cells) == len(cols):
+            if all(RULE_CELL_RE.match(c) for c in cells):
+                return False
+            xs: dict[str, float] = {}
+            vals = []
+            for name, cell in zip(cols, cells):
+                try:
+                    v = to_float(cell.replace("*", "").replace(",", ""))
+                except ValueError:
+                    continue
+                low = name.lower()
+                if low in ("epoch", "step", "iter", "iteration", "global_step"):
+                    xs[low] = v
+                elif not denied(name):
+                    vals.append((name, v))
+            if not vals:
+                return False
+            ep = xs.get("epoch")
+            st = next((xs[k] for k in ("step", "iter", "iteration", "global_step") if k in xs), None)
+            if st is not None:
+                self.last_step = st
+            if ep is not None:
+                self.last_epoch = ep
+            self.line_no += 1
+            x = self._x(st is not None, ep is not None)
+            same = self.axis == "step"
+            if ep is not None and "epoch" not in self.user_names:
+                self.get("epoch").put(x, ep, wall, same)
+            for name, v in vals:
+                if name not in self.user_names:
+                    self.get(name).put(x, v, wall, same)
+            return True
+        if len(cells) > 2 and all(cells) and not any(NUMBER_RE.match(c.replace("*", "")) for c in cells):
+            if all(RULE_CELL_RE.match(c) for c in cells):
+                return cols is not None
+            self.columns = [c.replace("*", "").strip() for c in cells]  # a header row
+            return True
         return False
 
     def _table_flush(self, rows: list[tuple[str, str]], wall: float) -> bool:
