@@ -182,7 +182,11 @@ class LogMetrics:
 
 def parse_file(path: str | os.PathLike, patterns: Patterns | None = None, kind: str | None = None) -> LogMetrics:
     """Parse a whole file now (no cache), its last line even without a newline; ``.series`` /
-    ``.x_axis`` of the result.  ``kind``: the reader (``files.declared_kind``), else by suffix."""
+    ``.x_axis`` of the result.  ``kind``: the reader, by default from the file name
+    (``files.declared_kind``: a CSV, JSON lines, ``trainer_state.json``...; text with patterns)."""
+    if kind is None and not patterns:
+        k = declared_kind(Path(path))
+        kind = k if k != "tfevents" else None
     lm = LogMetrics(path, patterns, kind=kind)
     lm.poll(final=True)
     return lm
