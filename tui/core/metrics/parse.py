@@ -49,6 +49,7 @@ class TextParser(Sink):
     MAX_TEMPLATES = 20000
     PENDING_LIMIT = 1000   # metric lines without any step/epoch before settling on the line axis
     TB_MAX = 60
+    BLOCK_MAX = 2000   # lines of one repr/argument dump at most (an unbalanced "(" ends it)
 
     def __init__(self, patterns: Patterns | None = None):
         super().__init__()
@@ -65,12 +66,14 @@ class TextParser(Sink):
         self.section = ""
         self.header_section: str | None = None     # the phase a section header line named ("evaluate:dev")
         self.block = 0                             # open parentheses of a multi-line repr/config dump
+        self.block_lines = 0
         self.columns: list[str] | None = None      # the header row of a table with one row per epoch/step
 
     def state(self) -> dict:
         st = super().state()
         st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback, phase=self.phase,
-                  header_section=self.header_section, block=self.block, columns=self.columns)
+                  header_section=self.header_section, block=self.block, block_lines=self.block_lines,
+                  columns=self.columns)
         return st
 
     def set_state(self, st: dict) -> None:
@@ -81,6 +84,7 @@ class TextParser(Sink):
         self.phase = st.get("phase", "")
         self.header_section = st.get("header_section")
         self.block = st.get("block", 0)
+        self.block_lines = st.get("block_lines", 0)
         self.columns = st.get("columns")
 
     # the x value of a metric line, deciding the axis on the first line with step/epoch info
@@ -118,7 +122,10 @@ class TextParser(Sink):
             if self.block or (line[-1:] == "(" and BLOCK_START_RE.match(line)):
                 # "TrainingArguments(" ... ")" or a model repr "GPT(" ... ")": parameters, shapes
                 self.block = max(0, self.block + line.count("(") - line.count(")"))
-                continue
+                self.block_lines = self.block_lines + 1 if self.block else 0
+                if self.block_lines <= self.BLOCK_MAX:
+                    continue
+                self.block = self.block_lines = 0  # unbalanced: stop skipping, read the line
             if user:
                 if defaults:
                     changed |= self._default_line(line, li, w0, dw)

@@ -28,7 +28,7 @@ from .series import Series, Sink, read_series_cache, write_series_cache
 from .tail import LogTail
 from .tfevents import TfEventsMetrics
 
-PARSER_VERSION = 5  # 4: epoch kept as a series; 5: CSVs read incrementally
+PARSER_VERSION = 6  # 4: epoch kept as a series; 5: CSVs read incrementally; 6: the real-log corpus rules
 CWD_EVERY_S = 5.0   # the working folder is walked for new metric files at most this often
 SAVE_EVERY_BYTES = 8 << 20
 SAVE_EVERY_S = 30.0
