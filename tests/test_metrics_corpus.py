@@ -14,6 +14,8 @@ import json
 import pytest
 
 from tests.corpus_truth import CORPUS, cases, check
+from tui.core.metrics import RunMetrics
+from tui.core.rundir import RunDir
 
 KNOWN_WRONG: dict[str, str] = {}
 
@@ -47,3 +49,18 @@ def test_corpus_dir_holds_only_cases():
     """Every file of the corpus belongs to a case (no excerpt without its truth, no stray file)."""
     paired = {p for pair in CASES for p in pair}
     assert sorted(p.name for p in CORPUS.iterdir() if p not in paired) == []
+
+
+def test_a_finished_runs_last_line_counts_without_newline(tmp_path):
+    """Real logs often end without a newline (tests/data/corpus/mobilenet_liveness_train.log):
+    while the run lives the partial line waits; once the run has ended (its exit.json) the last
+    line is read too."""
+    rd = RunDir(tmp_path / "run")
+    rd.path.mkdir()
+    rd.log.write_text("step 1 loss 0.5\nstep 2 loss 0.4\nstep 3 loss 0.3")
+    m = RunMetrics(rd.path)
+    m.poll()
+    assert list(m.series["loss"].y) == [0.5, 0.4]
+    rd.exit_file.write_text('{"code": 0}')
+    assert m.poll()
+    assert list(m.series["loss"].y) == [0.5, 0.4, 0.3]
