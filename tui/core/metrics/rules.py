@@ -43,7 +43,8 @@ COUNT_WORDS = {"tokens", "phrases", "samples", "images", "examples", "sentences"
 GPU_MEM_RE = re.compile(r"gpu[\s_]*mem", re.IGNORECASE)
 MEM_KEYS = {"memory", "mem", "max", "peak", "reserved", "allocated", "used", "free", "total", "gpu memory", "gpu mem"}
 # announcements of a best value ("New best model saved with BLEU-2: 65.76", "Best test Top-1 Acc: 89.4")
-BEST_RE = re.compile(r"\bnew best\b|\bbest model\b|\bsav(?:ed|ing) (?:the )?best\b|^\W*best\b", re.IGNORECASE)
+BEST_RE = re.compile(r"\bnew best\b|\bbest model\b|\bsav(?:ed|ing)\b.*\bbest\b|\bbest\b.*\bsav(?:ed|ing)\b|^\W*best\b",
+                     re.IGNORECASE)
 # a code location before a number: "[main.py:109]", "train.py:88 -", "solver.cpp:218]"
 CODE_LOC_RE = re.compile(r"\.(?:py|pyx|ipynb|cpp|cc|cxx|c|h|hpp|cu|cuh|js|ts|go|rs|java|scala|lua|jl|rb|sh)"
                          r"\s*[:(#]\s*(?:line\s*)?$", re.IGNORECASE)
@@ -135,7 +136,7 @@ def _unit_ok(after: str) -> bool:
         m = re.match(r"[^\W\d_]+", after)
         return bool(m) and m.group(0).lower() in UNITS
     if c == " ":
-        m = re.match(r" ([^\W\d_]+)\b", after)
+        m = re.match(r" ([^\W\d_]+)\b(?!\s*/|\s+per\b)", after)  # "1234 samples/s" is a rate
         if m and m.group(1).lower() in COUNT_WORDS:
             return False
     return True
@@ -158,7 +159,7 @@ def derive_plan(texts: list[str]):
     if (head.startswith(("File \"", "Traceback", "During handling", "raise ")) or "Warning:" in whole
             or "warnings.warn" in whole or re.match(r"\s*\w*(Error|Exception)\b", whole)):
         return NO_PLAN
-    if CONFIG_RE.search(whole) or BEST_RE.search(whole):
+    if CONFIG_RE.search(whole):
         return NO_PLAN
     k = len(texts) - 1
     metrics: list[tuple[str, int, int]] = []
@@ -181,8 +182,8 @@ def derive_plan(texts: list[str]):
             continue  # 11,689,512 / 12:00:01 / 2024-01-01
         if not pair and not _unit_ok(after):
             continue
-        if CODE_LOC_RE.search(before):
-            continue
+        if CODE_LOC_RE.search(before) or ("est" in before and BEST_RE.search(before)):
+            continue  # a code location; a best value announced again ("New best model ... BLEU-2: 65.7")
         om = OWNER_KEY_RE.search(before) if "'s " in before else None
         if om:
             if pair:
