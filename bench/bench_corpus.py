@@ -1,4 +1,5 @@
-"""Corpus score: the parser over every tests/data/logs/* sample that has an .expected.json.
+"""Corpus score: the parser over every tests/data/logs/* sample that has an .expected.json, and over
+the real public logs of tests/data/corpus (their hand-checked .expect.json, tests/corpus_truth.py).
 
 Run: python bench/bench_corpus.py [-v] [DIR]
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.corpus_truth import CORPUS, cases, check  # noqa: E402
 from tui.core.metrics import RunMetrics, parse_file  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "logs"
@@ -91,6 +93,24 @@ def main() -> None:
     pct = 100.0 * tot_ok / tot if tot else 0.0
     print(f"corpus: {files} files, recovered {tot_ok}/{tot} expected series ({pct:.0f}%), "
           f"{tot_false} false series")
+    if args.dir == str(DATA):
+        real_corpus(args.verbose)
+
+
+def real_corpus(verbose: bool) -> None:
+    """The real public logs: a file is read right when every expected series, the axis, the
+    reader and the forbidden names all match its truth."""
+    right = ser_ok = ser = 0
+    all_cases = cases(CORPUS)
+    for ej, data in all_cases:
+        ok, n, problems = check(ej, data)
+        right += not problems
+        ser_ok, ser = ser_ok + ok, ser + n
+        print(f"{data.name[:44]:<45} {ok:>3}/{n:<3} {'right' if not problems else 'WRONG'}")
+        if verbose:
+            for p in problems:
+                print(f"    {p[:300]}")
+    print(f"real logs: {right}/{len(all_cases)} files read right, {ser_ok}/{ser} series right")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 1. ``metrics.jsonl`` of the run folder (labtui trainers);
 2. files found automatically in the run folder, up to ``DEPTH`` folders down: metrics CSV/TSV
    (``CSV_STEMS`` + ``.csv``/``.tsv``, Stable-Baselines ``monitor.csv``/``*.monitor.csv``), any
-   ``*.jsonl``, TensorBoard ``events.out.tfevents.*``;
+   ``*.jsonl`` and detectron2's ``metrics.json`` (JSON lines), TensorBoard ``events.out.tfevents.*``;
 3. files declared by the experiment (``[experiments.X.metrics] files = ["runs/*/results.csv"]``:
    globs relative to the run's working folder, placeholders ``{run_dir}`` and ``{run_id}``);
    without declared files, the same automatic names in the run's working folder (its ``cwd``).
@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Iterable
 
 from ..rundir import RunDir
+from .tfevents import is_event_file
 
+D2_METRICS = "metrics.json"      # detectron2's event storage: JSON lines despite the name
+HF_STATE = "trainer_state.json"   # declared only: every HF checkpoint folder holds a copy
 CSV_STEMS = ("metrics", "results", "progress", "history", "training", "log")
 DEPTH = 3                      # folders below the run folder / working folder
 MAX_ENTRIES = 20000            # directory entries looked at per walk (a huge working folder)
@@ -35,10 +38,10 @@ SLACK_BEFORE, SLACK_AFTER = 2.0, 60.0
 def kind_of(path: Path) -> str | None:
     """``"jsonl" | "csv" | "tsv" | "tfevents"`` for a metric file name, else None."""
     name = path.name
-    if name.startswith("events.out.tfevents."):
+    if is_event_file(name):
         return "tfevents"
-    if name.endswith(".jsonl"):
-        return "jsonl"
+    if name.endswith(".jsonl") or name == D2_METRICS or name.endswith("." + D2_METRICS):
+        return "jsonl"  # detectron2 writes JSON lines to metrics.json
     stem, dot, ext = name.rpartition(".")
     if ext not in ("csv", "tsv") or not dot:
         return None
@@ -48,10 +51,13 @@ def kind_of(path: Path) -> str | None:
 
 
 def declared_kind(path: Path) -> str:
-    """The reader of a declared file: by name, else a CSV (``.tsv``: TSV), else text."""
+    """The reader of a declared file: by name (``trainer_state.json``: the Hugging Face reader),
+    else a CSV (``.tsv``: TSV), else text."""
     k = kind_of(path)
     if k:
         return k
+    if path.name.endswith(HF_STATE):  # run1.trainer_state.json too
+        return "hfstate"
     if path.suffix in (".csv", ".tsv"):
         return path.suffix[1:]
     return "text"

@@ -1,10 +1,12 @@
-"""Structured metric files: JSON lines (``metrics.jsonl``, any ``*.jsonl`` of dicts) and metrics CSV/TSV."""
+"""Structured metric files: JSON lines (``metrics.jsonl``, any ``*.jsonl`` of dicts), metrics CSV/TSV and
+Hugging Face ``trainer_state.json`` (one JSON document rewritten at each checkpoint)."""
 
 from __future__ import annotations
 
 import csv
 import json
 
+from .rules import CLOCK_KEYS, PARTS_RE, denied
 from .series import Sink
 
 
@@ -17,7 +19,14 @@ def _flatten(obj: dict, prefix: str, out: dict) -> None:
             out[name] = float(v)
 
 
-STEP_KEYS = ("global_step", "iteration", "iter")   # when there is no ``step`` (detectron2: iteration)
+STEP_KEYS = ("global_step", "iteration", "iter")
+NOT_SERIES_PARTS = {"eta"}   # countdowns in JSON lines (detectron2's eta_seconds)
+
+
+def _not_series(name: str) -> bool:
+    """A countdown or a clock since the start, never a curve (JSON lines and CSV columns alike)."""
+    low = name.lower()
+    return bool(set(PARTS_RE.split(low)) & NOT_SERIES_PARTS) or low in CLOCK_KEYS   # when there is no ``step`` (detectron2: iteration)
 UNIX_1973 = 1e8    # a "time" at least this is a unix time; below, a duration
 
 
@@ -49,6 +58,8 @@ class JsonlParser(Sink):
                         step = vals.pop(k)
                         break
             epoch = vals.pop("epoch", None)
+            for k in [k for k in vals if _not_series(k)]:
+                del vals[k]
             wall = vals.get("time")
             if wall is not None and wall >= UNIX_1973:  # a unix time; else a duration (detectron2's s/iter)
                 del vals["time"]
@@ -82,7 +93,9 @@ class JsonlParser(Sink):
 
 # --------------------------------------------------------------------------- CSV / TSV
 
-X_COLUMNS = (("step", "step"), ("global_step", "step"), ("epoch", "epoch"))
+X_COLUMNS = (("step", "step"), ("global_step", "step"), ("iteration", "step"), ("iter", "step"),
+             ("total/steps", "step"), ("time/total_timesteps", "step"), ("total_timesteps", "step"),
+             ("timesteps", "step"), ("epoch", "epoch"))   # baselines, SB3 and ES loggers name their x so
 NOT_SERIES = ("step", "global_step", "time", "timestamp", "")
 
 
@@ -130,7 +143,9 @@ class CsvParser(Sink):
             if self._xi < 0 and "l" in low:  # x: total timesteps (the sum of episode lengths)
                 self._li, self.axis = low.index("l"), "step"
                 self.last_step = self.last_step or 0.0
-        self._cols = [(i, h) for i, h in enumerate(self.header) if low[i] not in skip]
+        self._cols = [(i, h) for i, h in enumerate(self.header) if low[i] not in skip
+                      and not (i == self._xi and self.axis == "step")
+                      and not _not_series(h) and not denied(h)]
 
     def _row(self, line: str) -> list[str]:
         return next(csv.reader([line], delimiter=self.delimiter or ","), [])
@@ -190,3 +205,53 @@ class CsvParser(Sink):
                 changed = True
         return changed
 
+
+
+# --------------------------------------------------------------------------- HF trainer_state.json
+
+HF_SUMMARY_KEYS = ("train_runtime", "total_flos")  # the last entry: the run's totals, not a point
+
+
+class HfStateParser(Sink):
+    """Hugging Face ``trainer_state.json``: the whole document is read again each time it changes
+    (``LogMetrics`` restarts the tail; the Trainer rewrites it at every save).  Each
+    ``log_history`` entry is a point at its ``step``: ``loss``/``learning_rate``/``grad_norm``
+    and the ``eval_*`` entries; ``epoch`` is a series beside them; the final summary entry
+    (``train_runtime``, ``total_flos``...) and the document's own fields (``best_metric``,
+    ``global_step``, ``max_steps``...) are not series."""
+
+    kind = "hfstate"
+    whole = True   # the reader feeds the whole file again on every change
+
+    def __init__(self):
+        super().__init__()
+        self.buf: list[str] = []
+
+    def feed(self, lines: list[str], w0: float, w1: float) -> bool:
+        self.buf.extend(lines)
+        try:
+            doc = json.loads("\n".join(self.buf))
+        except ValueError:
+            return False  # not complete yet
+        self.buf = []
+        hist = doc.get("log_history") if isinstance(doc, dict) else None
+        if not isinstance(hist, list):
+            return False
+        self.series = {}
+        self.axis = "step"
+        self.line_no = 0
+        for entry in hist:
+            if not isinstance(entry, dict) or any(k in entry for k in HF_SUMMARY_KEYS):
+                continue
+            vals: dict[str, float] = {}
+            _flatten(entry, "", vals)
+            step = vals.pop("step", None)
+            if step is None or not vals:
+                continue
+            self.last_step = step
+            self.line_no += 1
+            if "epoch" in vals:
+                self.last_epoch = vals["epoch"]
+            for k, v in vals.items():
+                self.get(k).put(step, v, w1, True)
+        return True

@@ -28,14 +28,18 @@ line without a step gets the last step seen.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .patterns import Patterns
-from .rules import (ANSI_RE, DENY_PARTS, INHERIT, NO_PLAN, NUM_RE, PARTS_RE, TABLE_X, derive_plan, phased,
-                    to_float)
+from .rules import (ANSI_RE, CLOCK_KEYS, INHERIT, NO_PLAN, NUM_RE, NUMBER_RE, PHASE_HEADER, TABLE_X, denied,
+                    derive_plan, header_phase, phased, to_float)
 from .series import Sink
 
 __all__ = ["TextParser", "split_lines", "derive_plan", "to_float", "ANSI_RE", "NUM_RE"]
+
+RULE_CELL_RE = re.compile(r":?-{2,}:?$")               # "|-------|:---:|" under a header row
+BLOCK_START_RE = re.compile(r"[A-Za-z_][\w.]*\($")   # "TrainingArguments(", "GPT(" alone on a line
 
 
 class TextParser(Sink):
@@ -45,6 +49,7 @@ class TextParser(Sink):
     MAX_TEMPLATES = 20000
     PENDING_LIMIT = 1000   # metric lines without any step/epoch before settling on the line axis
     TB_MAX = 60
+    BLOCK_MAX = 2000   # lines of one repr/argument dump at most (an unbalanced "(" ends it)
 
     def __init__(self, patterns: Patterns | None = None):
         super().__init__()
@@ -59,10 +64,16 @@ class TextParser(Sink):
         self.phase = ""                            # the last phase a metric line reported
         self.table: list[tuple[str, str]] | None = None  # an ASCII table block being read
         self.section = ""
+        self.header_section: str | None = None     # the phase a section header line named ("evaluate:dev")
+        self.block = 0                             # open parentheses of a multi-line repr/config dump
+        self.block_lines = 0
+        self.columns: list[str] | None = None      # the header row of a table with one row per epoch/step
 
     def state(self) -> dict:
         st = super().state()
-        st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback, phase=self.phase)
+        st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback, phase=self.phase,
+                  header_section=self.header_section, block=self.block, block_lines=self.block_lines,
+                  columns=self.columns)
         return st
 
     def set_state(self, st: dict) -> None:
@@ -71,6 +82,10 @@ class TextParser(Sink):
         self.tb = list(st.get("tb", []))
         self.last_traceback = st.get("last_traceback")
         self.phase = st.get("phase", "")
+        self.header_section = st.get("header_section")
+        self.block = st.get("block", 0)
+        self.block_lines = st.get("block_lines", 0)
+        self.columns = st.get("columns")
 
     # the x value of a metric line, deciding the axis on the first line with step/epoch info
     def _x(self, has_step: bool, has_epoch: bool) -> float:
@@ -104,6 +119,13 @@ class TextParser(Sink):
                 continue
             if len(line) > 1_000_000:
                 continue
+            if self.block or (line[-1:] == "(" and BLOCK_START_RE.match(line)):
+                # "TrainingArguments(" ... ")" or a model repr "GPT(" ... ")": parameters, shapes
+                self.block = max(0, self.block + line.count("(") - line.count(")"))
+                self.block_lines = self.block_lines + 1 if self.block else 0
+                if self.block_lines <= self.BLOCK_MAX:
+                    continue
+                self.block = self.block_lines = 0  # unbalanced: stop skipping, read the line
             if user:
                 if defaults:
                     changed |= self._default_line(line, li, w0, dw)
@@ -113,11 +135,16 @@ class TextParser(Sink):
             if c0 == "|" or (self.table is not None and c0 in "-+="):
                 changed |= self._table_line(line, w0 + dw * li)
                 continue
+            self.columns = None  # a table with a header row ends at the first other line
             parts = split(line)
             if len(parts) == 1:
                 if line.startswith("Traceback"):
                     self.in_tb = True
                     self.tb = [line]
+                elif len(line) < 80:
+                    hp = header_phase(line)
+                    if hp is not None:
+                        self.header_section = hp
                 continue
             texts = parts[0::2]
             tkey = "\x00".join(texts)
@@ -128,7 +155,12 @@ class TextParser(Sink):
                 plan = plans[tkey] = derive_plan(texts)
             if plan is NO_PLAN:
                 continue
+            if plan[0] == PHASE_HEADER:
+                self.header_section = plan[1]
+                continue
             metrics, si, ei, batch, phase = plan
+            if si >= 0 or ei >= 0:
+                self.header_section = None  # a new step or epoch: the evaluation section is over
             try:
                 if si >= 0:
                     self.last_step = float(parts[2 * si + 1])
@@ -156,6 +188,9 @@ class TextParser(Sink):
                             metrics = [(phased(self.phase, n), i, d) for n, i, d in metrics]
                     else:
                         self.phase = phase
+                elif self.header_section:  # the lines after "evaluate:dev" report the dev set
+                    metrics = [(phased(self.header_section, n), i, d) for n, i, d in metrics]
+                    self.phase = self.header_section
                 else:
                     self.phase = ""
                 same = self.axis == "step"  # one value per step: a later print of it wins
@@ -179,6 +214,8 @@ class TextParser(Sink):
         """Stable-Baselines-style ASCII tables: ``| section/ |  |`` then ``|  name | value |``
         rows until a ``----`` rule; the block's ``total_timesteps`` is its x."""
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line[:1] == "|" and self.table is None and self._column_row(cells, wall):
+            return True
         if line[:1] != "|" or len(cells) != 2:  # a rule (or another table shape) ends a block
             rows, self.table = self.table, None
             return self._table_flush(rows or [], wall)
@@ -191,6 +228,50 @@ class TextParser(Sink):
         self.table.append((self.section + name, val))
         return False
 
+    def _column_row(self, cells: list[str], wall: float) -> bool:
+        """A table with a header row (``| Epoch | Train Loss | Val Acc |``), a ``|---|`` rule, then
+        one row per epoch or step (markdown reports); True when the row was one of its points.
+        Marks around a value (``**72.80%** ⭐``) do not change it."""
+        cols = self.columns
+        if cols is not None and len(cells) == len(cols):
+            if all(RULE_CELL_RE.match(c) for c in cells):
+                return False
+            xs: dict[str, float] = {}
+            vals = []
+            for name, cell in zip(cols, cells):
+                try:
+                    v = to_float(cell.replace("*", "").replace(",", ""))
+                except ValueError:
+                    continue
+                low = name.lower()
+                if low in ("epoch", "step", "iter", "iteration", "global_step"):
+                    xs[low] = v
+                elif not denied(name):
+                    vals.append((name, v))
+            if not vals:
+                return False
+            ep = xs.get("epoch")
+            st = next((xs[k] for k in ("step", "iter", "iteration", "global_step") if k in xs), None)
+            if st is not None:
+                self.last_step = st
+            if ep is not None:
+                self.last_epoch = ep
+            self.line_no += 1
+            x = self._x(st is not None, ep is not None)
+            same = self.axis == "step"
+            if ep is not None and "epoch" not in self.user_names:
+                self.get("epoch").put(x, ep, wall, same)
+            for name, v in vals:
+                if name not in self.user_names:
+                    self.get(name).put(x, v, wall, same)
+            return True
+        if len(cells) > 2 and all(cells) and not any(NUMBER_RE.match(c.replace("*", "")) for c in cells):
+            if all(RULE_CELL_RE.match(c) for c in cells):
+                return cols is not None
+            self.columns = [c.replace("*", "").strip() for c in cells]  # a header row
+            return True
+        return False
+
     def _table_flush(self, rows: list[tuple[str, str]], wall: float) -> bool:
         vals = []
         step = None
@@ -200,10 +281,10 @@ class TextParser(Sink):
             except ValueError:
                 continue
             leaf = name.rsplit("/", 1)[-1].lower()
-            if leaf in TABLE_X:
+            if leaf in TABLE_X or name.lower() == "total/steps":  # baselines DDPG counts its x so
                 step = v
                 continue
-            if set(PARTS_RE.split(leaf)) & DENY_PARTS:
+            if denied(leaf) or leaf in CLOCK_KEYS:
                 continue
             vals.append((name, v))
         if not vals:

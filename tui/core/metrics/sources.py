@@ -21,14 +21,14 @@ from pathlib import Path
 
 from ..rundir import RunDir
 from .files import declared_kind, kind_of, metric_files
-from .formats import CsvParser, JsonlParser
+from .formats import CsvParser, HfStateParser, JsonlParser
 from .parse import TextParser, split_lines
 from .patterns import Patterns
 from .series import Series, Sink, read_series_cache, write_series_cache
 from .tail import LogTail
 from .tfevents import TfEventsMetrics
 
-PARSER_VERSION = 5  # 4: epoch kept as a series; 5: CSVs read incrementally
+PARSER_VERSION = 6  # 4: epoch kept as a series; 5: CSVs read incrementally; 6: the real-log corpus rules
 CWD_EVERY_S = 5.0   # the working folder is walked for new metric files at most this often
 SAVE_EVERY_BYTES = 8 << 20
 SAVE_EVERY_S = 30.0
@@ -61,6 +61,8 @@ class LogMetrics:
             return JsonlParser()
         if self.kind in ("csv", "tsv"):
             return CsvParser("\t" if self.kind == "tsv" else None)
+        if self.kind == "hfstate":
+            return HfStateParser()
         return TextParser(self.patterns)
 
     def _new_parser(self) -> None:
@@ -82,7 +84,9 @@ class LogMetrics:
     def last_traceback(self) -> str | None:
         return self.parser.last_traceback
 
-    def poll(self, max_bytes: int | None = None) -> bool:
+    def poll(self, max_bytes: int | None = None, final: bool = False) -> bool:
+        """Read what is new; ``final``: the writer has ended, so a last line without a newline
+        is read too."""
         with self.lock:
             if not self._loaded:
                 self._loaded = True
@@ -90,6 +94,9 @@ class LogMetrics:
                     self._load_cache()
             status, st = self.tail.check()
             changed = False
+            if status == "grown" and getattr(self.parser, "whole", False) and self.tail.offset:
+                self.tail.restart()  # a document rewritten at each save: read it whole again
+                status = "reset"
             if status == "reset":
                 self._new_parser()
                 changed = True
@@ -110,7 +117,7 @@ class LogMetrics:
                 b = w0 + (w1 - w0) * (self.tail.offset + len(data) - start) / size0
                 changed |= parser.feed(split_lines(data), a, b)
 
-            n = self.tail.read(handle, max_bytes)
+            n = self.tail.read(handle, max_bytes, final=final)
             self.tail.mtime = w1
             self._unsaved += n
             if changed:
@@ -173,10 +180,15 @@ class LogMetrics:
         return True
 
 
-def parse_file(path: str | os.PathLike, patterns: Patterns | None = None) -> LogMetrics:
-    """Parse a whole file now (no cache); ``.series`` / ``.x_axis`` of the result."""
-    lm = LogMetrics(path, patterns)
-    lm.poll()
+def parse_file(path: str | os.PathLike, patterns: Patterns | None = None, kind: str | None = None) -> LogMetrics:
+    """Parse a whole file now (no cache), its last line even without a newline; ``.series`` /
+    ``.x_axis`` of the result.  ``kind``: the reader, by default from the file name
+    (``files.declared_kind``: a CSV, JSON lines, ``trainer_state.json``...; text with patterns)."""
+    if kind is None and not patterns:
+        k = declared_kind(Path(path))
+        kind = k if k != "tfevents" else None
+    lm = LogMetrics(path, patterns, kind=kind)
+    lm.poll(final=True)
     return lm
 
 
@@ -261,8 +273,9 @@ class RunMetrics:
                 self._log = first if isinstance(first, LogMetrics) else None
                 self._names = None
                 changed = True
+            ended = self.rd.exit_file.exists()  # the run is over: a last line without newline counts
             for r in self._readers.values():
-                if r.poll():
+                if (r.poll(final=True) if ended and isinstance(r, LogMetrics) else r.poll()):
                     changed = True
                     self._names = None
             if changed:

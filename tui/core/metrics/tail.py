@@ -61,6 +61,10 @@ class LogTail:
         self.skipping = False
         self._placed = self.start_tail is None
 
+    def restart(self) -> None:
+        """Read the file again from its start at the next :meth:`read` (a whole-document reader)."""
+        self._reset()
+
     def _place(self, size: int) -> None:
         """First read with ``start_tail``: jump near the end and drop the cut first line."""
         self._placed = True
@@ -96,9 +100,10 @@ class LogTail:
             return "reset", st
         return ("grown" if st.st_size > self.offset else "same"), st
 
-    def read(self, handle: Callable[[bytes], None], max_bytes: int | None = None) -> int:
+    def read(self, handle: Callable[[bytes], None], max_bytes: int | None = None, final: bool = False) -> int:
         """Feed complete new lines (bytes, terminators included) to ``handle(data)``; bytes consumed.
-        A partial last line waits for its end; lines over ``max_line`` bytes are skipped."""
+        A partial last line waits for its end, unless ``final`` (the writer is gone: a last line
+        without a newline is complete); lines over ``max_line`` bytes are skipped."""
         total = 0
         f = self._open()
         if f is None:
@@ -126,6 +131,10 @@ class LogTail:
                         self.offset += len(data)
                         total += len(data)
                         continue
+                    if final and len(data) < CHUNK:
+                        handle(data)  # the writer has ended: its last line needs no newline
+                        self.offset += len(data)
+                        total += len(data)
                     break  # a partial last line waits for its end
                 handle(data[:cut + 1] if cut + 1 < len(data) else data)
                 self.offset += cut + 1

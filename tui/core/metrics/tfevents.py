@@ -31,7 +31,7 @@ def _loader_module():
 
 
 def is_event_file(name: str) -> bool:
-    return name.startswith("events.out.tfevents.")
+    return name.startswith("events.out.tfevents.") or ".events.out.tfevents." in name  # a renamed copy
 
 
 class TfEventsMetrics:
