@@ -11,6 +11,7 @@ from rich.console import Console
 from textual.binding import Binding
 
 from tests.snapshot_tests import conftest as fixtures
+from tests.conftest import cli_env
 from tests.test_app import SIZE, goto, sync
 from tui.app.app import LabApp, binding_ids
 from tui.app.bindings import binding_classes, key_text
@@ -167,6 +168,6 @@ async def test_detail_says_code_differs_from_the_parent(app_factory, lab):
             await pilot.pause()
     # the same words as `labtui show` (one helper in core: gitinfo.run_code_differs)
     r = subprocess.run([sys.executable, "-m", "tui.cli", "--journal", str(lab.journal), "show", "training_11.1"],
-                       capture_output=True, text=True, timeout=60, cwd=lab.root)
+                       capture_output=True, text=True, timeout=60, cwd=lab.root, env=cli_env())
     assert r.returncode == 0, r.stderr
     assert "code differs: commit a1b2c3d vs 0f9e8d7+dirty, 3 files changed (vs training_11)" in r.stdout, r.stdout
