@@ -16,6 +16,7 @@ from ..core.errors import UserError
 from ..core.journal import Journal
 from ..core.metrics import LogTail, last_lines_offset, run_flags
 from ..core.rundir import RunDir
+from ..core.slurm import describe as describe_slurm
 from ..core.text import age, inert, terminal_safe
 from .common import emit_json, journal_given, journal_path
 
@@ -36,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "cwd, else the lab folder; for -- COMMAND the folder you are in)")
     p.add_argument("--init-from", metavar="RUN[:CHECKPOINT]",
                    help="start from another run's checkpoint ({init_from}, $LABTUI_INIT_FROM; not a resume)")
+    p.add_argument("--on", choices=("local", "slurm"),
+                   help="where the run's shim runs (default: slurm when the template has a slurm table)")
     p.add_argument("--json", action="store_true", help="print the new run as JSON")
     p.set_defaults(func=cmd_run)
 
@@ -155,7 +158,7 @@ def cmd_run(args) -> int:
     t0 = time.monotonic()
     run_id = runs.launch(j, experiment=experiment, command=cmd or None, params=params,
                          gpus=args.gpus, name=args.name, warn=_warn, cwd=cwd,
-                         init_from=args.init_from)
+                         init_from=args.init_from, on=args.on)
     return _report_started(j, run_id, t0, args.json)
 
 
@@ -197,6 +200,8 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
     state = info.rundir.read_state()
     pid = state.get("pid")
     where = f"pid {pid}" if pid else info.status
+    if info.slurm is not None:
+        where = f"Slurm job {info.slurm.get('job_id')}, {info.status}"
     print(f"started {run_id} ({where}, {1000 * (time.monotonic() - t0):.0f} ms); "
           f"log: labtui log {run_id} -f")
     return 0
@@ -301,6 +306,8 @@ def cmd_show(args) -> int:
         line("ended", r.ended)
     if r.pid:
         line("pid", r.pid)
+    if r.slurm is not None:
+        line("slurm", describe_slurm(r.slurm))
     line("folder", r.run_dir)
     line("cwd", run_cwd(r))
     git = r.extra.get("git")

@@ -30,6 +30,8 @@ from ..gpus import busy_gpus, parse_gpus, resolve_gpus
 from ..journal import Journal, table, validate_run_id
 from ..journal import now as _now
 from ..rundir import RunDir
+from ..slurm import slurm_config
+from ..slurm import launch as slurm_launch
 from ..status import Status
 from .model import as_journal, get_run, list_runs, unknown
 from .template import (CONTEXT, check_types, placeholders, render_command, render_text,
@@ -131,7 +133,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
            env: dict | None = None, warn: Callable[[str], None] | None = None,
            wait: bool = True, cwd: str | os.PathLike | None = None,
            context: dict | None = None, recipe: dict | None = None,
-           init_from: str | None = None) -> str:
+           init_from: str | None = None, on: str | None = None, after: list[str] | None = None,
+           slurm: dict | None = None) -> str:
     """Start a run detached from this process; return its id.
 
     Either ``experiment`` (a template in the journal, ``params`` override its defaults)
@@ -140,11 +143,14 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     ``context``: ``resume_from`` / ``parent_run_dir`` placeholders of a resume; ``recipe``: the
     template's resume recipe (``set`` values and ``args``) to apply; ``init_from``:
     ``RUN[:CHECKPOINT]`` whose checkpoint the new run starts its weights from.
+    ``on``: ``"slurm"`` / ``"local"`` (default: Slurm when the template has a ``slurm`` table, or
+    ``slurm``: the settings to submit with); ``after``: for a Slurm run, Slurm dependencies.
     """
     j = as_journal(journal)
     data = j.read()
     params = dict(params or {})
     exps = data.get("experiments") or {}
+    gpus_arg = gpus
     if name is not None:
         validate_run_id(name)
     ctx = {k: str(v) for k, v in (context or {}).items() if v is not None}
@@ -219,7 +225,10 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     _argv, wd, _env, _ps = render("RUN_ID", j.logs_dir / "RUN_ID")
     if wd is not None and not str(wd).startswith(str(j.logs_dir / "RUN_ID")) and not Path(wd).is_dir():
         raise UserError(f"working folder {wd} does not exist")
-    chosen_gpus = _resolve_gpus(j, data, gpus, warn)
+    slurm_cfg = dict(slurm) if slurm is not None and on != "local" else slurm_config(
+        exps.get(experiment) if experiment is not None else None, on, experiment)
+    sl_dep = slurm_launch.check(data, slurm_cfg, gpus_arg, after)
+    chosen_gpus = None if slurm_cfg is not None else _resolve_gpus(j, data, gpus, warn)
     in_run_dir = wd is not None and str(wd).startswith(str(j.logs_dir / "RUN_ID"))
     git, diff = git_info(j.root if wd is None or in_run_dir else wd)  # time-boxed, never fails
 
@@ -277,7 +286,12 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             rec["git"] = it
         rec["status"] = str(Status.STARTING)
         rec["started"] = _now()
+        if slurm_cfg is not None:
+            slurm_launch.record(rec, slurm_cfg)
 
+    if slurm_cfg is not None:  # sbatch instead of a local shim
+        slurm_launch.submit(j, run_id, run_dir, slurm_cfg, sl_dep, {**shim_env(), procs.SHIM_ENV: str(run_dir.path)})
+        return run_id
     try:
         _spawn_shim(run_dir)
     except OSError as e:
