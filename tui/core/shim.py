@@ -320,11 +320,13 @@ def run(run_dir: RunDir, foreground: bool = False) -> int:
     # it ended.
     killed = "signalled" in (run_dir.read_kill() or {})
     exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
+    slurm_fields = slurm_node.judge_end(run_dir, journal_path, run_id, exit_info) if foreground else {}
     _record_end(run_dir, journal_path, run_id, exit_info, {
         "status": str(final_status(exit_info)),
         "ended": _to_dt(exit_info["ended"]),
         "exit_code": code,
         "signal": sig,
+        **slurm_fields,
     })
     # In a Slurm job the job's state says it too (afterok dependencies of --after RUN:finished).
     return 1 if foreground and final_status(exit_info) != Status.FINISHED else 0

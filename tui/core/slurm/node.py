@@ -5,6 +5,7 @@ run (same ``output.log``; its newest checkpoint as ``$LABTUI_RESUME_FROM``)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 
@@ -13,6 +14,8 @@ import tomlkit
 from .. import procs
 from ..journal import Journal, JournalError, UnknownRun
 from ..rundir import RunDir
+from . import cmd
+from .state import OUTSIDE
 
 
 def attempt() -> int:
@@ -62,3 +65,60 @@ def record_start(journal_path: str, run_id: str) -> None:
             rec["slurm"] = t
     except (JournalError, UnknownRun, OSError):
         pass
+
+
+# slurmstepd's line in the job's output (slurm.out) when it signals the job to end it
+_CANCELLED = re.compile(rb"\*\*\* JOB (\d+) ON \S+ CANCELLED AT \S+(?: DUE TO ([A-Z ]+?))? \*\*\*")
+_DUE_TO = {b"TIME LIMIT": "TIMEOUT", b"PREEMPTION": "PREEMPTED", b"NODE FAILURE": "NODE_FAIL"}
+
+
+def _why_ended(run_dir: RunDir, job: str) -> str:
+    """Slurm's word on why it is ending the job: slurmstepd writes ``*** JOB N ON node CANCELLED AT
+    ... [DUE TO TIME LIMIT] ***`` to the job's output before its signals; the controller says
+    only COMPLETING until the batch step (this shim) has exited.  "" when Slurm said nothing."""
+    try:
+        with open(run_dir.slurm_out, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 65536))
+            tail = f.read()
+    except OSError:
+        tail = b""
+    found = [m for m in _CANCELLED.finditer(tail) if m.group(1).decode() == job]
+    if found:
+        due = found[-1].group(2)
+        return "CANCELLED" if due is None else _DUE_TO.get(due, due.decode().replace(" ", "_"))
+    try:
+        p = cmd.run(["scontrol", "--oneliner", "show", "job", job], timeout=10)
+    except cmd.SlurmDown:
+        return ""
+    m = re.search(r"\bJobState=(\S+)", p.stdout) if p.returncode == 0 else None
+    return m.group(1).upper() if m else ""
+
+
+def judge_end(run_dir: RunDir, journal_path: str, run_id: str, exit_info: dict) -> dict:
+    """A trainer that did not end cleanly in a Slurm job: was it Slurm's doing?  (See
+    :func:`_why_ended`.)  A job cancelled outside labtui (``scancel``) ends ``killed`` with that
+    reason; a time limit, preemption or node failure keeps ``failed`` with Slurm's state as
+    reason.  Returns the journal fields to write with the end (the ``slurm`` table), or {} (a
+    clean end, labtui's own kill, or Slurm said nothing)."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job or exit_info.get("killed") or (exit_info.get("code") == 0 and not exit_info.get("signal")):
+        return {}
+    state = _why_ended(run_dir, job)
+    if state not in ("CANCELLED", "TIMEOUT", "PREEMPTED", "NODE_FAIL", "DEADLINE", "OUT_OF_MEMORY"):
+        return {}
+    if state == "CANCELLED":
+        why = OUTSIDE
+        exit_info["killed"] = True
+    else:
+        why = f"Slurm ended the job: {state}"
+    exit_info["reason"] = why
+    exit_info["slurm"] = {"state": state, "reason": why}
+    try:
+        old = (Journal(journal_path).read().get("runs") or {}).get(run_id, {}).get("slurm")
+    except (JournalError, OSError):
+        old = None
+    t = tomlkit.inline_table()
+    t.update(dict(old) if isinstance(old, dict) else {"job_id": job})
+    t.update({"state": state, "reason": why})
+    return {"slurm": t}

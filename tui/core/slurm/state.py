@@ -19,6 +19,7 @@ from . import poll
 from .cmd import NOT_RESPONDING, SlurmDown
 
 OUTSIDE = "scancel outside labtui"
+ACTIVE_WORDS = frozenset({"SUBMITTING", *poll.PENDING_STATES, *poll.RUNNING_STATES})
 
 
 def slurm_table(rec: dict) -> dict | None:
@@ -90,6 +91,8 @@ def slurm_view(rec: dict, status: Status, exit_info: dict | None = None) -> dict
         return None
     out = {k: t.get(k) for k in ("job_id", "partition", "nodes", "state", "reason", "requeued")}
     out["note"] = None
+    if status not in ACTIVE and str(out.get("state") or "") in ACTIVE_WORDS:
+        out["state"] = None  # the journal's last word while it ran; Slurm's final word is not kept
     if exit_info and isinstance(exit_info.get("slurm"), dict):
         out.update({k: v for k, v in exit_info["slurm"].items() if k in ("state", "reason")})
     jid = job_id(rec)
