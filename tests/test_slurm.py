@@ -224,3 +224,40 @@ def test_slurm_not_installed_or_wrong_settings_are_one_line_errors(slab: Lab, cl
     # the failed submission is recorded, not left pending
     failed = [r for r in runs.list_runs(slab.journal) if r.status == Status.FAILED]
     assert len(failed) == 1 and failed[0].slurm["state"] == "NOT_SUBMITTED"
+
+
+def test_requeue_continues_the_same_run(slab: Lab, cluster: Cluster):
+    rid = runs.launch(slab.journal, experiment="steps", params={"steps": 40, "tick": 0.05}, name="q",
+                      slurm={"extra": ["--requeue"]})
+    wait_for(lambda: "saved checkpoint step-5" in log_text(slab, rid), what="q's first checkpoint")
+    job = journal_rec(slab, rid)["slurm"]["job_id"]
+    cluster.run("scontrol", "requeue", job)
+    poll.forget()
+
+    def requeued_and_pending():
+        i = runs.get_run(slab.journal, rid)
+        assert i.status not in (Status.FAILED, Status.KILLED, Status.FINISHED), i.status  # never an end
+        if i.status == Status.PENDING and i.slurm["requeued"] == 1:
+            if i.slurm["reason"] == "BeginTime":  # Slurm delays a requeued job ~2 min: not in a test
+                cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now", check=False)
+            return i
+        return None
+
+    wait_for(requeued_and_pending, 60, "q pending again, requeued once")
+    slab.wait_status(rid, "finished", timeout=90)
+    text = log_text(slab, rid)
+    assert f"Slurm requeued job {job} (attempt 2)" in text
+    resumed = int(text.split("; resuming from step-")[1].split()[0])
+    assert f"starting at step {resumed + 1}" in text and "step 40:" in text
+    assert runs.get_run(slab.journal, rid).slurm["requeued"] == 1
+
+
+def test_usr1_warning_is_the_graceful_stop(slab: Lab, cluster: Cluster):
+    # What `--signal=B:USR1@90` sends before a time limit: the shim passes it on as SIGINT.
+    rid = runs.launch(slab.journal, experiment="steps", params={"steps": 100000}, name="w")
+    wait_for(lambda: "step 2:" in log_text(slab, rid), what="w stepping")
+    cluster.run("scancel", "--batch", "--signal=USR1", journal_rec(slab, rid)["slurm"]["job_id"])
+    slab.wait_status(rid, "failed", timeout=60)
+    text = log_text(slab, rid)
+    assert "stopped by SIGINT" in text and "saved checkpoint" in text.split("stopped by")[0].splitlines()[-1]
+    assert "USR1" in runs.get_run(slab.journal, rid).exit_record["reason"]

@@ -250,8 +250,9 @@ def run(run_dir: RunDir, foreground: bool = False) -> int:
     # Handlers, never SIG_IGN: handlers reset to default across exec, SIG_IGN would not.
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, trainer.forward)
+    warned: list[int] = []
     if foreground:  # in a Slurm job: `--signal=B:USR1@90` (time limit, preemption) = the graceful stop
-        signal.signal(signal.SIGUSR1, lambda _s, _f: trainer.forward(signal.SIGINT))
+        signal.signal(signal.SIGUSR1, lambda _s, _f: warned.append(1) or trainer.forward(signal.SIGINT))
 
     # A run launched from inside another run inherits none of that run's tags.
     env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}
@@ -320,7 +321,10 @@ def run(run_dir: RunDir, foreground: bool = False) -> int:
     # it ended.
     killed = "signalled" in (run_dir.read_kill() or {})
     exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
-    slurm_fields = slurm_node.judge_end(run_dir, journal_path, run_id, exit_info) if foreground else {}
+    slurm_fields = slurm_node.judge_end(run_dir, journal_path, run_id, exit_info, bool(warned)) if foreground else {}
+    if slurm_fields.pop("requeued", False):  # Slurm runs this job again: the run has not ended
+        _update_journal(run_dir, journal_path, run_id, slurm_fields)
+        return 0
     _record_end(run_dir, journal_path, run_id, exit_info, {
         "status": str(final_status(exit_info)),
         "ended": _to_dt(exit_info["ended"]),

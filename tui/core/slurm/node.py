@@ -67,9 +67,12 @@ def record_start(journal_path: str, run_id: str) -> None:
         pass
 
 
+WARNED = "stopped on Slurm's USR1 warning (time limit or preemption near); passed on as SIGINT"
+
 # slurmstepd's line in the job's output (slurm.out) when it signals the job to end it
 _CANCELLED = re.compile(rb"\*\*\* JOB (\d+) ON \S+ CANCELLED AT \S+(?: DUE TO ([A-Z ]+?))? \*\*\*")
-_DUE_TO = {b"TIME LIMIT": "TIMEOUT", b"PREEMPTION": "PREEMPTED", b"NODE FAILURE": "NODE_FAIL"}
+_DUE_TO = {b"TIME LIMIT": "TIMEOUT", b"PREEMPTION": "PREEMPTED", b"NODE FAILURE": "NODE_FAIL",
+           b"JOB REQUEUE": "REQUEUED"}
 
 
 def _why_ended(run_dir: RunDir, job: str) -> str:
@@ -95,17 +98,30 @@ def _why_ended(run_dir: RunDir, job: str) -> str:
     return m.group(1).upper() if m else ""
 
 
-def judge_end(run_dir: RunDir, journal_path: str, run_id: str, exit_info: dict) -> dict:
+def judge_end(run_dir: RunDir, journal_path: str, run_id: str, exit_info: dict,
+              warned: bool = False) -> dict:
     """A trainer that did not end cleanly in a Slurm job: was it Slurm's doing?  (See
     :func:`_why_ended`.)  A job cancelled outside labtui (``scancel``) ends ``killed`` with that
     reason; a time limit, preemption or node failure keeps ``failed`` with Slurm's state as
     reason.  Returns the journal fields to write with the end (the ``slurm`` table), or {} (a
-    clean end, labtui's own kill, or Slurm said nothing)."""
+    clean end, labtui's own kill, or Slurm said nothing).  A job Slurm requeues did not end:
+    ``{"requeued": True, ...}`` and the journal fields of a pending run (no exit.json)."""
     job = os.environ.get("SLURM_JOB_ID")
     if not job or exit_info.get("killed") or (exit_info.get("code") == 0 and not exit_info.get("signal")):
         return {}
     state = _why_ended(run_dir, job)
+    if state == "REQUEUED":  # not an end: the next attempt continues this run (see prepare)
+        try:
+            old = (Journal(journal_path).read().get("runs") or {}).get(run_id, {}).get("slurm")
+        except (JournalError, OSError):
+            old = None
+        t = tomlkit.inline_table()
+        t.update(dict(old) if isinstance(old, dict) else {"job_id": job})
+        t.update({"state": "REQUEUED", "reason": "requeued by Slurm", "requeued": attempt() + 1})
+        return {"requeued": True, "status": "pending", "slurm": t}
     if state not in ("CANCELLED", "TIMEOUT", "PREEMPTED", "NODE_FAIL", "DEADLINE", "OUT_OF_MEMORY"):
+        if warned:
+            exit_info["reason"] = WARNED
         return {}
     if state == "CANCELLED":
         why = OUTSIDE
