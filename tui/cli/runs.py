@@ -249,6 +249,8 @@ def cmd_ls(args) -> int:
         started = r.started.timestamp() if r.started else None
         exit_s = "" if r.alive else (r.signal or ("" if r.exit_code is None else str(r.exit_code)))
         gpus = "cpu" if r.gpus == [] else ("" if r.gpus is None else ",".join(map(str, r.gpus)))
+        if r.slurm is not None:  # a Slurm job: its node (its GPUs are the job's allocation)
+            gpus = "slurm ?" if r.slurm.get("note") else (f"@{r.slurm['nodes']}" if r.slurm.get("nodes") else "slurm")
         rows.append((
             rid, r.experiment or "-", r.status, gpus,
             age(t - started) if started else "", exit_s, str(len(r.notes)) if r.notes else "",
