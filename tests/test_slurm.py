@@ -111,6 +111,7 @@ def test_submit_running_finished_every_line(slab: Lab, cluster: Cluster):
     assert row["status"] == "finished" and row["exit_code"] == 0
     assert row["slurm"]["job_id"] == job and row["slurm"]["nodes"] == cluster.node
     assert journal_rec(slab, "c1")["status"] == "finished"
+    assert f"@{cluster.node}" in slab.labtui("ls").stdout
     show = slab.labtui("show", "c1").stdout
     assert f"job {job} on {cluster.node}" in show
 
