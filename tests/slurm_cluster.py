@@ -191,6 +191,14 @@ class Cluster:
 
     def stop(self) -> None:
         pids = [_pid(self.root / n) for n in ("slurmctld.pid", "slurmd.pid")]
+        try:  # no trainer outlives the cluster (slurmstepd survives a slurmd shutdown)
+            self.run("scancel", "--user", pwd.getpwuid(os.getuid()).pw_name, timeout=30, check=False)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self.run(
+                    "squeue", "-h", "-t", "PENDING,RUNNING,COMPLETING", timeout=30, check=False).stdout.strip():
+                time.sleep(0.2)
+        except subprocess.TimeoutExpired:
+            pass
         try:
             self.run("scontrol", "shutdown", timeout=30, check=False)
         except subprocess.TimeoutExpired:

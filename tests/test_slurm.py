@@ -152,11 +152,15 @@ def test_kill_checkpoints_then_resume(slab: Lab, cluster: Cluster):
 
 
 def test_after_is_a_slurm_dependency(slab: Lab, cluster: Cluster):
-    a = runs.launch(slab.journal, experiment="steps", params={"steps": 30, "tick": 0.05}, name="a")
+    # a is held until b has been seen waiting on it: no race with a finishing first.
+    a = runs.launch(slab.journal, experiment="steps", params={"steps": 30, "tick": 0.05}, name="a",
+                    slurm={"cpus_per_task": 1, "extra": ["--hold"]})
     b = runs.launch(slab.journal, experiment="count", params={"n": 3}, name="b", after=["a:finished"])
-    info = runs.get_run(slab.journal, b)
-    assert info.status == Status.PENDING
-    assert info.slurm["reason"] == "Dependency"  # Slurm holds it, not labtui
+    assert f"afterok:{journal_rec(slab, a)['slurm']['job_id']}" in cluster.run(
+        "scontrol", "show", "job", journal_rec(slab, b)["slurm"]["job_id"]).stdout
+    wait_for(lambda: (i := runs.get_run(slab.journal, b)).status == Status.PENDING
+             and i.slurm["reason"] == "Dependency", 30, "b pending on its dependency")  # Slurm holds it
+    cluster.run("scontrol", "release", journal_rec(slab, a)["slurm"]["job_id"])
     slab.wait_status(b, "finished", timeout=90)
     ra, rb = runs.get_run(slab.journal, a), runs.get_run(slab.journal, b)
     assert ra.status == Status.FINISHED and rb.started is not None
