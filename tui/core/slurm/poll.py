@@ -146,6 +146,8 @@ _POLLER = _Poller()
 def job(job_id: str, fresh: bool = False) -> Job | None:
     """What Slurm says about one job (None: Slurm no longer knows it); SlurmDown if it did not
     answer.  Served from the one batched poll; ``fresh`` asks again now (a kill deciding)."""
+    if not job_id:
+        return None
     if fresh:
         forget()
     jobs = _POLLER.squeue()
