@@ -266,3 +266,28 @@ def test_usr1_warning_is_the_graceful_stop(slab: Lab, cluster: Cluster):
     text = log_text(slab, rid)
     assert "stopped by SIGINT" in text and "saved checkpoint" in text.split("stopped by")[0].splitlines()[-1]
     assert "USR1" in runs.get_run(slab.journal, rid).exit_record["reason"]
+
+
+def test_cli_kill_of_a_pending_job_cancels_it_at_once(slab: Lab, cluster: Cluster):
+    rid = runs.launch(slab.journal, experiment="count", name="pk", slurm={"extra": ["--hold"]})
+    job = journal_rec(slab, rid)["slurm"]["job_id"]
+    t0 = time.monotonic()
+    out = slab.labtui("kill", rid, "--grace", "30", "--reason", "wrong lr").stdout
+    assert f"{rid}: cancelled" in out and time.monotonic() - t0 < 25  # no grace for a pending job
+    assert cluster.run("squeue", "-h", "-t", "all", "-j", job, "-o", "%T").stdout.strip() == "CANCELLED"
+    rec = journal_rec(slab, rid)
+    assert rec["status"] == "cancelled" and rec["notes"][-1]["text"] == "killed: wrong lr"
+    assert runs.get_run(slab.journal, rid).exit_record["cancelled"].startswith("killed while pending")
+    # A job labtui did not start, its id written into a run's record: the tag does not match.
+    script = slab.root / "other.sh"
+    script.write_text("#!/bin/bash\nsleep 1\n")
+    victim = cluster.run("sbatch", "--parsable", "--hold", "--job-name=someone-else",
+                         f"--output={slab.root / 'other.out'}", str(script)).stdout.strip()
+    other = runs.launch(slab.journal, experiment="count", name="pk2", slurm={"extra": ["--hold"]})
+    own = journal_rec(slab, other)["slurm"]["job_id"]
+    with Journal(slab.journal).edit_run(other, "slurm") as r:
+        r["slurm"] = {**dict(r["slurm"]), "job_id": victim}
+    p = slab.labtui("kill", other, check=False)
+    assert p.returncode == 1 and "not this run's job" in p.stderr
+    assert cluster.run("squeue", "-h", "-j", victim, "-o", "%T").stdout.strip() == "PENDING"
+    cluster.run("scancel", victim, own)
