@@ -224,6 +224,11 @@ def test_cancelled_outside_labtui(slab: Lab, cluster: Cluster):
 def test_slurm_not_installed_or_wrong_settings_are_one_line_errors(slab: Lab, cluster: Cluster):
     with pytest.raises(runs.UserError, match="--gpus is for local runs"):
         runs.launch(slab.journal, experiment="count", gpus="0")
+    with pytest.raises(runs.UserError, match="unknown key 'partiton'"):
+        runs.launch(slab.journal, experiment="count", slurm={"partiton": "gpu"})
+    with pytest.raises(runs.UserError, match="extra must be a list"):
+        runs.launch(slab.journal, experiment="count", slurm={"extra": "--hold"})
+    assert not Journal(slab.journal).read().get("runs")  # nothing was launched
     p = slab.labtui("run", "count", "--on", "slurm", "--set", "n=1", check=False, env={"PATH": "/nonexistent"})
     assert p.returncode == 1 and "sbatch" in p.stderr and "Traceback" not in p.stderr
     # the failed submission is recorded, not left pending

@@ -225,8 +225,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     _argv, wd, _env, _ps = render("RUN_ID", j.logs_dir / "RUN_ID")
     if wd is not None and not str(wd).startswith(str(j.logs_dir / "RUN_ID")) and not Path(wd).is_dir():
         raise UserError(f"working folder {wd} does not exist")
-    slurm_cfg = dict(slurm) if slurm is not None and on != "local" else slurm_config(
-        exps.get(experiment) if experiment is not None else None, on, experiment)
+    slurm_cfg = slurm_config({"slurm": slurm} if slurm is not None else exps.get(experiment or ""),
+                             "slurm" if slurm is not None and on is None else on, experiment)
     sl_dep = slurm_launch.check(data, slurm_cfg, gpus_arg, after)
     chosen_gpus = None if slurm_cfg is not None else _resolve_gpus(j, data, gpus, warn)
     in_run_dir = wd is not None and str(wd).startswith(str(j.logs_dir / "RUN_ID"))
