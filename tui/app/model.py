@@ -331,4 +331,7 @@ def display_info(info):
     extra = _inert_value(info.extra)  # cwd, init-from, git: from the journal too
     if extra != info.extra:
         changes["extra"] = extra
+    slurm = _inert_value(info.slurm)  # a Slurm run's job: journal and squeue text
+    if slurm != info.slurm:
+        changes["slurm"] = slurm
     return dataclasses.replace(info, **changes) if changes else info

@@ -17,6 +17,7 @@ from ..core.journal import Journal
 from ..core.metrics import LogTail, last_lines_offset, run_flags
 from ..core.rundir import RunDir
 from ..core.stoprules import stop_reason
+from ..core.slurm import describe as describe_slurm
 from ..core.text import age, inert, terminal_safe
 from .common import emit_json, journal_given, journal_path
 
@@ -44,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stop on 'nan' (NaN/inf in a loss) or 'plateau:METRIC:N' (no improvement in N "
                         "evals); repeatable")
     p.add_argument("--max-time", metavar="DURATION", help="stop after this long: 90m, 8h, 2d")
+    p.add_argument("--on", choices=("local", "slurm"),
+                   help="where the run's shim runs (default: slurm when the template has a slurm table)")
     p.add_argument("--json", action="store_true", help="print the new run as JSON")
     p.set_defaults(func=cmd_run)
 
@@ -164,7 +167,7 @@ def cmd_run(args) -> int:
     run_id = runs.launch(j, experiment=experiment, command=cmd or None, params=params,
                          gpus=args.gpus, name=args.name, warn=_warn, cwd=cwd,
                          init_from=args.init_from, stop_when=args.stop_when, stop_on=args.stop_on,
-                         max_time=args.max_time)
+                         max_time=args.max_time, on=args.on)
     return _report_started(j, run_id, t0, args.json)
 
 
@@ -208,6 +211,8 @@ def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
     state = info.rundir.read_state()
     pid = state.get("pid")
     where = f"pid {pid}" if pid else info.status
+    if info.slurm is not None:
+        where = f"Slurm job {info.slurm.get('job_id')}, {info.status}"
     print(f"started {run_id} ({where}, {1000 * (time.monotonic() - t0):.0f} ms); "
           f"log: labtui log {run_id} -f")
     return 0
@@ -255,6 +260,8 @@ def cmd_ls(args) -> int:
         started = r.started.timestamp() if r.started else None
         exit_s = "" if r.alive else (r.signal or ("" if r.exit_code is None else str(r.exit_code)))
         gpus = "cpu" if r.gpus == [] else ("" if r.gpus is None else ",".join(map(str, r.gpus)))
+        if r.slurm is not None:  # a Slurm job: its node (its GPUs are the job's allocation)
+            gpus = "slurm ?" if r.slurm.get("note") else (f"@{r.slurm['nodes']}" if r.slurm.get("nodes") else "slurm")
         rows.append((
             rid, r.experiment or "-", r.status, gpus,
             age(t - started) if started else "", exit_s, str(len(r.notes)) if r.notes else "",
@@ -316,6 +323,8 @@ def cmd_show(args) -> int:
         line("ended", r.ended)
     if r.pid:
         line("pid", r.pid)
+    if r.slurm is not None:
+        line("slurm", describe_slurm(r.slurm))
     line("folder", r.run_dir)
     line("cwd", run_cwd(r))
     git = r.extra.get("git")

@@ -2,7 +2,7 @@
 
 ``logs/<run-id>/`` holds what the processes of a run wrote: the trainer's ``output.log``
 and ``metrics.jsonl``, the shim's ``spec.json`` / ``state.json`` / ``exit.json`` /
-``shim.log``, the launch's ``code.diff`` (uncommitted changes), a labtui kill's ``kill.json`` / ``kill.log``, the user hook's ``hooks.log``, the trainer's checkpoints
+``shim.log``, a Slurm run's ``slurm.sh`` / ``slurm.out``, the launch's ``code.diff`` (uncommitted changes), a labtui kill's ``kill.json`` / ``kill.log``, the user hook's ``hooks.log``, the trainer's checkpoints
 (``checkpoints/step-N/`` + ``checkpoints/latest``) and two caches that are safe to delete.
 Nothing else in labtui spells these names.
 """
@@ -42,6 +42,8 @@ class RunDir:
     METRICS_CACHE = ".metrics-cache"
     FLAGS_CACHE = ".flags-cache"
     CODE_DIFF = "code.diff"
+    SLURM_SCRIPT = "slurm.sh"  # a Slurm run's batch script (tui.core.slurm.submit)
+    SLURM_OUT = "slurm.out"    # Slurm's own output of the job (#SBATCH --output); the trainer's is output.log
 
     __slots__ = ("path",)
 
@@ -108,6 +110,14 @@ class RunDir:
     @property
     def code_diff(self) -> Path:
         return self.path / self.CODE_DIFF
+
+    @property
+    def slurm_script(self) -> Path:
+        return self.path / self.SLURM_SCRIPT
+
+    @property
+    def slurm_out(self) -> Path:
+        return self.path / self.SLURM_OUT
 
     @property
     def metrics_cache(self) -> Path:

@@ -33,6 +33,7 @@ from . import procs
 from .errors import DISK_FULL_ERRNOS
 from .journal import Journal, JournalError, UnknownRun
 from .rundir import RunDir
+from .slurm import node as slurm_node
 from .status import Status, final_status
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -233,7 +234,7 @@ def _iso_now() -> str:
     return dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
 
 
-def run(run_dir: RunDir) -> int:
+def run(run_dir: RunDir, foreground: bool = False) -> int:
     spec = run_dir.read_spec()
     if spec is None:
         _log(run_dir, "spec.json missing or unreadable")
@@ -251,6 +252,9 @@ def run(run_dir: RunDir) -> int:
     # Handlers, never SIG_IGN: handlers reset to default across exec, SIG_IGN would not.
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, trainer.forward)
+    warned: list[int] = []
+    if foreground:  # in a Slurm job: `--signal=B:USR1@90` (time limit, preemption) = the graceful stop
+        signal.signal(signal.SIGUSR1, lambda _s, _f: warned.append(1) or trainer.forward(signal.SIGINT))
 
     # A run launched from inside another run inherits none of that run's tags.
     env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}
@@ -270,6 +274,8 @@ def run(run_dir: RunDir) -> int:
             "status": str(Status.KILLED), "ended": _to_dt(exit_info["ended"])})
         return 0
 
+    if foreground:
+        slurm_node.prepare(run_dir, env)  # a requeued job continues the same run
     log = open(run_dir.log, "ab", buffering=0)
     argv = spec["argv"]
     try:
@@ -293,7 +299,7 @@ def run(run_dir: RunDir) -> int:
         watcher = _watch(run_dir, spec, journal_path, run_id, watching=False)
         if watcher is not None:
             watcher.ended(exit_info)
-        return 0
+        return 1 if foreground else 0
     log.close()
 
     popen.returncode = 0  # the trainer is reaped by Trainer.wait; Popen must never wait for it
@@ -303,6 +309,8 @@ def run(run_dir: RunDir) -> int:
     run_dir.write_state(state)
     _update_journal(run_dir, journal_path, run_id, {
         "status": str(Status.RUNNING), "pid": pid, "create_time": ctime})
+    if foreground:
+        slurm_node.record_start(journal_path, run_id)
     watcher = _watch(run_dir, spec, journal_path, run_id)
 
     status = trainer.wait()
@@ -324,16 +332,22 @@ def run(run_dir: RunDir) -> int:
     exit_info = {"code": code, "signal": sig, "ended": _iso_now(), "killed": killed}
     if killed and kill_rec.get("rule"):  # stopped by one of its rules (tui.core.watch)
         exit_info.update(stopped=str(kill_rec["rule"]), killed=False)
+    slurm_fields = slurm_node.judge_end(run_dir, journal_path, run_id, exit_info, bool(warned)) if foreground else {}
+    if slurm_fields.pop("requeued", False):  # Slurm runs this job again: the run has not ended
+        _update_journal(run_dir, journal_path, run_id, slurm_fields)
+        return 0
     _record_end(run_dir, journal_path, run_id, exit_info, {
         "status": str(final_status(exit_info)),
         "ended": _to_dt(exit_info["ended"]),
         "exit_code": code,
         "signal": sig,
         "stop_reason": exit_info.get("stopped"),
+        **slurm_fields,
     })
     if watcher is not None:
         watcher.ended(exit_info)  # the hook's run-end event
-    return 0
+    # In a Slurm job the job's state says it too (afterok dependencies of --after RUN:finished).
+    return 1 if foreground and final_status(exit_info) != Status.FINISHED else 0
 
 
 def _watch(run_dir: RunDir, spec: dict, journal_path: str, run_id: str, watching: bool = True):
@@ -358,15 +372,17 @@ def _to_dt(iso: str) -> dt.datetime:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    foreground = argv[:1] == ["--foreground"]  # a Slurm job's batch step: no fork, Slurm tracks us
+    argv = argv[1:] if foreground else argv
     if len(argv) != 1:
-        print("usage: python -m tui.core.shim RUN_DIR", file=sys.stderr)
+        print("usage: python -m tui.core.shim [--foreground] RUN_DIR", file=sys.stderr)
         return 2
     run_dir = RunDir(Path(argv[0]).absolute())
     # Detach from the launcher: it reaps this process at once; the grandchild carries on.
-    if os.fork() > 0:
+    if not foreground and os.fork() > 0:
         os._exit(0)
     try:
-        return run(run_dir)
+        return run(run_dir, foreground)
     except Exception as e:  # last resort: leave a trace, never a silent death
         _log(run_dir, f"shim crashed: {type(e).__name__}: {e}")
         return 1

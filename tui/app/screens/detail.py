@@ -26,6 +26,7 @@ from ...core.gitinfo import run_code_differs
 from ...core.rundir import RunDir
 from ...core.stoprules import stop_reason
 from ...core.text import inert
+from ...core.slurm import describe as describe_slurm
 from ..fmt import gpus_text, log_text, show_path, status_text
 from ..widgets.keys import Input
 
@@ -74,6 +75,8 @@ def info_table(info, checkpoints: list[str], latest: str | None, differs: str | 
     if info.params:
         t.add_row("params", Text("  ".join(f"{k}={v}" for k, v in info.params.items())))
     t.add_row("gpus", Text(gpus_text(info.gpus, none="-")))
+    if info.slurm is not None:  # job id, node, pending reason, "slurm: not responding"
+        t.add_row("slurm", Text(describe_slurm(info.slurm)))
     times = Text(str(info.started or "-"))
     if info.ended:
         times.append(f"  →  {info.ended}")

@@ -81,7 +81,7 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         "id": idt,
         "experiment": Text(info.experiment or "-"),
         "status": status_text("stopping" if row.get("stopping") else info.status),
-        "gpus": Text(gpus_text(info.gpus)),
+        "gpus": Text(gpus_text(info.gpus)) if info.slurm is None else slurm_cell(info.slurm),
         "progress": prog,
         "last": Text(num(row.get("last", s.last))),  # the last finite value (a NaN shows as the NaN flag)
         "best": Text(num(row.get("best", s.best)), style="green"),
@@ -104,6 +104,14 @@ def fit_columns(cols: list[str], widths: dict[str, int], room: int) -> list[str]
             break
         cols.remove(drop)
     return cols
+
+
+def slurm_cell(slurm: dict) -> Text:
+    """A Slurm run's gpus cell: its node (GPUs are the job's allocation, not this machine's),
+    ``?`` while Slurm does not answer."""
+    if slurm.get("note"):
+        return Text("slurm ?", style="yellow")
+    return Text(f"@{slurm['nodes']}" if slurm.get("nodes") else "slurm", style="dim")
 
 
 class RunsTable(DataTable):

@@ -20,6 +20,7 @@ from ..errors import UserError
 from ..journal import Journal
 from ..journal import now as _now
 from ..rundir import RunDir
+from ..slurm import cancel as slurm_cancel
 from ..status import Status, final_status
 from .edit import add_note
 from .launch import shim_env
@@ -56,7 +57,7 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     """
     j = as_journal(journal)
     info = get_run(j, run_id)
-    if not info.alive:
+    if not info.alive and not slurm_cancel.active(info.status, info.slurm):
         raise UserError(f"run {run_id!r} is not running (status: {info.status})")
     mode = "now" if now else (mode or "graceful")
     _check_mode(mode)
@@ -64,6 +65,11 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
     say = progress or (lambda _m: None)
     rd = info.rundir
     _check_folder(rd, run_id)
+    if slurm_cancel.active(info.status, info.slurm):  # through Slurm: scancel, never /proc
+        if reason:
+            add_note(j, run_id, f"killed: {reason}")
+        return slurm_cancel.kill(j, run_id, str(info.slurm.get("job_id") or ""), grace, term_grace,
+                                 mode, reason, say)
     lab = procs.lab_id(j.path)
     record = {"requested": _now().isoformat(), "reason": reason, "mode": mode, "by_pid": os.getpid()}
     if rule:
@@ -166,7 +172,7 @@ def start_kill(journal: Journal | str | None, run_id: str, grace: float = DEFAUL
     """
     j = as_journal(journal)
     info = get_run(j, run_id)
-    if not info.alive:
+    if not info.alive and not slurm_cancel.active(info.status, info.slurm):
         raise UserError(f"run {run_id!r} is not running (status: {info.status})")
     _check_mode(mode)
     _check_folder(info.rundir, run_id)

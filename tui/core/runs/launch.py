@@ -30,6 +30,8 @@ from ..gpus import busy_gpus, parse_gpus, resolve_gpus
 from ..journal import Journal, table, validate_run_id
 from ..journal import now as _now
 from ..rundir import RunDir
+from ..slurm import slurm_config
+from ..slurm import launch as slurm_launch
 from ..status import Status
 from .model import as_journal, get_run, list_runs, unknown
 from .template import (CONTEXT, check_types, placeholders, render_command, render_text,
@@ -132,7 +134,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
            wait: bool = True, cwd: str | os.PathLike | None = None,
            context: dict | None = None, recipe: dict | None = None,
            init_from: str | None = None, stop_when: list[str] | None = None,
-           stop_on: list[str] | None = None, max_time: str | None = None) -> str:
+           stop_on: list[str] | None = None, max_time: str | None = None, on: str | None = None,
+           after: list[str] | None = None, slurm: dict | None = None) -> str:
     """Start a run detached from this process; return its id.
 
     Either ``experiment`` (a template in the journal, ``params`` override its defaults)
@@ -143,11 +146,14 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     ``RUN[:CHECKPOINT]`` whose checkpoint the new run starts its weights from.
     ``stop_when`` / ``stop_on`` / ``max_time``: stop rules added to the template's
     (``tui.core.stoprules``; ``max_time`` replaces the template's).
+    ``on``: ``"slurm"`` / ``"local"`` (default: Slurm when the template has a ``slurm`` table, or
+    ``slurm``: the settings to submit with); ``after``: for a Slurm run, Slurm dependencies.
     """
     j = as_journal(journal)
     data = j.read()
     params = dict(params or {})
     exps = data.get("experiments") or {}
+    gpus_arg = gpus
     if name is not None:
         validate_run_id(name)
     ctx = {k: str(v) for k, v in (context or {}).items() if v is not None}
@@ -225,7 +231,10 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     rules = stoprules.for_launch(exps.get(experiment) if experiment is not None else None,
                                  experiment, stop_when, stop_on, max_time)
     hook = hooks.hook_for(data, j.path)
-    chosen_gpus = _resolve_gpus(j, data, gpus, warn)
+    slurm_cfg = slurm_config({"slurm": slurm} if slurm is not None else exps.get(experiment or ""),
+                             "slurm" if slurm is not None and on is None else on, experiment)
+    sl_dep = slurm_launch.check(data, slurm_cfg, gpus_arg, after)
+    chosen_gpus = None if slurm_cfg is not None else _resolve_gpus(j, data, gpus, warn)
     in_run_dir = wd is not None and str(wd).startswith(str(j.logs_dir / "RUN_ID"))
     git, diff = git_info(j.root if wd is None or in_run_dir else wd)  # time-boxed, never fails
 
@@ -290,7 +299,12 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             rec["stop"] = rules.describe()
         rec["status"] = str(Status.STARTING)
         rec["started"] = _now()
+        if slurm_cfg is not None:
+            slurm_launch.record(rec, slurm_cfg)
 
+    if slurm_cfg is not None:  # sbatch instead of a local shim
+        slurm_launch.submit(j, run_id, run_dir, slurm_cfg, sl_dep, {**shim_env(), procs.SHIM_ENV: str(run_dir.path)})
+        return run_id
     try:
         _spawn_shim(run_dir)
     except OSError as e:

@@ -12,6 +12,7 @@ import time
 
 from .. import procs
 from ..rundir import RunDir
+from ..slurm import state as slurm_state
 from ..status import LIVE, Status, final_status
 
 STARTING_TIMEOUT = 30.0  # seconds a run may stay "starting" without a shim before it is lost
@@ -24,6 +25,8 @@ def live_status(rec: dict, run_dir: RunDir, now_ts: float | None = None) -> tupl
     exit_info = rd.read_exit()
     if exit_info is not None:
         return final_status(exit_info), exit_info
+    if slurm_state.slurm_table(rec) is not None:  # a Slurm job: Slurm's word, never /proc
+        return slurm_state.live_status(rec, rd)
     if recorded is not None and recorded not in LIVE:
         # Ended and recorded (exit.json may be gone if the logs were deleted): trust the journal.
         return recorded, None

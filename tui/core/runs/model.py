@@ -21,6 +21,7 @@ from .. import lineage as _lineage
 from ..errors import UserError
 from ..journal import Journal, validate_run_id
 from ..rundir import RunDir
+from ..slurm import slurm_view
 from ..status import LIVE, Status
 from .live import live_status
 
@@ -52,6 +53,9 @@ class RunInfo:
     # Fields of the journal record with the wrong type: {field: one-line message}.  The field
     # reads as empty/unknown; the run is still listed.
     problems: dict = dataclasses.field(default_factory=dict)
+    # A Slurm run's job (job_id, partition, nodes, state, reason, requeued, note: "slurm: not
+    # responding"); None for a local run.
+    slurm: dict | None = None
 
     @property
     def alive(self) -> bool:
@@ -84,6 +88,7 @@ class RunInfo:
             "tags": list(self.tags),
             "verdict": self.verdict,
             "run_dir": str(self.run_dir),
+            "slurm": self.slurm,
         }
 
 
@@ -238,6 +243,7 @@ def run_info(journal: Journal, run_id: str, rec: dict, status: Status,
         extra={k: v for k, v in rec.items() if k not in _KNOWN},
         exit_record=exit_info,
         problems=problems,
+        slurm=slurm_view(rec, status, exit_info),
     )
 
 

@@ -8,6 +8,7 @@ the CLI's ``ls`` and ``kill``, and the app's poller.
 from __future__ import annotations
 
 from ..journal import Journal, JournalError, UnknownRun
+from ..slurm.launch import record_end
 from ..status import Status
 from .model import RunInfo, as_journal, list_runs, parse_iso
 
@@ -91,4 +92,6 @@ def _apply(rec, status: Status, exit_info: dict | None) -> bool:
                 rec[key] = exit_info[src]
             elif key in rec:
                 del rec[key]
+        if isinstance(exit_info.get("slurm"), dict):  # a Slurm job that ended without exit.json
+            record_end(rec, exit_info["slurm"])
     return True

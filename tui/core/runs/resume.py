@@ -19,6 +19,7 @@ from ..checkpoints import (Checkpoint, is_own_layout, name_step, newest, pick, r
 from ..errors import UserError
 from ..journal import Journal
 from ..rundir import RunDir
+from ..slurm import settings_of
 from .launch import launch, taken_ids
 from .model import as_journal, get_run, lineage
 
@@ -97,6 +98,8 @@ def resume(journal: Journal | str | None, run_id: str, params: dict | None = Non
         name=name, gpus=gpus if gpus is not None else parent.gpus, warn=warn, wait=wait,
         cwd=run_cwd(parent),
         context={"resume_from": str(ckpt), "parent_run_dir": str(parent.run_dir)})
+    if isinstance(parent.extra.get("slurm"), dict):  # a Slurm run resumes on Slurm, as it was submitted
+        kwargs["slurm"] = settings_of(parent.extra["slurm"])
     if parent.experiment and tmpl:
         merged = {**parent.params, **(params or {})}
         return launch(j, experiment=parent.experiment, params=merged, recipe=recipe, **kwargs)
