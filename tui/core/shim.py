@@ -239,6 +239,14 @@ def run(run_dir: RunDir) -> int:
     run_id = spec["run_id"]
     journal_path = spec["journal"]
 
+    queue = None
+    if spec.get("queue"):
+        # Deferred: only a queued run's shim needs the queue (and the listing it imports).
+        from .runs import queue
+        if queue.hold_shim_lock(run_dir) is None:
+            _log(run_dir, "another shim of this run is alive; this one leaves")
+            return 0
+
     _become_subreaper()
     me = os.getpid()
     state = {"shim_pid": me, "shim_create": procs.create_time(me)}
@@ -249,6 +257,11 @@ def run(run_dir: RunDir) -> int:
     # Handlers, never SIG_IGN: handlers reset to default across exec, SIG_IGN would not.
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, trainer.forward)
+
+    if queue is not None:  # wait for the run's turn (GPUs, --after); None: cancelled meanwhile
+        spec = queue.wait_turn(run_dir, spec, lambda m: _log(run_dir, m))
+        if spec is None:
+            return 0
 
     # A run launched from inside another run inherits none of that run's tags.
     env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}

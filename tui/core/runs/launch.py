@@ -31,6 +31,7 @@ from ..journal import Journal, table, validate_run_id
 from ..journal import now as _now
 from ..rundir import RunDir
 from ..status import Status
+from . import queue as _queue
 from .model import as_journal, get_run, list_runs, unknown
 from .template import (CONTEXT, check_types, placeholders, render_command, render_text,
                        template_cwd, template_env)
@@ -69,9 +70,11 @@ def taken_ids(j: Journal, doc_runs: Any) -> set[str]:
     return taken
 
 
-def _spawn_shim(run_dir: RunDir) -> None:
+def _spawn_shim(run_dir: RunDir, lock_fd: int | None = None) -> None:
     env = shim_env()
     env[procs.SHIM_ENV] = str(run_dir.path)  # the shim's own mark: see shim._other_run
+    if lock_fd is not None:  # a queued run's shim lock, handed over (see runs.queue)
+        env[_queue.LOCK_FD_ENV] = str(lock_fd)
     err = open(run_dir.shim_log, "ab")
     try:
         # The child forks and exits at once: waiting for it leaves no zombie behind.
@@ -79,6 +82,7 @@ def _spawn_shim(run_dir: RunDir) -> None:
             [sys.executable, "-m", "tui.core.shim", str(run_dir.path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True, close_fds=True,
+            pass_fds=() if lock_fd is None else (lock_fd,),
             cwd=str(run_dir.path),
             env=env,
         )
@@ -131,7 +135,9 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
            env: dict | None = None, warn: Callable[[str], None] | None = None,
            wait: bool = True, cwd: str | os.PathLike | None = None,
            context: dict | None = None, recipe: dict | None = None,
-           init_from: str | None = None) -> str:
+           init_from: str | None = None, queue: bool | None = None,
+           after: str | list | None = None, min_free_mem: str | int | None = None,
+           defer_init_from: str | None = None, extra: dict | None = None) -> str:
     """Start a run detached from this process; return its id.
 
     Either ``experiment`` (a template in the journal, ``params`` override its defaults)
@@ -140,6 +146,11 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     ``context``: ``resume_from`` / ``parent_run_dir`` placeholders of a resume; ``recipe``: the
     template's resume recipe (``set`` values and ``args``) to apply; ``init_from``:
     ``RUN[:CHECKPOINT]`` whose checkpoint the new run starts its weights from.
+    ``queue`` (default: the template's ``queue``; implied by ``after``): record the run as
+    ``queued``; its shim waits for ``gpus`` with ``min_free_mem`` free (default: the template's
+    ``gpu_mem``) and for the ``after`` runs (see :mod:`tui.core.runs.queue`).
+    ``defer_init_from``: a run whose newest checkpoint becomes ``{init_from}`` when this queued
+    run starts (a pipeline stage).  ``extra``: more fields for the journal record.
     """
     j = as_journal(journal)
     data = j.read()
@@ -154,6 +165,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
         init_rec, ckpt = resolve_init_from(j, data, init_from)
         ctx["init_from"] = str(ckpt)
         env[procs.INIT_ENV] = str(ckpt)
+    elif defer_init_from is not None:
+        ctx["init_from"] = env[procs.INIT_ENV] = _queue.INIT_SENTINEL
     if cwd is not None:
         cwd = Path(cwd).expanduser()
         cwd = cwd if cwd.is_absolute() else Path.cwd() / cwd
@@ -199,6 +212,10 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
 
         if gpus is None and "gpus" in tmpl:
             gpus = tmpl["gpus"]
+        if queue is None and tmpl.get("queue") is True:
+            queue = True
+        if min_free_mem is None and tmpl.get("gpu_mem") is not None:
+            min_free_mem = tmpl["gpu_mem"]
     else:
         if command is None or (isinstance(command, (list, str)) and not command):
             raise UserError("nothing to run: give an experiment name or -- COMMAND ARGS...")
@@ -219,7 +236,17 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     _argv, wd, _env, _ps = render("RUN_ID", j.logs_dir / "RUN_ID")
     if wd is not None and not str(wd).startswith(str(j.logs_dir / "RUN_ID")) and not Path(wd).is_dir():
         raise UserError(f"working folder {wd} does not exist")
-    chosen_gpus = _resolve_gpus(j, data, gpus, warn)
+    after_ids = _queue.parse_after(after) if after else []
+    queued = bool(queue or after_ids or defer_init_from)
+    if queued:
+        for a in after_ids:
+            get_run(j, a.partition(":")[0], data)  # UserError naming the known runs
+        mem = None if min_free_mem is None else (
+            min_free_mem if isinstance(min_free_mem, int) else _queue.parse_size(min_free_mem))
+        qcond = _queue.conditions(gpus, mem, after_ids)
+        chosen_gpus = None  # chosen when the run starts
+    else:
+        chosen_gpus = _resolve_gpus(j, data, gpus, warn)
     in_run_dir = wd is not None and str(wd).startswith(str(j.logs_dir / "RUN_ID"))
     git, diff = git_info(j.root if wd is None or in_run_dir else wd)  # time-boxed, never fails
 
@@ -242,14 +269,19 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             run_cwd.mkdir(parents=True, exist_ok=True)
         if diff:
             write_atomic(run_dir.code_diff, diff.encode("utf-8"))
-        run_dir.write_spec({
+        spec = {
             "run_id": run_id,
             "journal": str(j.path),
             "argv": _resolve_argv0(argv),
             "cwd": str(run_cwd),
             "gpus": chosen_gpus,
             "env": run_env,
-        })
+        }
+        if queued:
+            spec["queue"] = qcond
+            if defer_init_from is not None:
+                spec["init_from_run"] = defer_init_from
+        run_dir.write_spec(spec)
         rec = table(doc, "runs", run_id)
         if experiment is not None:
             rec["experiment"] = experiment
@@ -275,17 +307,31 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             it = tomlkit.inline_table()
             it.update(git)
             rec["git"] = it
-        rec["status"] = str(Status.STARTING)
-        rec["started"] = _now()
+        for k, v in (extra or {}).items():
+            rec[k] = v
+        if queued:
+            it = tomlkit.inline_table()
+            it.update(qcond)
+            rec["queue"] = it
+            rec["status"] = str(Status.QUEUED)
+            rec["queued"] = _now()
+        else:
+            rec["status"] = str(Status.STARTING)
+            rec["started"] = _now()
 
+    if queued:
+        _queue.enqueue(j, run_id)
     try:
-        _spawn_shim(run_dir)
+        if queued:
+            _queue.spawn_locked(run_dir, _spawn_shim)
+        else:
+            _spawn_shim(run_dir)
     except OSError as e:
         with j.edit() as doc:
             doc["runs"][run_id]["status"] = str(Status.FAILED)
             doc["runs"][run_id]["ended"] = _now()
         raise UserError(f"cannot start the run shim: {e}") from None
-    if wait:
+    if wait and not queued:
         wait_started(j, run_id)
     return run_id
 
