@@ -533,22 +533,20 @@ def rearm(journal: Journal | str | None, infos: list[RunInfo], spawn: Callable[.
     if not todo:
         return []
     j = as_journal(journal)
-    done = []
+    done, starting = [], []
     with lab_lock(j):
         fresh = {r.id: r for r in list_runs(j)}
         for r in todo:
             now_r = fresh.get(r.id)
             if now_r is None or not _needs_arming(now_r, t):
                 continue
-            old = r.rundir.read_state().get("shim_pid")
             try:
-                if spawn_locked(r.rundir, spawn):
-                    done.append((r, old))
+                # False: a shim holds the lock (just re-armed by another labtui, not recorded yet)
+                (done if spawn_locked(r.rundir, spawn) else starting).append(r)
             except OSError:
                 continue  # reported as "not armed" by whoever lists the queue
     deadline = time.monotonic() + wait
-    for r, old in done:
-        while time.monotonic() < deadline and not (
-                armed(r.rundir) and r.rundir.read_state().get("shim_pid") != old):
+    for r in done + starting:
+        while time.monotonic() < deadline and not armed(r.rundir) and not r.rundir.has_exit():
             time.sleep(0.02)
-    return [r.id for r, _old in done]
+    return [r.id for r in done]
