@@ -1,4 +1,4 @@
-"""Queued runs in the app: "queued #N" in the table, [ / ] move one, X cancels it (Pilot, real
+"""Queued runs in the app: "queued #N" in the table, + / - move one, X cancels it (Pilot, real
 core calls); one 80x24 snapshot.  The queued runs' shims are stand-in ``sleep`` processes
 (so nothing re-arms them), recorded in state.json like a real waiting shim."""
 
@@ -76,10 +76,10 @@ def test_queued_runs_move_and_cancel_from_the_keyboard(qlab):
             table = app.query_one("#runs")
             while table.current_id != "lab2":
                 await pilot.press("down")
-            await pilot.press("right_square_bracket")  # lab2: #1 -> #2
+            await pilot.press("minus")  # lab2: #1 -> #2
             await _wait(pilot, lambda: _status(app, "lab2").endswith("queued #2"), "lab2 to move down")
             assert runs.queue.read_order(qlab.journal) == ["frame64_1", "lab2", "frame128_1"]
-            await pilot.press("left_square_bracket")
+            await pilot.press("plus")
             await _wait(pilot, lambda: _status(app, "lab2").endswith("queued #1"), "lab2 to move up")
             await pilot.press("X")
             await pilot.pause()

@@ -114,8 +114,8 @@ class LabApp(App):
         Binding("R", "resume_edit", "Resume+edit", id="resume_edit", show=False),
         Binding("a", "note", "Note", id="note"),
         Binding("t", "tags", "Tags", id="tags"),
-        Binding("left_square_bracket", "queue_up", "Queue up", key_display="[", id="queue_up", show=False),
-        Binding("right_square_bracket", "queue_down", "Queue down", key_display="]", id="queue_down", show=False),
+        Binding("plus", "queue_up", "Queue sooner", key_display="+", id="queue_up", show=False),
+        Binding("minus", "queue_down", "Queue later", key_display="-", id="queue_down", show=False),
         Binding("X", "queue_cancel", "Cancel queued", id="queue_cancel", show=False),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]

@@ -1,4 +1,4 @@
-"""The queue's dialog: cancel a queued run (``X``); moving one is ``[`` / ``]`` in the app."""
+"""The queue's dialog: cancel a queued run (``X``); moving one is ``+`` / ``-`` in the app."""
 
 from __future__ import annotations
 
