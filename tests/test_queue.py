@@ -113,6 +113,7 @@ def test_queued_behind_a_full_gpu_starts_when_memory_frees(qlab):
     d = json.loads(lab.q("ls", "--json").stdout)["runs"][0]
     assert d["status"] == "queued" and d["queue_position"] == 1 and d["queue"]["gpus"] == "auto"
     assert not RunDir(lab.run_dir("count_1")).log.exists()  # the trainer has not started
+    assert "#1; see labtui queue" in lab.q("show", "count_1").stdout
 
     write_gpus(lab.gpus, 10)
     lab.wait_status("count_1", "finished", timeout=60)
@@ -153,6 +154,7 @@ def test_after_a_failed_run_cancels_finished_and_plain_after_starts(qlab):
     assert ex["cancelled"].startswith("after slow_1:finished: slow_1 killed"), ex
     rec = Journal(lab.journal).read()["runs"]["count_1"]
     assert rec["cancel_reason"] == ex["cancelled"] and rec["status"] == "cancelled"
+    assert f"cancelled    {ex['cancelled']}" in lab.q("show", "count_1").stdout
     assert not RunDir(lab.run_dir("count_1")).log.exists()
     lab.wait_status("count_2", "finished")  # plain --after: started once slow_1 ended
     # Unknown run / bad condition: one line, nothing recorded.

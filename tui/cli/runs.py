@@ -331,6 +331,13 @@ def cmd_show(args) -> int:
         line("lineage", " → ".join(chain))
     if r.resumed_from:
         line("resumed from", r.resumed_from)
+    if r.status == runs.Status.QUEUED:
+        pos = runs.queue.positions(j, runs.list_runs(j, data)).get(r.id)
+        line("queue", f"#{pos}" + ("" if runs.queue.armed(r.rundir) else ", not armed") + "; see labtui queue")
+    if r.extra.get("cancel_reason"):
+        line("cancelled", r.extra["cancel_reason"])
+    if r.extra.get("pipeline_id"):
+        line("pipeline", f"{r.extra['pipeline_id']} stage {r.extra.get('pipeline_stage', '?')}")
     if r.extra.get("init_from"):
         line("init from", f"{r.extra['init_from']} ({r.extra.get('init_checkpoint') or '?'})")
     line("started", r.started or "-")
@@ -436,9 +443,13 @@ def cmd_kill(args) -> int:
     mode = "now" if args.now else ("term" if args.term else "graceful")
     t0 = time.monotonic()
     if runs.get_run(j, args.id).status == runs.Status.QUEUED:  # a queued run's kill is a cancel
-        runs.queue.cancel(j, args.id, args.reason)
-        print(f"{args.id}: {runs.Status.CANCELLED} ({time.monotonic() - t0:.1f} s)")
-        return 0
+        try:
+            runs.queue.cancel(j, args.id, args.reason)
+            print(f"{args.id}: {runs.Status.CANCELLED} ({time.monotonic() - t0:.1f} s)")
+            return 0
+        except UserError:
+            if not runs.get_run(j, args.id).alive:
+                raise  # else it started meanwhile: kill it
     # The escalation runs in the detached killer (like the app's): a closed terminal or a
     # dropped SSH link ends this process, never the kill half-way.
     try:

@@ -182,6 +182,16 @@ def armed(run_dir: RunDir) -> bool:
     return procs.matching_process(state.get("shim_pid"), state.get("shim_create")) is not None
 
 
+def holds_place(r: RunInfo, t: float | None = None) -> bool:
+    """Does a queued run keep its place in the order: its shim lives, or was just launched and
+    has not recorded itself yet?"""
+    if armed(r.rundir):
+        return True
+    q = r.extra.get("queued")
+    fresh = isinstance(q, dt.datetime) and (t if t is not None else time.time()) - q.timestamp() < REARM_AFTER_S
+    return fresh and not r.rundir.read_state()
+
+
 # --------------------------------------------------------------------------- the verdict
 
 @dataclasses.dataclass
@@ -233,7 +243,7 @@ def _candidates(q: dict, all_gpus: list[int]) -> set[int] | None:
 
 
 def evaluate(j: Journal, info: RunInfo, infos: list[RunInfo], order: dict[str, int],
-             sample: Callable[[], GpuSnapshot], armed_fn: Callable[[RunInfo], bool] = lambda r: armed(r.rundir),
+             sample: Callable[[], GpuSnapshot], armed_fn: Callable[[RunInfo], bool] = holds_place,
              ) -> Verdict:
     """May this queued run start now?  ``order``: :func:`positions`; ``sample``: a GPU snapshot."""
     by_id = {r.id: r for r in infos}
@@ -349,7 +359,7 @@ def _claim(j: Journal, rd: RunDir, spec: dict, run_id: str, say: Callable[[str],
     if info.status != Status.QUEUED:
         say(f"run {run_id} is {info.status}, not queued; this shim leaves")
         return "gone"
-    verdict = evaluate(j, info, infos, positions(j, infos), gpu_sampler(j), armed_fn=lambda r: armed(r.rundir))
+    verdict = evaluate(j, info, infos, positions(j, infos), gpu_sampler(j))
     if verdict.action == "wait":
         text = "; ".join(verdict.reasons)
         if text != last[0]:
