@@ -152,7 +152,9 @@ def test_after_a_failed_run_cancels_finished_and_plain_after_starts(qlab):
     assert lab.wait_status("count_1", "cancelled") == "cancelled"
     ex = RunDir(lab.run_dir("count_1")).read_exit()
     assert ex["cancelled"].startswith("after slow_1:finished: slow_1 killed"), ex
-    rec = Journal(lab.journal).read()["runs"]["count_1"]
+    # exit.json is written first, then the journal (the same lock-held cancel)
+    rec = wait_for(lambda: (r := Journal(lab.journal).read()["runs"]["count_1"]).get("cancel_reason") and r,
+                   "the journal to record the cancel")
     assert rec["cancel_reason"] == ex["cancelled"] and rec["status"] == "cancelled"
     assert f"cancelled    {ex['cancelled']}" in lab.q("show", "count_1").stdout
     assert not RunDir(lab.run_dir("count_1")).log.exists()

@@ -88,7 +88,8 @@ def test_queued_runs_move_and_cancel_from_the_keyboard(qlab):
             assert _status(app, "frame64_1").endswith("queued #1")
             ex = json.loads((qlab.logs / "lab2" / "exit.json").read_text())
             assert ex["cancelled"] == "wrong lr"
-            assert Journal(qlab.journal).read()["runs"]["lab2"]["status"] == "cancelled"
+            await _wait(pilot, lambda: Journal(qlab.journal).read()["runs"]["lab2"]["status"] == "cancelled",
+                        "the journal to record the cancel")
             await pilot.press("up")  # lab1 runs: not queued, nothing moves
             await pilot.press("X")
             await pilot.pause()
