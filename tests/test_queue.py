@@ -112,6 +112,7 @@ def test_queued_behind_a_full_gpu_starts_when_memory_frees(qlab):
     assert "queued #1" in ls, ls
     d = json.loads(lab.q("ls", "--json").stdout)["runs"][0]
     assert d["status"] == "queued" and d["queue_position"] == 1 and d["queue"]["gpus"] == "auto"
+    assert "T" in d["queued"] and d["started"] is None
     assert not RunDir(lab.run_dir("count_1")).log.exists()  # the trainer has not started
     assert "#1; see labtui queue" in lab.q("show", "count_1").stdout
 

@@ -209,8 +209,11 @@ def _print_checkpoints(cks, indent: str) -> None:
 
 def _extra_json(r: runs.RunInfo) -> dict:
     """The launch records beyond RunInfo's own fields: cwd, init-from and git."""
-    return {k: r.extra.get(k) for k in ("cwd", "init_from", "init_checkpoint", "git", "queue", "queued",
-                                        "cancel_reason", "pipeline", "pipeline_id", "pipeline_stage")}
+    d = {k: r.extra.get(k) for k in ("cwd", "init_from", "init_checkpoint", "git", "queue", "queued",
+                                     "cancel_reason", "pipeline", "pipeline_id", "pipeline_stage")}
+    if hasattr(d["queued"], "isoformat"):
+        d["queued"] = d["queued"].isoformat()
+    return d
 
 
 def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:

@@ -308,6 +308,22 @@ def evaluate(j: Journal, info: RunInfo, infos: list[RunInfo], order: dict[str, i
     return Verdict("wait", [f"{need} with {gpu_fmt(min_free, 'B')} free ({len(free)} now)"] + why)
 
 
+def relevant(data: dict) -> dict:
+    """``data`` with only the runs a queue decision reads: those not recorded as ended (queued,
+    starting, running, ...) and the runs their ``--after`` names.  A waiting shim looks several
+    times a second: it must not read every run folder of a 10,000-run journal each time."""
+    all_runs = data.get("runs") or {}
+    keep = set()
+    for rid, rec in all_runs.items():
+        st = Status.parse(rec.get("status")) if isinstance(rec, dict) else None
+        if st is None or st in ACTIVE:
+            keep.add(rid)
+            q = rec.get("queue") if isinstance(rec, dict) else None
+            if isinstance(q, dict):
+                keep.update(a.partition(":")[0] for a in q.get("after") or [] if isinstance(a, str))
+    return {**data, "runs": {rid: rec for rid, rec in all_runs.items() if rid in keep}}
+
+
 def gpu_sampler(j: Journal) -> Callable[[], GpuSnapshot]:
     """A fresh sample each call (the fake source's file is re-read: tests rewrite it)."""
     lab = procs.lab_id(j.path)
@@ -354,10 +370,11 @@ def _claim(j: Journal, rd: RunDir, spec: dict, run_id: str, say: Callable[[str],
     if run_id not in (data.get("runs") or {}):
         say(f"run {run_id} is not in {j.path}; not started")
         return "gone"
-    infos = list_runs(j, data)
-    info = next(r for r in infos if r.id == run_id)
-    if info.status != Status.QUEUED:
-        say(f"run {run_id} is {info.status}, not queued; this shim leaves")
+    infos = list_runs(j, relevant(data))
+    info = next((r for r in infos if r.id == run_id), None)
+    if info is None or info.status != Status.QUEUED:
+        status = data["runs"][run_id].get("status") if info is None else info.status
+        say(f"run {run_id} is {status}, not queued; this shim leaves")
         return "gone"
     verdict = evaluate(j, info, infos, positions(j, infos), gpu_sampler(j))
     if verdict.action == "wait":
@@ -429,7 +446,11 @@ def wait_turn(rd: RunDir, spec: dict, say: Callable[[str], None],
 # --------------------------------------------------------------------------- editing the queue
 
 def _queued(j: Journal, run_id: str) -> tuple[RunInfo, list[RunInfo]]:
-    infos = list_runs(j)
+    data = j.read()
+    rel = relevant(data)
+    if run_id in (data.get("runs") or {}):
+        rel["runs"][run_id] = data["runs"][run_id]
+    infos = list_runs(j, rel)
     info = next((r for r in infos if r.id == run_id), None)
     if info is None:
         known = [r.id for r in infos if r.status == Status.QUEUED]
@@ -545,7 +566,7 @@ def rearm(journal: Journal | str | None, infos: list[RunInfo], spawn: Callable[.
     j = as_journal(journal)
     done, starting = [], []
     with lab_lock(j):
-        fresh = {r.id: r for r in list_runs(j)}
+        fresh = {r.id: r for r in list_runs(j, relevant(j.read()))}
         for r in todo:
             now_r = fresh.get(r.id)
             if now_r is None or not _needs_arming(now_r, t):
