@@ -17,6 +17,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 VERBS = {"run", "ls", "show", "log", "kill", "resume", "note", "tag", "metrics", "plot", "gpus", "demo",
          "init", "checkpoints"}
 VERBS |= {"compare", "report"}  # tui/cli/report.py
+VERBS |= {"queue"}  # tui/cli/queue.py
 
 
 def _readme_commands() -> list[str]:

@@ -48,6 +48,7 @@ from .screens.detail import DetailScreen
 from .screens.gpus import GpuScreen
 from .screens.help import HelpScreen
 from .screens.metrics import MetricsScreen
+from .screens.queue import CancelQueuedDialog
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
 from .widgets.keys import Input
@@ -118,6 +119,9 @@ class LabApp(App):
         Binding("a", "note", "Note", id="note"),
         Binding("t", "tags", "Tags", id="tags"),
         Binding("W", "report", "Report", id="report"),
+        Binding("plus", "queue_up", "Queue sooner", key_display="+", id="queue_up", show=False),
+        Binding("minus", "queue_down", "Queue later", key_display="-", id="queue_down", show=False),
+        Binding("X", "queue_cancel", "Cancel queued", id="queue_cancel", show=False),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
 
@@ -616,6 +620,32 @@ class LabApp(App):
         self.run_core("report", lambda: write_dated_report(self.journal, ids, self.clock()),
                       ok=lambda res: f"report of {len(ids)} run(s): {show_path(res[0])}"
                                      + ("" if res[1] else " (no pictures: pip install 'labtui[report]')"))
+
+    def _queued_selected(self):
+        info = self.state.selected_info()
+        if info is None or not info.extra.get("queue_position"):
+            self.say("select a queued run" if info is None else f"run {info.id!r} is not queued "
+                     f"(status: {info.status})", severity="warning")
+            return None
+        return info
+
+    def _queue_move(self, delta: int) -> None:
+        info = self._queued_selected()
+        if info is not None:
+            rid, to = info.id, max(1, info.extra["queue_position"] + delta)
+            self.run_core(f"move {rid}", lambda: runs_mod.queue.move(self.journal, rid, to),
+                          ok=lambda place: f"{rid}: queued #{place}")
+
+    def action_queue_up(self) -> None:
+        self._queue_move(-1)
+
+    def action_queue_down(self) -> None:
+        self._queue_move(+1)
+
+    def action_queue_cancel(self) -> None:
+        info = self._queued_selected()
+        if info is not None:
+            self.push_screen(CancelQueuedDialog(self, info))
 
     def action_new_run(self) -> None:
         try:

@@ -87,7 +87,7 @@ class Poller:
         except OSError:
             jsig = None
         if (jsig is not None and jsig == getattr(self, "_jsig", None) and self._last_runs is not None
-                and not any(r.alive for r in self._last_runs)):
+                and not any(r.alive or r.status.waiting for r in self._last_runs)):
             return None, getattr(self, "_jerr", None)  # unchanged: so is its error (shown until fixed)
         self._jsig = jsig
         try:
@@ -99,7 +99,11 @@ class Poller:
         self._data = data
         infos = core_runs.list_runs(self.journal, data=data)
         core_runs.reconcile(self.journal, data, infos)  # writes only when a status is not recorded yet
-        sig = tuple((r.id, r.status, r.ended, r.exit_code, repr(r.notes), tuple(r.tags), r.verdict,
+        places = core_runs.queue.positions(self.journal, infos)
+        for r in infos:  # a queued run's place in the lab's queue ("queued #2")
+            if r.id in places:
+                r.extra["queue_position"] = places[r.id]
+        sig = tuple(places.items()) + tuple((r.id, r.status, r.ended, r.exit_code, repr(r.notes), tuple(r.tags), r.verdict,
                      repr(r.params), repr(r.gpus), r.parent, r.resume_step) for r in infos)
         if sig == self._sig:
             return None, None

@@ -12,11 +12,11 @@ import sys
 from .. import __version__
 from ..core.errors import UserError, disk_full
 from ..core.text import inert
-from . import app, demo, gpus, metrics, report, runs
+from . import app, demo, gpus, metrics, queue, report, runs
 from .common import Parser, journal_arg
 
 # Each verb module exposes register(subparsers) and sets func=handler(args) -> int.
-VERB_MODULES = (runs, metrics, report, gpus, demo)
+VERB_MODULES = (runs, queue, metrics, report, gpus, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,6 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-time", metavar="DURATION", help="stop after this long: 90m, 8h, 2d")
     p.add_argument("--on", choices=("local", "slurm"),
                    help="where the run's shim runs (default: slurm when the template has a slurm table)")
+    p.add_argument("--queue", action="store_true", default=None,
+                   help="wait for free GPUs (and --after) instead of refusing; see docs/queue.md")
+    p.add_argument("--after", metavar="RUN[,RUN]",
+                   help="queue until these runs ended (RUN:finished: only if it finished with exit 0)")
+    p.add_argument("--min-free-mem", metavar="SIZE",
+                   help="free GPU memory a queued run needs, e.g. 20G (default: the template's gpu_mem, else 2G)")
     p.add_argument("--json", action="store_true", help="print the new run as JSON")
     p.set_defaults(func=cmd_run)
 
@@ -164,11 +170,28 @@ def cmd_run(args) -> int:
     if cwd is None and experiment is None:
         cwd = os.getcwd()  # `labtui run -- CMD` runs where it was typed
     t0 = time.monotonic()
+    if experiment is not None and experiment not in (j.read().get("experiments") or {}) \
+            and experiment in runs.pipeline.pipelines(j.read()):
+        return _run_pipeline(j, args, params)
     run_id = runs.launch(j, experiment=experiment, command=cmd or None, params=params,
                          gpus=args.gpus, name=args.name, warn=_warn, cwd=cwd,
                          init_from=args.init_from, stop_when=args.stop_when, stop_on=args.stop_on,
-                         max_time=args.max_time, on=args.on)
+                         max_time=args.max_time, on=args.on, queue=args.queue, after=args.after,
+                         min_free_mem=args.min_free_mem)
     return _report_started(j, run_id, t0, args.json)
+
+
+def _run_pipeline(j: Journal, args, params: dict) -> int:
+    if params or args.name or args.init_from or args.cwd:
+        raise UserError("a pipeline takes no --set, --name, --init-from or --cwd (set them in its stages' templates)")
+    inst, ids = runs.launch_pipeline(j, args.experiment, gpus=args.gpus, min_free_mem=args.min_free_mem,
+                                     after=args.after, warn=_warn)
+    if args.json:
+        emit_json({"pipeline": args.experiment, "pipeline_id": inst,
+                   "runs": [runs.get_run(j, r).to_json() for r in ids]})
+        return 0
+    print(f"queued pipeline {inst}: {' -> '.join(ids)}; see labtui queue")
+    return 0
 
 
 def cmd_checkpoints(args) -> int:
@@ -197,16 +220,23 @@ def _print_checkpoints(cks, indent: str) -> None:
 
 
 def _extra_json(r: runs.RunInfo) -> dict:
-    """The launch records beyond RunInfo's own fields: cwd, init-from, git and stop rules."""
-    out = {k: r.extra.get(k) for k in ("cwd", "init_from", "init_checkpoint", "git", "stop")}
-    out["stop_reason"] = stop_reason(r)
-    return out
+    """The launch records beyond RunInfo's own fields: cwd, init-from, git, stop rules, queue."""
+    d = {k: r.extra.get(k) for k in ("cwd", "init_from", "init_checkpoint", "git", "stop", "queue", "queued",
+                                     "cancel_reason", "pipeline", "pipeline_id", "pipeline_stage")}
+    if hasattr(d["queued"], "isoformat"):
+        d["queued"] = d["queued"].isoformat()
+    d["stop_reason"] = stop_reason(r)
+    return d
 
 
 def _report_started(j: Journal, run_id: str, t0: float, as_json: bool) -> int:
     info = runs.get_run(j, run_id)
     if as_json:
         emit_json(info.to_json())
+        return 0
+    if info.status == runs.Status.QUEUED:
+        pos = runs.queue.positions(j, runs.list_runs(j)).get(run_id)
+        print(f"queued {run_id} (#{pos}); see labtui queue")
         return 0
     state = info.rundir.read_state()
     pid = state.get("pid")
@@ -238,6 +268,7 @@ def cmd_ls(args) -> int:
     data = j.read()
     infos = runs.list_runs(j, data)
     runs.reconcile(j, data, infos)  # ls records in the journal the runs that ended unwatched
+    places = runs.queue.positions(j, infos)
     if args.status:
         infos = [r for r in infos if r.status in args.status]
     if args.json:
@@ -245,6 +276,7 @@ def cmd_ls(args) -> int:
         for r in infos:
             d = r.to_json()
             d.update(_extra_json(r))
+            d["queue_position"] = places.get(r.id)
             d["metrics"] = {}
             d["flags"] = _flags(j, r, data, into=d["metrics"])
             out.append(d)
@@ -263,7 +295,7 @@ def cmd_ls(args) -> int:
         if r.slurm is not None:  # a Slurm job: its node (its GPUs are the job's allocation)
             gpus = "slurm ?" if r.slurm.get("note") else (f"@{r.slurm['nodes']}" if r.slurm.get("nodes") else "slurm")
         rows.append((
-            rid, r.experiment or "-", r.status, gpus,
+            rid, r.experiment or "-", _status_word(r, places), gpus,
             age(t - started) if started else "", exit_s, str(len(r.notes)) if r.notes else "",
             " ".join(_flags(j, r, data) + ([f"bad:{','.join(r.problems)}"] if r.problems else [])),
         ))
@@ -272,6 +304,13 @@ def cmd_ls(args) -> int:
         for problem in r.problems.values():
             print(terminal_safe(problem), file=sys.stderr)
     return 0
+
+
+def _status_word(r: runs.RunInfo, places: dict) -> str:
+    """``queued #2`` (``, not armed`` when its shim is gone) for a queued run, else the status."""
+    if r.id not in places:
+        return str(r.status)
+    return f"queued #{places[r.id]}" + ("" if runs.queue.armed(r.rundir) else ", not armed")
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:
@@ -316,6 +355,13 @@ def cmd_show(args) -> int:
         line("lineage", " → ".join(chain))
     if r.resumed_from:
         line("resumed from", r.resumed_from)
+    if r.status == runs.Status.QUEUED:
+        pos = runs.queue.positions(j, runs.list_runs(j, data)).get(r.id)
+        line("queue", f"#{pos}" + ("" if runs.queue.armed(r.rundir) else ", not armed") + "; see labtui queue")
+    if r.extra.get("cancel_reason"):
+        line("cancelled", r.extra["cancel_reason"])
+    if r.extra.get("pipeline_id"):
+        line("pipeline", f"{r.extra['pipeline_id']} stage {r.extra.get('pipeline_stage', '?')}")
     if r.extra.get("init_from"):
         line("init from", f"{r.extra['init_from']} ({r.extra.get('init_checkpoint') or '?'})")
     line("started", r.started or "-")
@@ -419,6 +465,14 @@ def cmd_kill(args) -> int:
     j = _journal(args)
     mode = "now" if args.now else ("term" if args.term else "graceful")
     t0 = time.monotonic()
+    if runs.get_run(j, args.id).status == runs.Status.QUEUED:  # a queued run's kill is a cancel
+        try:
+            runs.queue.cancel(j, args.id, args.reason)
+            print(f"{args.id}: {runs.Status.CANCELLED} ({time.monotonic() - t0:.1f} s)")
+            return 0
+        except UserError:
+            if not runs.get_run(j, args.id).alive:
+                raise  # else it started meanwhile: kill it
     # The escalation runs in the detached killer (like the app's): a closed terminal or a
     # dropped SSH link ends this process, never the kill half-way.
     try:

@@ -18,6 +18,10 @@ from .fsio import read_json, write_json_atomic
 
 _STEP_RE = re.compile(r"step[-_=]?(\d+)$")
 
+# Lab-level files of the queue (tui.core.runs.queue), in the logs folder beside the run folders.
+QUEUE_FILE = "queue.json"    # the lab's queue order
+QUEUE_LOCK = ".queue.lock"   # the lab-wide lock every claim, cancel and move takes
+
 
 def checkpoint_step(path: Path | str | None) -> int | None:
     """The step a checkpoint's name says (``step-800`` → 800), or None."""
@@ -44,6 +48,7 @@ class RunDir:
     CODE_DIFF = "code.diff"
     SLURM_SCRIPT = "slurm.sh"  # a Slurm run's batch script (tui.core.slurm.submit)
     SLURM_OUT = "slurm.out"    # Slurm's own output of the job (#SBATCH --output); the trainer's is output.log
+    SHIM_LOCK = "shim.lock"  # a queued run's shim holds an flock on it for its whole life
 
     __slots__ = ("path",)
 
@@ -94,6 +99,10 @@ class RunDir:
     @property
     def shim_log(self) -> Path:
         return self.path / self.SHIM_LOG
+
+    @property
+    def shim_lock(self) -> Path:
+        return self.path / self.SHIM_LOCK
 
     @property
     def kill_log(self) -> Path:

@@ -242,6 +242,14 @@ def run(run_dir: RunDir, foreground: bool = False) -> int:
     run_id = spec["run_id"]
     journal_path = spec["journal"]
 
+    queue = None
+    if spec.get("queue"):
+        # Deferred: only a queued run's shim needs the queue (and the listing it imports).
+        from .runs import queue
+        if queue.hold_shim_lock(run_dir) is None:
+            _log(run_dir, "another shim of this run is alive; this one leaves")
+            return 0
+
     _become_subreaper()
     me = os.getpid()
     state = {"shim_pid": me, "shim_create": procs.create_time(me)}
@@ -255,6 +263,11 @@ def run(run_dir: RunDir, foreground: bool = False) -> int:
     warned: list[int] = []
     if foreground:  # in a Slurm job: `--signal=B:USR1@90` (time limit, preemption) = the graceful stop
         signal.signal(signal.SIGUSR1, lambda _s, _f: warned.append(1) or trainer.forward(signal.SIGINT))
+
+    if queue is not None:  # wait for the run's turn (GPUs, --after); None: cancelled meanwhile
+        spec = queue.wait_turn(run_dir, spec, lambda m: _log(run_dir, m))
+        if spec is None:
+            return 0
 
     # A run launched from inside another run inherits none of that run's tags.
     env = {k: v for k, v in os.environ.items() if k not in procs.RUN_ENV}

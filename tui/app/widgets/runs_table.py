@@ -77,10 +77,16 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         if flags:
             flags.append(" ")
         flags.append(f, style=FLAG_STYLE.get(f, "yellow"))
+    status = status_text("stopping" if row.get("stopping") else info.status)
+    if info.extra.get("queue_position"):
+        status.append(f" #{info.extra['queue_position']}")
+    experiment = Text(info.experiment or "-")
+    if info.extra.get("pipeline_id"):  # a pipeline's stages: one group, marked
+        experiment.append(f" ⛓{info.extra['pipeline_id']}:{info.extra.get('pipeline_stage', '?')}", style="dim")
     return {
         "id": idt,
-        "experiment": Text(info.experiment or "-"),
-        "status": status_text("stopping" if row.get("stopping") else info.status),
+        "experiment": experiment,
+        "status": status,
         "gpus": Text(gpus_text(info.gpus)) if info.slurm is None else slurm_cell(info.slurm),
         "progress": prog,
         "last": Text(num(row.get("last", s.last))),  # the last finite value (a NaN shows as the NaN flag)

@@ -19,6 +19,8 @@ from .kill import DEFAULT_GRACE, kill, kill_detached, kill_outcome, start_kill
 from .launch import launch, shim_env, wait_started
 from .live import STARTING_TIMEOUT, live_status
 from .model import RunInfo, get_run, lineage, list_runs, tree_order
+from . import queue
+from .pipeline import launch_pipeline
 from .reconcile import reconcile
 from .resume import latest_checkpoint, resume, resume_warning
 from .template import parse_sets, parse_value, render_command
@@ -27,6 +29,6 @@ __all__ = [
     "DEFAULT_GRACE", "LIVE", "STARTING_TIMEOUT", "STATUSES", "TAG_RE", "VERDICTS", "RunInfo",
     "Status", "UserError", "add_note", "add_tags", "checkpoint_step", "edit_run", "final_status",
     "get_run", "kill", "kill_detached", "kill_outcome", "latest_checkpoint", "launch", "lineage", "list_runs",
-    "live_status", "parse_sets", "parse_value", "reconcile", "render_command", "resume", "resume_warning",
+    "launch_pipeline", "live_status", "parse_sets", "queue", "parse_value", "reconcile", "render_command", "resume", "resume_warning",
     "set_verdict", "shim_env", "start_kill", "tree_order", "wait_started",
 ]

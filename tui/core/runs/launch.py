@@ -33,6 +33,7 @@ from ..rundir import RunDir
 from ..slurm import slurm_config
 from ..slurm import launch as slurm_launch
 from ..status import Status
+from . import queue as _queue
 from .model import as_journal, get_run, list_runs, unknown
 from .template import (CONTEXT, check_types, placeholders, render_command, render_text,
                        template_cwd, template_env)
@@ -71,9 +72,11 @@ def taken_ids(j: Journal, doc_runs: Any) -> set[str]:
     return taken
 
 
-def _spawn_shim(run_dir: RunDir) -> None:
+def _spawn_shim(run_dir: RunDir, lock_fd: int | None = None) -> None:
     env = shim_env()
     env[procs.SHIM_ENV] = str(run_dir.path)  # the shim's own mark: see shim._other_run
+    if lock_fd is not None:  # a queued run's shim lock, handed over (see runs.queue)
+        env[_queue.LOCK_FD_ENV] = str(lock_fd)
     err = open(run_dir.shim_log, "ab")
     try:
         # The child forks and exits at once: waiting for it leaves no zombie behind.
@@ -81,6 +84,7 @@ def _spawn_shim(run_dir: RunDir) -> None:
             [sys.executable, "-m", "tui.core.shim", str(run_dir.path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True, close_fds=True,
+            pass_fds=() if lock_fd is None else (lock_fd,),
             cwd=str(run_dir.path),
             env=env,
         )
@@ -135,7 +139,9 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
            context: dict | None = None, recipe: dict | None = None,
            init_from: str | None = None, stop_when: list[str] | None = None,
            stop_on: list[str] | None = None, max_time: str | None = None, on: str | None = None,
-           after: list[str] | None = None, slurm: dict | None = None) -> str:
+           queue: bool | None = None, after: str | list | None = None,
+           min_free_mem: str | int | None = None, defer_init_from: str | None = None,
+           extra: dict | None = None, slurm: dict | None = None) -> str:
     """Start a run detached from this process; return its id.
 
     Either ``experiment`` (a template in the journal, ``params`` override its defaults)
@@ -147,7 +153,13 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     ``stop_when`` / ``stop_on`` / ``max_time``: stop rules added to the template's
     (``tui.core.stoprules``; ``max_time`` replaces the template's).
     ``on``: ``"slurm"`` / ``"local"`` (default: Slurm when the template has a ``slurm`` table, or
-    ``slurm``: the settings to submit with); ``after``: for a Slurm run, Slurm dependencies.
+    ``slurm``: the settings to submit with).
+    ``queue`` (default: the template's ``queue``; implied by ``after``): record the run as
+    ``queued``; its shim waits for ``gpus`` with ``min_free_mem`` free (default: the template's
+    ``gpu_mem``) and for the ``after`` runs (see :mod:`tui.core.runs.queue`).  For a Slurm run,
+    ``after`` becomes Slurm dependencies and Slurm does the queueing.
+    ``defer_init_from``: a run whose newest checkpoint becomes ``{init_from}`` when this queued
+    run starts (a pipeline stage).  ``extra``: more fields for the journal record.
     """
     j = as_journal(journal)
     data = j.read()
@@ -163,6 +175,8 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
         init_rec, ckpt = resolve_init_from(j, data, init_from)
         ctx["init_from"] = str(ckpt)
         env[procs.INIT_ENV] = str(ckpt)
+    elif defer_init_from is not None:
+        ctx["init_from"] = env[procs.INIT_ENV] = _queue.INIT_SENTINEL
     if cwd is not None:
         cwd = Path(cwd).expanduser()
         cwd = cwd if cwd.is_absolute() else Path.cwd() / cwd
@@ -208,6 +222,10 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
 
         if gpus is None and "gpus" in tmpl:
             gpus = tmpl["gpus"]
+        if queue is None and tmpl.get("queue") is True:
+            queue = True
+        if min_free_mem is None and tmpl.get("gpu_mem") is not None:
+            min_free_mem = tmpl["gpu_mem"]
     else:
         if command is None or (isinstance(command, (list, str)) and not command):
             raise UserError("nothing to run: give an experiment name or -- COMMAND ARGS...")
@@ -233,8 +251,21 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
     hook = hooks.hook_for(data, j.path)
     slurm_cfg = slurm_config({"slurm": slurm} if slurm is not None else exps.get(experiment or ""),
                              "slurm" if slurm is not None and on is None else on, experiment)
-    sl_dep = slurm_launch.check(data, slurm_cfg, gpus_arg, after)
-    chosen_gpus = None if slurm_cfg is not None else _resolve_gpus(j, data, gpus, warn)
+    after_ids = _queue.parse_after(after) if after else []
+    sl_dep = slurm_launch.check(data, slurm_cfg, gpus_arg, after_ids)
+    if slurm_cfg is not None and defer_init_from is not None:
+        raise UserError("pipelines run on this machine for now: give their stages no slurm table "
+                        "(or launch each stage with --after and --init-from)")
+    queued = slurm_cfg is None and bool(queue or after_ids or defer_init_from)
+    if queued:
+        for a in after_ids:
+            get_run(j, a.partition(":")[0], data)  # UserError naming the known runs
+        mem = None if min_free_mem is None else (
+            min_free_mem if isinstance(min_free_mem, int) else _queue.parse_size(min_free_mem))
+        qcond = _queue.conditions(gpus, mem, after_ids)
+        chosen_gpus = None  # chosen when the run starts
+    else:
+        chosen_gpus = None if slurm_cfg is not None else _resolve_gpus(j, data, gpus, warn)
     in_run_dir = wd is not None and str(wd).startswith(str(j.logs_dir / "RUN_ID"))
     git, diff = git_info(j.root if wd is None or in_run_dir else wd)  # time-boxed, never fails
 
@@ -269,6 +300,10 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             spec["stop"] = rules.to_json()
         if hook:
             spec["hook"] = hook
+        if queued:
+            spec["queue"] = qcond
+            if defer_init_from is not None:
+                spec["init_from_run"] = defer_init_from
         run_dir.write_spec(spec)
         rec = table(doc, "runs", run_id)
         if experiment is not None:
@@ -297,22 +332,36 @@ def launch(journal: Journal | str | None = None, experiment: str | None = None,
             rec["git"] = it
         if rules:
             rec["stop"] = rules.describe()
-        rec["status"] = str(Status.STARTING)
-        rec["started"] = _now()
+        for k, v in (extra or {}).items():
+            rec[k] = v
+        if queued:
+            it = tomlkit.inline_table()
+            it.update(qcond)
+            rec["queue"] = it
+            rec["status"] = str(Status.QUEUED)
+            rec["queued"] = _now()
+        else:
+            rec["status"] = str(Status.STARTING)
+            rec["started"] = _now()
         if slurm_cfg is not None:
             slurm_launch.record(rec, slurm_cfg)
 
     if slurm_cfg is not None:  # sbatch instead of a local shim
         slurm_launch.submit(j, run_id, run_dir, slurm_cfg, sl_dep, {**shim_env(), procs.SHIM_ENV: str(run_dir.path)})
         return run_id
+    if queued:
+        _queue.enqueue(j, run_id)
     try:
-        _spawn_shim(run_dir)
+        if queued:
+            _queue.spawn_locked(run_dir, _spawn_shim)
+        else:
+            _spawn_shim(run_dir)
     except OSError as e:
         with j.edit() as doc:
             doc["runs"][run_id]["status"] = str(Status.FAILED)
             doc["runs"][run_id]["ended"] = _now()
         raise UserError(f"cannot start the run shim: {e}") from None
-    if wait:
+    if wait and not queued:
         wait_started(j, run_id)
     return run_id
 

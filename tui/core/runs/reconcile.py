@@ -10,6 +10,8 @@ from __future__ import annotations
 from ..journal import Journal, JournalError, UnknownRun
 from ..slurm.launch import record_end
 from ..status import Status
+from . import queue as _queue
+from .launch import _spawn_shim
 from .model import RunInfo, as_journal, list_runs, parse_iso
 
 _ENDED_BY_SHIM = (Status.FINISHED, Status.FAILED, Status.KILLED, Status.STOPPED, Status.CANCELLED)
@@ -47,6 +49,7 @@ def reconcile(journal: Journal | str | None = None, data: dict | None = None,
             data = j.read()
         if infos is None:
             infos = list_runs(j, data)
+        _queue.rearm(j, infos, _spawn_shim)  # queued runs whose shim is gone (a reboot)
         changes = stale(data, infos)
         if not changes:
             return []
