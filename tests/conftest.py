@@ -18,6 +18,19 @@ PROGS = Path(__file__).resolve().parent / "progs"
 os.environ["LABTUI_CONFIG"] = os.devnull
 
 
+def wait_for(pred, what: str = "condition", timeout: float = 60.0, every: float = 0.05):
+    """Poll ``pred`` until it returns something true (returned); at the deadline, AssertionError
+    naming ``what``.  Tests wait on conditions like this, never on sleeps alone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
 def cli_env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

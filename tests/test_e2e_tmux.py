@@ -18,7 +18,7 @@ import pytest
 from tui.core import metrics, procs, runs
 from tui.core.journal import Journal
 
-from .conftest import PROGS, ROOT, cli_env
+from .conftest import PROGS, ROOT, cli_env, wait_for
 
 HEADER = "# e2e lab: my comments stay\n"
 LAB_TOML = HEADER + """
@@ -94,16 +94,6 @@ def pane(lab, request):
 def _env_for_runs():
     # Runs launched by the test itself need the source tree on their path, like the CLI's.
     os.environ.setdefault("PYTHONPATH", str(ROOT))
-
-
-def wait_for(pred, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def metric_steps(run_dir) -> list[int]:

@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from array import array
 from pathlib import Path
 
-from tests.conftest import cli_env
+from tests.conftest import cli_env, wait_for
 from tests.snapshot_tests.labdata import NOW, clock, no_gpu, standard_lab
 from tests.test_app import SIZE, settle, sync
 from tui.app.app import LabApp
@@ -19,16 +18,6 @@ from tui.core import metrics as M
 from tui.core.journal import Journal
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_for(pred, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _log(lab, rid: str) -> str:

@@ -31,7 +31,7 @@ from tui.core.metrics import RunFlags
 from tui.core.notify import clean, event_for, message, notify_mode, osc_notification
 from tui.core.rundir import RunDir
 
-from .conftest import PROGS
+from .conftest import PROGS, wait_for
 from .test_e2e_tmux import Pane
 from .test_escapes import ESCAPES
 
@@ -40,16 +40,6 @@ PY = sys.executable
 VALUES = PROGS / "values.py"
 # The hook writes its LABTUI_* environment to RUN.EVENT.env (atomically: tmp + mv), in the lab.
 DUMP = 'env | grep ^LABTUI_ | sort > "$LABTUI_RUN_ID.$LABTUI_EVENT.tmp" && mv "$LABTUI_RUN_ID.$LABTUI_EVENT.tmp" "$LABTUI_RUN_ID.$LABTUI_EVENT.env"'
-
-
-def wait_for(pred, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def hook_env(lab, run_id: str, event: str) -> dict:

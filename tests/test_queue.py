@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -21,7 +20,7 @@ from tui.core import runs
 from tui.core.journal import Journal
 from tui.core.rundir import RunDir
 
-from .conftest import PROGS, cli_env
+from .conftest import PROGS, cli_env, wait_for
 
 GIB = 1 << 30
 TOTAL = 80 * GIB
@@ -34,17 +33,6 @@ def write_gpus(path: Path, *used_gib: float) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(snap))
     os.replace(tmp, path)  # a shim never reads half a file
-
-
-def wait_for(pred, what: str, timeout: float = 60.0, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
 
 
 def shim_log(lab, rid: str) -> str:

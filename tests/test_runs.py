@@ -16,7 +16,7 @@ import pytest
 from tui.core import fsio, procs, runs
 from tui.core.journal import Journal
 
-from .conftest import PROGS, ROOT, cli_env
+from .conftest import PROGS, ROOT, cli_env, wait_for
 
 
 def gone(pid: int) -> bool:
@@ -30,15 +30,6 @@ def trainer_pid(lab, run_id: str) -> int:
     """The trainer's pid from the journal (it can print before its shim has recorded it)."""
     assert wait_for(lambda: runs.get_run(lab.journal, run_id).pid is not None), "no pid recorded"
     return runs.get_run(lab.journal, run_id).pid
-
-
-def wait_for(pred, timeout=20.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def test_failed_run_keeps_every_line_and_exit_code(lab):
@@ -93,7 +84,7 @@ def test_dropped_ssh_link_run_survives(lab, tmp_path):
                    check=True, env=env)
     try:
         assert wait_for(lambda: (lab.run_dir("drop") / "state.json").exists() and
-                        "pid" in (fsio.read_json(lab.run_dir("drop") / "state.json") or {}), 20)
+                        "pid" in (fsio.read_json(lab.run_dir("drop") / "state.json") or {}), timeout=20)
         pid = fsio.read_json(lab.run_dir("drop") / "state.json")["pid"]
         # The pane's processes get SIGHUP when the server goes: the link drop.
         subprocess.run(["tmux", "-L", sock, "kill-server"], check=True)
@@ -168,7 +159,7 @@ def test_shim_killed_run_is_never_running_forever(lab):
     # Re-attached honestly: the trainer itself is still alive, so it is running...
     assert runs.get_run(lab.journal, "orphan").status == "running"
     # ...and once it ends with no shim to write exit.json, the run is lost, not running.
-    assert wait_for(lambda: gone(state["pid"]), 20)
+    assert wait_for(lambda: gone(state["pid"]), timeout=20)
     assert runs.get_run(lab.journal, "orphan").status == "lost"
     lab.labtui("ls", check=True)
     assert Journal(lab.journal).read()["runs"]["orphan"]["status"] == "lost"

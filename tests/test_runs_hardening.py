@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
@@ -17,16 +16,7 @@ import pytest
 from tui.core import fsio, procs, runs
 from tui.core.journal import Journal
 
-from .conftest import ROOT, Lab, cli_env
-
-
-def wait_for(pred, timeout=30.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
+from .conftest import ROOT, Lab, cli_env, wait_for
 
 
 def alive(pid: int) -> bool:
@@ -202,7 +192,7 @@ def test_shim_never_signals_a_reaped_trainer_pid(lab):
             pytest.skip(f"could not start a process with pid {pid}")
         os.kill(shim, signal.SIGTERM)  # handled while it waits to retry
         lab.journal.write_bytes(good)
-        assert wait_for(lambda: not alive(shim), 60), "the shim did not finish"
+        assert wait_for(lambda: not alive(shim), timeout=60), "the shim did not finish"
         assert bystander.poll() is None, "the shim signalled the process that reused its trainer's pid"
     finally:
         if b"[runs.broken" in lab.journal.read_bytes():
@@ -370,9 +360,9 @@ def test_disk_full_never_loses_an_outcome_and_cli_says_one_line(small_disk, tmp_
         assert alive(shim), "the shim died on the full disk"
         assert runs.get_run(lab.journal, "r").status == "running"  # not lost: its shim lives
         (small_disk / "filler").unlink()
-        assert wait_for(lambda: (lab.run_dir("r") / "exit.json").exists(), 60), "exit.json never written"
+        assert wait_for(lambda: (lab.run_dir("r") / "exit.json").exists(), timeout=60), "exit.json never written"
         assert runs.get_run(lab.journal, "r").status == "finished"
-        assert wait_for(lambda: Journal(lab.journal).read()["runs"]["r"].get("status") == "finished", 60)
+        assert wait_for(lambda: Journal(lab.journal).read()["runs"]["r"].get("status") == "finished", timeout=60)
         assert Journal(lab.journal).read()["runs"]["r"]["exit_code"] == 0
         assert wait_for(lambda: not alive(shim)), "the shim never ended"
         log = (lab.run_dir("r") / "shim.log").read_text()

@@ -20,7 +20,7 @@ from tui.core.journal import Journal
 from tui.core.slurm import NOT_RESPONDING, poll
 from tui.core.status import Status
 
-from .conftest import PROGS, Lab
+from .conftest import PROGS, Lab, wait_for
 from .slurm_cluster import Cluster, missing_binaries
 
 CKPT = PROGS / "ckpt_steps.py"
@@ -65,17 +65,6 @@ def slab(tmp_path: Path, cluster) -> Lab:
         encoding="utf-8")
     poll.forget()
     return Lab(tmp_path)
-
-
-def wait_for(cond, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def log_text(lab: Lab, run_id: str) -> str:
@@ -162,7 +151,7 @@ def test_after_is_a_slurm_dependency(slab: Lab, cluster: Cluster):
     assert f"afterok:{journal_rec(slab, a)['slurm']['job_id']}" in cluster.run(
         "scontrol", "show", "job", journal_rec(slab, b)["slurm"]["job_id"]).stdout
     wait_for(lambda: (i := runs.get_run(slab.journal, b)).status == Status.PENDING
-             and i.slurm["reason"] == "Dependency", 30, "b pending on its dependency")  # Slurm holds it
+             and i.slurm["reason"] == "Dependency", "b pending on its dependency", timeout=30)  # Slurm holds it
     cluster.run("scontrol", "release", journal_rec(slab, a)["slurm"]["job_id"])
     slab.wait_status(b, "finished", timeout=90)
     ra, rb = runs.get_run(slab.journal, a), runs.get_run(slab.journal, b)
@@ -220,7 +209,7 @@ def test_cancelled_outside_labtui(slab: Lab, cluster: Cluster):
     info = runs.get_run(slab.journal, r)
     assert info.exit_record["reason"] == "scancel outside labtui"
     assert info.slurm["state"] == "CANCELLED"
-    wait_for(lambda: journal_rec(slab, r)["status"] == "killed", 30, "the shim's journal update")
+    wait_for(lambda: journal_rec(slab, r)["status"] == "killed", "the shim's journal update", timeout=30)
     assert journal_rec(slab, r)["slurm"]["reason"] == "scancel outside labtui"
 
 
@@ -256,7 +245,7 @@ def test_requeue_continues_the_same_run(slab: Lab, cluster: Cluster):
             return i
         return None
 
-    wait_for(requeued_and_pending, 60, "q pending again, requeued once")
+    wait_for(requeued_and_pending, "q pending again, requeued once", timeout=60)
     slab.wait_status(rid, "finished", timeout=90)
     text = log_text(slab, rid)
     assert f"Slurm requeued job {job} (attempt 2)" in text

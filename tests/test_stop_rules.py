@@ -22,7 +22,7 @@ from tui.core.rundir import RunDir, checkpoint_step
 from tui.core.stoprules import (Checker, StopRules, fmt_duration, parse_duration, parse_on,
                                 parse_rules, parse_when)
 
-from .conftest import PROGS
+from .conftest import PROGS, wait_for
 
 PY = sys.executable
 VALUES = PROGS / "values.py"
@@ -56,16 +56,6 @@ def slab(lab):
                 runs.kill(lab.journal, r.id, now=True)
             except Exception:
                 pass
-
-
-def wait_for(pred, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def values_run(lab, name: str, *flags: str, values=("1",), metric="loss"):

@@ -21,20 +21,9 @@ from tui.core import runs
 from tui.core.checkpoints import list_checkpoints, name_step
 from tui.core.journal import Journal
 
-from .conftest import PROGS, ROOT, cli_env
+from .conftest import PROGS, ROOT, cli_env, wait_for
 
 ITER_RE = re.compile(r"^iter (\d+):", re.M)
-
-
-def wait_for(cond, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def steps(lab, run_id: str) -> list[int]:
