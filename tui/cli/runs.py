@@ -99,6 +99,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(see labtui checkpoints ID)")
     p.add_argument("--gpus")
     p.add_argument("--name")
+    p.add_argument("--queue", action="store_true", default=None,
+                   help="wait for free GPUs (and --after) instead of refusing; see docs/queue.md")
+    p.add_argument("--after", metavar="RUN[,RUN]",
+                   help="queue until these runs ended (RUN:finished: only if it finished with exit 0)")
+    p.add_argument("--min-free-mem", metavar="SIZE", help="free GPU memory a queued run needs, e.g. 20G")
+    p.add_argument("--stop-when", action="append", metavar="RULE", default=[],
+                   help="as for labtui run; replaces the thresholds the run carries from ID")
+    p.add_argument("--stop-on", action="append", metavar="RULE", default=[],
+                   help="as for labtui run; replaces the nan/plateau rules carried from ID")
+    p.add_argument("--max-time", metavar="DURATION", help="as for labtui run; replaces ID's max-time")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_resume)
 
@@ -490,7 +500,9 @@ def cmd_resume(args) -> int:
     j = _journal(args)
     t0 = time.monotonic()
     new = runs.resume(j, args.id, params=runs.parse_sets(args.sets), from_path=args.from_path,
-                      gpus=args.gpus, name=args.name, warn=_warn)
+                      gpus=args.gpus, name=args.name, warn=_warn, queue=args.queue, after=args.after,
+                      min_free_mem=args.min_free_mem, stop_when=args.stop_when, stop_on=args.stop_on,
+                      max_time=args.max_time)
     return _report_started(j, new, t0, args.json)
 
 
