@@ -475,14 +475,10 @@ def cmd_kill(args) -> int:
     j = _journal(args)
     mode = "now" if args.now else ("term" if args.term else "graceful")
     t0 = time.monotonic()
-    if runs.get_run(j, args.id).status == runs.Status.QUEUED:  # a queued run's kill is a cancel
-        try:
-            runs.queue.cancel(j, args.id, args.reason)
-            print(f"{args.id}: {runs.Status.CANCELLED} ({time.monotonic() - t0:.1f} s)")
-            return 0
-        except UserError:
-            if not runs.get_run(j, args.id).alive:
-                raise  # else it started meanwhile: kill it
+    cancelled = runs.cancel_queued(j, args.id, args.reason)  # a queued run's kill is a cancel
+    if cancelled is not None:
+        print(f"{args.id}: {cancelled} ({time.monotonic() - t0:.1f} s)")
+        return 0
     # The escalation runs in the detached killer (like the app's): a closed terminal or a
     # dropped SSH link ends this process, never the kill half-way.
     try:

@@ -67,20 +67,8 @@ def parent_rules(info: Any) -> dict:
     spec = info.rundir.read_spec() or {}
     if isinstance(spec.get("stop"), dict):
         return stoprules.StopRules.from_json(spec["stop"]).to_json()
-    line = info.extra.get("stop")
-    when: list[str] = []
-    on: list[str] = []
-    max_time = None
-    for part in str(line or "").split(";"):
-        part = part.strip()
-        if part.startswith("max-time "):
-            max_time = part[len("max-time "):]
-        elif part == "nan" or part.startswith("plateau:"):
-            on.append(part)
-        elif part:
-            when.append(part)
     try:
-        return stoprules.parse_rules(when, on, max_time).to_json()
+        return stoprules.StopRules.from_line(info.extra.get("stop")).to_json()
     except UserError:  # a hand-edited line: nothing to carry (spec.json is the record)
         return stoprules.StopRules().to_json()
 
