@@ -20,7 +20,11 @@ from tui.core.journal import Journal
 from tui.core.slurm import NOT_RESPONDING, poll
 from tui.core.status import Status
 
+from tui.app.screens.actions import KillDialog
+
 from .conftest import PROGS, Lab, wait_for
+from .test_app import sync
+from .test_app_actions import make_app, start, until
 from .slurm_cluster import Cluster, missing_binaries
 
 CKPT = PROGS / "ckpt_steps.py"
@@ -288,3 +292,23 @@ def test_cli_kill_of_a_pending_job_cancels_it_at_once(slab: Lab, cluster: Cluste
     assert p.returncode == 1 and "not this run's job" in p.stderr
     assert cluster.run("squeue", "-h", "-j", victim, "-o", "%T").stdout.strip() == "PENDING"
     cluster.run("scancel", victim, own)
+
+
+
+@sync
+async def test_app_k_on_a_pending_job_cancels_it(slab: Lab, cluster: Cluster):
+    """The app's ``k`` on a pending Slurm run: the same core kill as ``labtui kill`` (Pilot)."""
+    rid = runs.launch(slab.journal, experiment="count", name="apk", slurm={"extra": ["--hold"]})
+    job = journal_rec(slab, rid)["slurm"]["job_id"]
+    app = make_app(slab.journal)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(pilot, rid)
+        await until(pilot, lambda: app.infos[rid].status == Status.PENDING, what="pending in the app")
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, KillDialog), app.said  # not "is not running"
+        await pilot.press("enter")
+        await until(pilot, lambda: ("information", f"{rid}: cancelled") in app.said, timeout=60,
+                    what="cancelled notice")
+    assert cluster.run("squeue", "-h", "-t", "all", "-j", job, "-o", "%T").stdout.strip() == "CANCELLED"
+    assert runs.get_run(slab.journal, rid).status == Status.CANCELLED

@@ -561,7 +561,11 @@ class LabApp(App):
 
     def _kill_and_wait(self, rid: str, mode: str, reason: str | None) -> str:
         """(Worker thread.) The kill runs in a detached core process, so quitting the app
-        never abandons it half-way; this only waits for its outcome while the app lives."""
+        never abandons it half-way; this only waits for its outcome while the app lives.
+        A queued run's kill is a cancel (the core's, as for ``labtui kill``)."""
+        cancelled = runs_mod.cancel_queued(self.journal, rid, reason)
+        if cancelled is not None:
+            return cancelled
         proc = runs_mod.start_kill(self.journal, rid, grace=self.kill_grace, mode=mode, reason=reason)
         worker = get_current_worker()
         while proc.poll() is None:

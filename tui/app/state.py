@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..core.lineage import chain, tree_order
 from ..core.metrics import RunFlags, with_silence
+from ..core.runs import killable
 from ..core.status import Status
 from ..core.text import age
 from . import model
@@ -82,7 +83,7 @@ class Changes:
 class KillPlan:
     """Which of the target runs a kill would signal, which are skipped, which are mid-kill."""
 
-    alive: list      # RunInfo: running, no kill from this app in flight
+    alive: list      # RunInfo: running (or queued / pending: cancelled), no kill from this app in flight
     busy: list       # ids with a kill in flight
     skipped: list    # ids not running (+ busy ones)
 
@@ -375,8 +376,8 @@ class AppState:
 
     def kill_plan(self, targets: list) -> KillPlan:
         busy = [i.id for i in targets if i.id in self.killing]
-        alive = [i for i in targets if i.alive and i.id not in self.killing]
-        skipped = [i.id for i in targets if not i.alive] + busy
+        alive = [i for i in targets if killable(i) and i.id not in self.killing]  # queued/pending too
+        skipped = [i.id for i in targets if not killable(i)] + busy
         return KillPlan(alive, busy, skipped)
 
     # ------------------------------------------------------------------ plot

@@ -99,6 +99,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(see labtui checkpoints ID)")
     p.add_argument("--gpus")
     p.add_argument("--name")
+    p.add_argument("--queue", action="store_true", default=None,
+                   help="wait for free GPUs (and --after) instead of refusing; see docs/queue.md")
+    p.add_argument("--after", metavar="RUN[,RUN]",
+                   help="queue until these runs ended (RUN:finished: only if it finished with exit 0)")
+    p.add_argument("--min-free-mem", metavar="SIZE", help="free GPU memory a queued run needs, e.g. 20G")
+    p.add_argument("--stop-when", action="append", metavar="RULE", default=[],
+                   help="as for labtui run; replaces the thresholds the run carries from ID")
+    p.add_argument("--stop-on", action="append", metavar="RULE", default=[],
+                   help="as for labtui run; replaces the nan/plateau rules carried from ID")
+    p.add_argument("--max-time", metavar="DURATION", help="as for labtui run; replaces ID's max-time")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_resume)
 
@@ -465,14 +475,10 @@ def cmd_kill(args) -> int:
     j = _journal(args)
     mode = "now" if args.now else ("term" if args.term else "graceful")
     t0 = time.monotonic()
-    if runs.get_run(j, args.id).status == runs.Status.QUEUED:  # a queued run's kill is a cancel
-        try:
-            runs.queue.cancel(j, args.id, args.reason)
-            print(f"{args.id}: {runs.Status.CANCELLED} ({time.monotonic() - t0:.1f} s)")
-            return 0
-        except UserError:
-            if not runs.get_run(j, args.id).alive:
-                raise  # else it started meanwhile: kill it
+    cancelled = runs.cancel_queued(j, args.id, args.reason)  # a queued run's kill is a cancel
+    if cancelled is not None:
+        print(f"{args.id}: {cancelled} ({time.monotonic() - t0:.1f} s)")
+        return 0
     # The escalation runs in the detached killer (like the app's): a closed terminal or a
     # dropped SSH link ends this process, never the kill half-way.
     try:
@@ -490,7 +496,9 @@ def cmd_resume(args) -> int:
     j = _journal(args)
     t0 = time.monotonic()
     new = runs.resume(j, args.id, params=runs.parse_sets(args.sets), from_path=args.from_path,
-                      gpus=args.gpus, name=args.name, warn=_warn)
+                      gpus=args.gpus, name=args.name, warn=_warn, queue=args.queue, after=args.after,
+                      min_free_mem=args.min_free_mem, stop_when=args.stop_when, stop_on=args.stop_on,
+                      max_time=args.max_time)
     return _report_started(j, new, t0, args.json)
 
 

@@ -95,6 +95,23 @@ class StopRules:
             return cls()
         return parse_rules(d.get("when") or [], d.get("on") or [], d.get("max_time"))
 
+    @classmethod
+    def from_line(cls, line: Any, where: str = "stop rules") -> "StopRules":
+        """The rules of one :meth:`describe` line (the journal's ``stop``, the app's new-run
+        form): ``val_voe < 0.2 for 3 evals; nan; plateau:val_loss:5; max-time 8h``."""
+        when: list[str] = []
+        on: list[str] = []
+        max_time = None
+        for part in str(line or "").split(";"):
+            part = part.strip()
+            if part.startswith("max-time "):
+                max_time = part[len("max-time "):]
+            elif part == "nan" or part.startswith("plateau:"):
+                on.append(part)
+            elif part:
+                when.append(part)
+        return parse_rules(when, on, max_time, where=(where, where, where))
+
 
 # --------------------------------------------------------------------------- parsing
 

@@ -23,12 +23,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, Label, RadioButton, RadioSet, Select, Static
 
 from ...core import runs as core_runs
 from ...core.errors import UserError
 from ...core.gpus import NA, fmt, parse_gpus
 from ...core.journal import validate_run_id
+from ...core.stoprules import StopRules
 from ...core.text import age
 from ..fmt import gpus_text, show_path
 from ..state import started_ts
@@ -263,6 +264,9 @@ class KillDialog(ActionDialog):
         yield _run_table(self.lab, self.infos)
         if self.skipped:
             yield Static(Text("not running, skipped: " + ", ".join(self.skipped), style="dim"))
+        if any(i.status.waiting for i in self.infos):
+            yield Static(Text("a queued run is cancelled (it never starts); a pending Slurm job is "
+                              "cancelled at once", style="dim"))
         with RadioSet(id="kill-mode", compact=True):
             for i, (_key, label) in enumerate(KILL_MODES):
                 yield RadioButton(label, value=(i == 0))
@@ -567,6 +571,12 @@ class NewRunDialog(ActionDialog):
         yield Vertical(*self._param_widgets(self.first), id="new-params")
         yield from launch_fields(self.lab, "new", self.info.gpus if self.info is not None else None,
                                  "template's", "<experiment>_N")
+        # one row: "after" queues the run too; the box queues it for free GPUs alone
+        yield Horizontal(Label(Text("after"), classes="field-label"),
+                         Input(placeholder="RUN[,RUN] · RUN:finished", id="new-after", compact=True),
+                         Checkbox("queue (wait for GPUs)", id="new-queue", compact=True), classes="field")
+        yield field("stop", Input(placeholder="val_loss < 0.2; nan; plateau:val_loss:5; max-time 8h",
+                                  id="new-stop", compact=True))
 
     def _param_widgets(self, exp: str) -> list:
         self.generation += 1
@@ -624,20 +634,30 @@ class NewRunDialog(ActionDialog):
                 if key not in defaults or v != defaults[key] or type(v) is not type(defaults[key]):
                     params[key] = v
             gpus, name = read_launch_fields(self, "new")
+            wait = dict(queue=self.query_one("#new-queue", Checkbox).value or None,
+                        after=self.query_one("#new-after", Input).value.strip() or None)
+            rules = StopRules.from_line(self.query_one("#new-stop", Input).value).to_json()
         except UserError as e:
             self.show_error(str(e))
             return
         j = self.lab.journal
         warnings: list[str] = []
+        more = dict(wait, stop_when=rules["when"], stop_on=rules["on"], max_time=rules["max_time"])
+
+        verb = ["started"]
 
         def work():
             if exp == RAW_COMMAND:
-                return core_runs.launch(j, command=command, gpus=gpus, name=name, warn=warnings.append)
-            return core_runs.launch(j, experiment=exp, params=params, gpus=gpus, name=name,
-                                    warn=warnings.append)
+                rid = core_runs.launch(j, command=command, gpus=gpus, name=name, warn=warnings.append, **more)
+            else:
+                rid = core_runs.launch(j, experiment=exp, params=params, gpus=gpus, name=name,
+                                       warn=warnings.append, **more)
+            if core_runs.get_run(j, rid).status == core_runs.Status.QUEUED:
+                verb[0] = "queued"
+            return rid
 
         def ok(rid):
-            return f"started {rid}" + (f" ({'; '.join(warnings)})" if warnings else "")
+            return f"{verb[0]} {rid}" + (f" ({'; '.join(warnings)})" if warnings else "")
 
         self.call_core("launch" if exp == RAW_COMMAND else f"launch {exp}", work, ok=ok,
                        select=lambda rid: rid)

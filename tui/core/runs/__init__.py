@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..rundir import checkpoint_step
 from ..status import LIVE, STATUSES, Status, final_status
 from .edit import TAG_RE, VERDICTS, add_note, add_tags, edit_run, set_verdict
-from .kill import DEFAULT_GRACE, kill, kill_detached, kill_outcome, start_kill
+from .kill import DEFAULT_GRACE, cancel_queued, kill, kill_detached, kill_outcome, killable, start_kill
 from .launch import launch, shim_env, wait_started
 from .live import STARTING_TIMEOUT, live_status
 from .model import RunInfo, get_run, lineage, list_runs, tree_order
@@ -28,7 +28,7 @@ from .template import parse_sets, parse_value, render_command
 __all__ = [
     "DEFAULT_GRACE", "LIVE", "STARTING_TIMEOUT", "STATUSES", "TAG_RE", "VERDICTS", "RunInfo",
     "Status", "UserError", "add_note", "add_tags", "checkpoint_step", "edit_run", "final_status",
-    "get_run", "kill", "kill_detached", "kill_outcome", "latest_checkpoint", "launch", "lineage", "list_runs",
+    "get_run", "kill", "kill_detached", "kill_outcome", "cancel_queued", "killable", "latest_checkpoint", "launch", "lineage", "list_runs",
     "launch_pipeline", "live_status", "parse_sets", "queue", "parse_value", "reconcile", "render_command", "resume", "resume_warning",
     "set_verdict", "shim_env", "start_kill", "tree_order", "wait_started",
 ]

@@ -23,8 +23,9 @@ from ..rundir import RunDir
 from ..slurm import cancel as slurm_cancel
 from ..status import Status, final_status
 from .edit import add_note
+from . import queue
 from .launch import shim_env
-from .model import as_journal, get_run
+from .model import RunInfo, as_journal, get_run
 from .reconcile import reconcile
 
 DEFAULT_GRACE = 30.0  # seconds after SIGINT, and again after SIGTERM (checkpoint saves take time)
@@ -135,6 +136,28 @@ def kill(journal: Journal | str | None, run_id: str, grace: float = DEFAULT_GRAC
         rd.write_exit(exit_info)
         reconcile(j)
     return str(final_status(exit_info))
+
+
+def killable(info: RunInfo) -> bool:
+    """Whether a kill acts on the run: it is live, a Slurm job that has not ended (a pending
+    one is cancelled at once), or queued (its kill is a cancel: :func:`cancel_queued`)."""
+    return info.alive or info.status == Status.QUEUED or slurm_cancel.active(info.status, info.slurm)
+
+
+def cancel_queued(journal: Journal | str | None, run_id: str, reason: str | None = None) -> str | None:
+    """A queued run's kill is a cancel (:func:`tui.core.runs.queue.cancel`): its final status,
+    ``cancelled``; None when it is not queued, or it started meanwhile (then kill it).  The CLI's
+    ``labtui kill`` and the app's ``k`` both start here."""
+    j = as_journal(journal)
+    if get_run(j, run_id).status != Status.QUEUED:
+        return None
+    try:
+        queue.cancel(j, run_id, reason)
+    except UserError:
+        if not get_run(j, run_id).alive:
+            raise
+        return None  # it started meanwhile: kill it
+    return str(Status.CANCELLED)
 
 
 def _check_folder(rd: RunDir, run_id: str) -> None:

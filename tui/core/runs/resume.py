@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import procs
+from .. import procs, stoprules
 from ..checkpoints import (Checkpoint, is_own_layout, name_step, newest, pick, run_checkpoints,
                            run_cwd, template_of)
 from ..errors import UserError
@@ -61,13 +61,46 @@ def resume_warning(data: dict, info: Any, ckpt: Path | str) -> str | None:
     return NO_RECIPE.format(exp=info.experiment or "NAME")
 
 
+def parent_rules(info: Any) -> dict:
+    """The stop rules a run was launched with, as ``spec.json`` holds them (``when``, ``on``,
+    ``max_time``): its ``spec.json``, else the journal's ``stop`` line; empty when it had none."""
+    spec = info.rundir.read_spec() or {}
+    if isinstance(spec.get("stop"), dict):
+        return stoprules.StopRules.from_json(spec["stop"]).to_json()
+    try:
+        return stoprules.StopRules.from_line(info.extra.get("stop")).to_json()
+    except UserError:  # a hand-edited line: nothing to carry (spec.json is the record)
+        return stoprules.StopRules().to_json()
+
+
+def carried_rules(data: dict, info: Any, stop_when: list[str] | None, stop_on: list[str] | None,
+                  max_time: str | None) -> tuple[list[str], list[str], Any]:
+    """(stop_when, stop_on, max_time) for :func:`launch` of a continuation of ``info``: the
+    parent's rules (less its template's, which launch adds again) unless the caller gives that
+    kind (``--stop-when`` replaces the parent's thresholds, ``--stop-on`` its nan/plateau rules,
+    ``--max-time`` its max-time)."""
+    had = parent_rules(info)
+    tmpl = stoprules.for_launch(template_of(data, info.experiment), info.experiment).to_json() \
+        if info.experiment else {"when": [], "on": [], "max_time": None}
+    when = list(stop_when) if stop_when else [w for w in had["when"] if w not in tmpl["when"]]
+    on = list(stop_on) if stop_on else [o for o in had["on"] if o not in tmpl["on"]]
+    mt = max_time if max_time is not None else had["max_time"]
+    return when, on, mt
+
+
 def resume(journal: Journal | str | None, run_id: str, params: dict | None = None,
            from_path: str | None = None, gpus: Any = None, name: str | None = None,
-           warn: Callable[[str], None] | None = None, wait: bool = True) -> str:
+           warn: Callable[[str], None] | None = None, wait: bool = True,
+           queue: bool | None = None, after: str | list | None = None,
+           min_free_mem: str | int | None = None, stop_when: list[str] | None = None,
+           stop_on: list[str] | None = None, max_time: str | None = None) -> str:
     """Start a new run that continues ``run_id`` from a checkpoint; return the new id.
 
     The new id numbers after the run continued: ``training_11`` → ``training_11.1``, and
     continuing ``training_11.1`` gives ``training_11.2`` (see :func:`next_resume_id`).
+    ``queue`` / ``after`` / ``min_free_mem``: as for :func:`launch` (the run waits its turn).
+    The continuation carries the parent's stop rules and max-time (:func:`carried_rules`);
+    ``stop_when`` / ``stop_on`` / ``max_time`` replace the parent's of that kind.
     """
     j = as_journal(journal)
     data = j.read()
@@ -97,7 +130,10 @@ def resume(journal: Journal | str | None, run_id: str, params: dict | None = Non
         parent=run_id, resumed_from=str(ckpt), resume_step=step, env=env,
         name=name, gpus=gpus if gpus is not None else parent.gpus, warn=warn, wait=wait,
         cwd=run_cwd(parent),
-        context={"resume_from": str(ckpt), "parent_run_dir": str(parent.run_dir)})
+        context={"resume_from": str(ckpt), "parent_run_dir": str(parent.run_dir)},
+        queue=queue, after=after, min_free_mem=min_free_mem)
+    kwargs["stop_when"], kwargs["stop_on"], kwargs["max_time"] = carried_rules(
+        data, parent, stop_when, stop_on, max_time)
     if isinstance(parent.extra.get("slurm"), dict):  # a Slurm run resumes on Slurm, as it was submitted
         kwargs["slurm"] = settings_of(parent.extra["slurm"])
     if parent.experiment and tmpl:
