@@ -236,3 +236,25 @@ def test_report_of_a_live_run_then_its_kill(lab: Lab):
     text = (out / "report.md").read_text(encoding="utf-8")
     assert re.search(r"killed \*\*live\*\*( after \d+ s)?: 停止 \\<i\\>now\\</i\\>\n", text), text
     assert "note on **live**" not in text
+
+
+def test_report_diary_says_queued_stopped_by_a_rule_and_cancelled(lab: Lab):
+    """Real runs: one stopped by its rule (the diary names the rule and the value), one queued
+    --after it (queued, then launched), one queued and cancelled with a reason before it started."""
+    values = str(Path(__file__).parent / "progs" / "values.py")
+    lab.labtui("run", "--name", "s", "--stop-when", "val_loss < 0.5", "--",
+               "python", values, "val_loss", "0.9", "0.7", "0.4", "0.3", check=True)
+    lab.labtui("run", "--name", "next", "--after", "s", "--", "python", values, "loss", "1", "--end", check=True)
+    lab.labtui("run", "--name", "never", "--after", "s:finished", "--", "true", check=True)
+    assert lab.wait_status("s", "stopped", timeout=90) == "stopped"
+    assert lab.wait_status("next", "finished", timeout=90) == "finished"
+    assert lab.wait_status("never", "cancelled", timeout=90) == "cancelled"
+    out = lab.root / "rep"
+    lab.labtui("report", "--out", str(out), "--no-images", check=True)
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"stopped \*\*s\*\*( after \d+ s)? by its rule: val\\_loss 0\.4 \\< 0\.5 at step 3\n", text), text
+    assert "queued **next** after s: `" in text and "launched **next**" in text
+    assert re.search(r"cancelled \*\*never\*\* before it started: after s:finished: s stopped", text), text
+    lines = text.splitlines()
+    assert lines.index(next(x for x in lines if "queued **next**" in x)) < \
+        lines.index(next(x for x in lines if "launched **next**" in x))

@@ -1,7 +1,9 @@
 """The dated diary of a lab: each day's events in order, from the journal and the run folders.
 
 Events: launched (with the command), resumed (from which run and checkpoint), finished,
-killed (with the reason), failed (exit code or signal, last traceback line), lost, notes.
+queued (waiting its turn), killed (with the reason), stopped by a rule (with the rule and value),
+cancelled before it started (with the reason), failed (exit code or signal, last traceback
+line), lost, notes.
 Times are shown as written in the journal (its own wall clock); nothing here reads the clock.
 """
 
@@ -15,6 +17,7 @@ from ..errors import UserError
 from ..metrics import last_traceback
 from ..rundir import RunDir
 from ..runs import RunInfo, Status
+from ..stoprules import stop_reason
 
 KILL_NOTE = "killed: "
 
@@ -69,6 +72,12 @@ def kill_reason(info: RunInfo) -> str | None:
 
 def run_events(info: RunInfo) -> list[Event]:
     out = []
+    queued = _naive(info.extra.get("queued"))
+    if queued is not None:  # waited its turn first (--queue, --after, a pipeline stage); order
+        # -1: before its own launch within the same second (journal times are whole seconds)
+        out.append(Event(queued, -1, info.id, "queued", {
+            "experiment": info.experiment, "command": info.command,
+            "after": (info.extra.get("queue") or {}).get("after")}))
     started = _naive(info.started)
     if started is not None:
         if info.parent:
@@ -87,12 +96,17 @@ def run_events(info: RunInfo) -> list[Event]:
             continue  # the kill's own note: said by the kill event
         out.append(Event(at, 1, info.id, "note", {"text": n["text"]}))
     ended = _naive(info.ended) or _naive((info.exit_record or {}).get("ended"))
-    if ended is not None and info.status not in (Status.STARTING, Status.RUNNING):
+    if ended is not None and not info.status.live and not info.status.waiting:
         d: dict = {"exit_code": info.exit_code, "signal": info.signal}
         if started is not None:
             d["duration"] = (ended - started).total_seconds()
         if info.status == Status.KILLED:
             d["reason"] = reason
+        elif info.status == Status.STOPPED:
+            d["reason"] = stop_reason(info)
+        elif info.status == Status.CANCELLED:
+            why = (info.exit_record or {}).get("cancelled") or info.extra.get("cancel_reason")
+            d["reason"] = why if isinstance(why, str) and why else None
         elif info.status == Status.FAILED:
             d["traceback"] = last_traceback_line(info.rundir)
         out.append(Event(ended, 2, info.id, str(info.status), d))

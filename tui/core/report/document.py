@@ -92,6 +92,10 @@ def _event_line(e: D.Event, info: RunInfo | None) -> str:
         return f"- {t} resumed {_run(d['parent'])} as {_run(e.run)}{frm}{step}: {MD.code(d['command'])}"
     if e.kind == "note":
         return f"- {t} note on {_run(e.run)}: {MD.text(d['text'])}"
+    if e.kind == "queued":
+        after = d.get("after") or []
+        after = (" after " + ", ".join(MD.text(str(a)) for a in after)) if isinstance(after, list) and after else ""
+        return f"- {t} queued {_run(e.run)}{after}: {MD.code(d['command'])}"
     took = age(d.get("duration"), long=True)
     took = f" after {took}" if took else ""
     if e.kind == "finished":
@@ -99,6 +103,12 @@ def _event_line(e: D.Event, info: RunInfo | None) -> str:
     if e.kind == "killed":
         why = f": {MD.text(d['reason'])}" if d.get("reason") else ""
         return f"- {t} killed {_run(e.run)}{took}{why}"
+    if e.kind == "stopped":
+        why = f" by its rule: {MD.text(d['reason'])}" if d.get("reason") else " by one of its rules"
+        return f"- {t} stopped {_run(e.run)}{took}{why}"
+    if e.kind == "cancelled":
+        why = f": {MD.text(d['reason'])}" if d.get("reason") else ""
+        return f"- {t} cancelled {_run(e.run)} before it started{why}"
     if e.kind == "failed":
         how = f"signal {d['signal']}" if d.get("signal") else f"exit {C.fmt(d.get('exit_code'))}"
         tb = f": {MD.code(d['traceback'])}" if d.get("traceback") else ""
