@@ -17,6 +17,7 @@ from ..core.metrics import Series, downsample, ema, main_metric
 from ..core.report.plot import AXES, Curve, HEIGHT, WIDTH, figure_to_file, load_metrics, run_curves
 from ..core.text import inert
 from .common import journal
+from .progress import tty_progress
 
 
 def register(sub) -> None:
@@ -60,6 +61,11 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 def load(args) -> tuple[dict, str, list]:
     """(series, x_axis, resume_points) for a SOURCE."""
+    with tty_progress():  # a cold read of a large log says how far it got (a terminal only)
+        return _load(args)
+
+
+def _load(args) -> tuple[dict, str, list]:
     cli = None
     if args.pattern:
         cli = M.Patterns([(None, p) for p in args.pattern], defaults=not args.no_defaults,

@@ -20,6 +20,7 @@ from ..core.stoprules import stop_reason
 from ..core.slurm import describe as describe_slurm
 from ..core.text import age, inert, terminal_safe
 from .common import emit_json, journal_given, journal_path
+from .progress import tty_progress
 
 
 def _warn(msg: str) -> None:
@@ -256,7 +257,8 @@ def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None,
     try:
         if not info.run_dir.is_dir():
             return []
-        return run_flags(j, info.id, alive=info.alive, data=data, status=info.status, into=into)
+        with tty_progress():  # a first read of a large log says how far it got (a terminal only)
+            return run_flags(j, info.id, alive=info.alive, data=data, status=info.status, into=into)
     except UserError:
         return []
     except Exception as e:  # a strange log must never break the listing

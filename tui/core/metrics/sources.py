@@ -24,6 +24,7 @@ from .files import declared_kind, kind_of, metric_files
 from .formats import CsvParser, HfStateParser, JsonlParser
 from .parse import TextParser, split_lines
 from .patterns import Patterns
+from .progress import reader as progress_reader
 from .series import Series, Sink, read_series_cache, write_series_cache
 from .tail import LogTail
 from .tfevents import TfEventsMetrics
@@ -141,14 +142,19 @@ class LogMetrics:
             size0 = max(st.st_size - self.tail.offset, 1)
             start = self.tail.offset
             parser = self.parser
+            counted = progress_reader(self.path, st.st_size - start)  # None unless a CLI listens
 
             def handle(data: bytes) -> None:
                 nonlocal changed
                 a = w0 + (w1 - w0) * (self.tail.offset - start) / size0
                 b = w0 + (w1 - w0) * (self.tail.offset + len(data) - start) / size0
                 changed |= parser.feed(split_lines(data), a, b)
+                if counted is not None:
+                    counted(len(data))
 
             n = self.tail.read(handle, max_bytes, final=final)
+            if counted is not None:
+                counted.end()
             self.tail.mtime = w1
             self._unsaved += n
             if changed:
