@@ -144,7 +144,8 @@ class TextParser(Sink):
             if c0 == "|" or (self.table is not None and c0 in "-+="):
                 changed |= self._table_line(line, w0 + dw * li)
                 continue
-            self.columns = None  # a table with a header row ends at the first other line
+            if self.columns is not None:
+                self.columns = None  # a table with a header row ends at the first other line
             parts = split(line)
             if len(parts) == 1:
                 if line.startswith("Traceback"):
@@ -212,16 +213,30 @@ class TextParser(Sink):
                     self.phase = ""
                 same = self.axis == "step"  # one value per step: a later print of it wins
                 ep = self.last_epoch
-                if ep is not None and "epoch" not in self.user_names:  # the epoch axis of text logs
+                user_names = self.user_names
+                if ep is not None and "epoch" not in user_names:  # the epoch axis of text logs
                     get("epoch").put(x, ep, wall, same)
+                series = self.series
                 for name, idx, den in metrics:
-                    if name in self.user_names:
+                    if name in user_names:
                         continue
                     v = float(parts[2 * idx + 1])
                     if den >= 0:
                         d = float(parts[2 * den + 1])
                         v = v / d if d else math.nan
-                    get(name).put(x, v, wall, same)
+                    # Series.put inlined (the hot loop: one call less per point)
+                    s = series.get(name)
+                    if s is None:
+                        s = get(name)
+                    sx = s.x
+                    n = len(sx)
+                    if same and n and sx[n - 1] == x:
+                        s.y[n - 1] = v
+                        s.wall[n - 1] = wall
+                    else:
+                        sx.append(x)
+                        s.y.append(v)
+                        s.wall.append(wall)
                 changed = True
             except (ValueError, OverflowError, ZeroDivisionError):
                 continue
