@@ -42,7 +42,7 @@ RULE_CELL_RE = re.compile(r":?-{2,}:?$")               # "|-------|:---:|" under
 BLOCK_START_RE = re.compile(r"[A-Za-z_][\w.]*\($")   # "TrainingArguments(", "GPT(" alone on a line
 # a number-free line that opens an attempt: "Starting training", "==== new run ====", "Resuming..."
 BANNER_RE = re.compile(r"\b(?:start(?:ing|ed)?|begin(?:ning)?|launch(?:ing|ed)?|restart(?:ing|ed)?|"
-                       r"resum(?:e|ing|ed)|new run|running|train(?:ing)? (?:start|begin))\b|^\W*[=#*~-]{8,}",
+                       r"resum(?:e|ing|ed)|new run|running training|train(?:ing)? (?:start|begin))\b|^\W*[=#*~-]{8,}",
                        re.IGNORECASE)
 
 
