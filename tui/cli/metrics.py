@@ -17,6 +17,7 @@ from ..core.metrics import Series, downsample, ema, main_metric
 from ..core.report.plot import AXES, Curve, HEIGHT, WIDTH, figure_to_file, load_metrics, run_curves
 from ..core.text import inert
 from .common import journal
+from .progress import tty_progress
 
 
 def register(sub) -> None:
@@ -54,10 +55,17 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-defaults", action="store_true",
                    help="with --pattern: only the given patterns, not the default parser")
     p.add_argument("--stitch", action="store_true", help="run id: join the resumed lineage into one curve")
+    p.add_argument("--attempt", type=int, metavar="N",
+                   help="a log that restarts: attempt N (1 = the first; default: the latest)")
 
 
 def load(args) -> tuple[dict, str, list]:
     """(series, x_axis, resume_points) for a SOURCE."""
+    with tty_progress():  # a cold read of a large log says how far it got (a terminal only)
+        return _load(args)
+
+
+def _load(args) -> tuple[dict, str, list]:
     cli = None
     if args.pattern:
         cli = M.Patterns([(None, p) for p in args.pattern], defaults=not args.no_defaults,
@@ -65,13 +73,13 @@ def load(args) -> tuple[dict, str, list]:
     src = Path(args.source)
     if src.is_file():
         lm = M.parse_file(src, cli)
-        return lm.series, lm.x_axis, []
+        return _attempt(args, lm), lm.x_axis, []
     if src.is_dir():
         rm = M.RunMetrics(src, cli)
         rm.poll()
         rm.save_cache()
         _notes(rm)
-        return rm.series, rm.x_axis, []
+        return _attempt(args, rm), rm.x_axis, []
     j = journal(args)
     data = j.read()
     if args.source not in (data.get("runs") or {}):
@@ -84,7 +92,22 @@ def load(args) -> tuple[dict, str, list]:
     rm.poll()
     rm.save_cache()
     _notes(rm)
-    return rm.series, rm.x_axis, []
+    return _attempt(args, rm), rm.x_axis, []
+
+
+def _attempt(args, m) -> dict:
+    """The series of the attempt asked for (``--attempt N``), else the latest; a log that
+    restarted says so on stderr."""
+    segs = m.segments
+    n = getattr(args, "attempt", None)
+    if n is None:
+        if segs:
+            print(f"labtui: this log holds {len(segs) + 1} attempts (it restarted); showing the latest "
+                  f"(--attempt 1..{len(segs) + 1} for another)", file=sys.stderr)
+        return m.series
+    if not 1 <= n <= len(segs) + 1:
+        raise UserError(f"--attempt {n}: this log holds {len(segs) + 1} attempt(s)")
+    return segs[n - 1] if n <= len(segs) else m.series
 
 
 def _notes(rm) -> None:

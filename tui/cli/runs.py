@@ -14,12 +14,13 @@ from ..core.fsio import write_atomic
 from ..core.gitinfo import run_code_differs
 from ..core.errors import UserError
 from ..core.journal import Journal
-from ..core.metrics import LogTail, last_lines_offset, run_flags
+from ..core.metrics import LogTail, last_lines_offset, logged_config, run_flags
 from ..core.rundir import RunDir
 from ..core.stoprules import stop_reason
 from ..core.slurm import describe as describe_slurm
 from ..core.text import age, inert, terminal_safe
 from .common import emit_json, journal_given, journal_path
+from .progress import tty_progress
 
 
 def _warn(msg: str) -> None:
@@ -266,7 +267,8 @@ def _flags(j: Journal, info: runs.RunInfo, data: dict | None = None,
     try:
         if not info.run_dir.is_dir():
             return []
-        return run_flags(j, info.id, alive=info.alive, data=data, status=info.status, into=into)
+        with tty_progress():  # a first read of a large log says how far it got (a terminal only)
+            return run_flags(j, info.id, alive=info.alive, data=data, status=info.status, into=into)
     except UserError:
         return []
     except Exception as e:  # a strange log must never break the listing
@@ -344,6 +346,7 @@ def cmd_show(args) -> int:
         d["latest_checkpoint"] = str(ck) if ck else None
         d["checkpoints"] = [c.to_json() for c in reversed(cks)]
         d["code_differs"] = differs
+        d["logged_config"] = [{"name": n, "values": v} for n, v in logged_config(r.rundir.log)]
         d["metrics"] = {}
         d["flags"] = _flags(j, r, into=d["metrics"])
         emit_json(d)
@@ -359,6 +362,8 @@ def cmd_show(args) -> int:
     line("command", r.command)
     if r.params:
         line("params", ", ".join(f"{k}={v}" for k, v in r.params.items()))
+    for name, vals in logged_config(r.rundir.log):  # the config dumps the trainer printed
+        print(f"logged config  {inert(name + ': ' + ', '.join(f'{k}={v}' for k, v in vals.items()))}")
     line("gpus", "cpu" if r.gpus == [] else ("-" if r.gpus is None else ",".join(map(str, r.gpus))))
     chain = runs.lineage(j, r.id, data)
     if len(chain) > 1:

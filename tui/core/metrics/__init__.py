@@ -35,6 +35,7 @@ API (what the app and the CLI use)
 ``flags_for_run(journal, run_id, ...) -> RunFlags`` (``.labels()`` for the CLI, ``.short()`` for
     the app); ``run_flags(...) -> list[str]`` (the labels); ``evaluate(series, ...)`` the same
     rules on series in memory; ``silence(mtime, alive, now)``.
+``logged_config(path) -> [(name, {key: value text})]`` the config dumps at the log's start (``config``).
 ``LogTail(path, eol=..., offset=0, start_tail=None)``; ``last_lines_offset(path, n)``.
 ``last_traceback(path)``; ``patterns_for_run(journal_data, run_id)`` / ``Patterns``.
 """
@@ -42,6 +43,7 @@ API (what the app and the CLI use)
 from __future__ import annotations
 
 from ..rundir import RunDir
+from .config import logged_config
 from .detect import find_cliff, first_nonfinite
 from .points import downsample, ema, plot_points
 from .flags import (SILENT_AFTER, RunFlags, cliff_at, evaluate, flags_for_run, main_metric, nan_at,
@@ -64,4 +66,4 @@ __all__ = ["Series", "Patterns", "RunMetrics", "LogMetrics", "Stitched", "stitch
            "cliff_at", "silence", "with_silence", "traceback_counts", "find_cliff",
            "first_nonfinite", "last_traceback", "patterns_for_run", "parse_file", "pick_source",
            "LogTail", "EOL_ANY", "EOL_NL", "last_lines_offset", "ANSI_RE", "TextParser",
-           "CACHE_NAME", "FLAGS_CACHE"]
+           "CACHE_NAME", "FLAGS_CACHE", "logged_config"]

@@ -32,7 +32,7 @@ import re
 from typing import Any
 
 from .patterns import Patterns
-from .rules import (ANSI_RE, CLOCK_KEYS, INHERIT, NO_PLAN, NUM_RE, NUMBER_RE, PHASE_HEADER, TABLE_X, denied,
+from .rules import (ANSI_RE, CLOCK_KEYS, CONFIG_PLAN, INHERIT, NO_PLAN, NUM_RE, NUMBER_RE, PHASE_HEADER, TABLE_X, denied,
                     derive_plan, header_phase, phased, to_float)
 from .series import Sink
 
@@ -40,6 +40,10 @@ __all__ = ["TextParser", "split_lines", "derive_plan", "to_float", "ANSI_RE", "N
 
 RULE_CELL_RE = re.compile(r":?-{2,}:?$")               # "|-------|:---:|" under a header row
 BLOCK_START_RE = re.compile(r"[A-Za-z_][\w.]*\($")   # "TrainingArguments(", "GPT(" alone on a line
+# a number-free line that opens an attempt: "Starting training", "==== new run ====", "Resuming..."
+BANNER_RE = re.compile(r"\b(?:start(?:ing|ed)?|begin(?:ning)?|launch(?:ing|ed)?|restart(?:ing|ed)?|"
+                       r"resum(?:e|ing|ed)|new run|running training|train(?:ing)? (?:start|begin))\b|^\W*[=#*~-]{8,}",
+                       re.IGNORECASE)
 
 
 class TextParser(Sink):
@@ -50,6 +54,7 @@ class TextParser(Sink):
     PENDING_LIMIT = 1000   # metric lines without any step/epoch before settling on the line axis
     TB_MAX = 60
     BLOCK_MAX = 2000   # lines of one repr/argument dump at most (an unbalanced "(" ends it)
+    MAX_SEGMENTS = 50  # earlier attempts of a restarted log kept (the oldest are dropped)
 
     def __init__(self, patterns: Patterns | None = None):
         super().__init__()
@@ -68,12 +73,14 @@ class TextParser(Sink):
         self.block = 0                             # open parentheses of a multi-line repr/config dump
         self.block_lines = 0
         self.columns: list[str] | None = None      # the header row of a table with one row per epoch/step
+        self.banner = False    # a config dump or start banner since the last step/epoch line
+        self.segments: list[dict[str, Any]] = []   # earlier attempts of a restarted log, oldest first
 
     def state(self) -> dict:
         st = super().state()
         st.update(in_tb=self.in_tb, tb=self.tb, last_traceback=self.last_traceback, phase=self.phase,
                   header_section=self.header_section, block=self.block, block_lines=self.block_lines,
-                  columns=self.columns)
+                  columns=self.columns, banner=self.banner)
         return st
 
     def set_state(self, st: dict) -> None:
@@ -86,6 +93,7 @@ class TextParser(Sink):
         self.block = st.get("block", 0)
         self.block_lines = st.get("block_lines", 0)
         self.columns = st.get("columns")
+        self.banner = st.get("banner", False)
 
     # the x value of a metric line, deciding the axis on the first line with step/epoch info
     def _x(self, has_step: bool, has_epoch: bool) -> float:
@@ -120,6 +128,7 @@ class TextParser(Sink):
             if len(line) > 1_000_000:
                 continue
             if self.block or (line[-1:] == "(" and BLOCK_START_RE.match(line)):
+                self.banner = True
                 # "TrainingArguments(" ... ")" or a model repr "GPT(" ... ")": parameters, shapes
                 self.block = max(0, self.block + line.count("(") - line.count(")"))
                 self.block_lines = self.block_lines + 1 if self.block else 0
@@ -135,7 +144,8 @@ class TextParser(Sink):
             if c0 == "|" or (self.table is not None and c0 in "-+="):
                 changed |= self._table_line(line, w0 + dw * li)
                 continue
-            self.columns = None  # a table with a header row ends at the first other line
+            if self.columns is not None:
+                self.columns = None  # a table with a header row ends at the first other line
             parts = split(line)
             if len(parts) == 1:
                 if line.startswith("Traceback"):
@@ -145,6 +155,8 @@ class TextParser(Sink):
                     hp = header_phase(line)
                     if hp is not None:
                         self.header_section = hp
+                    elif self.axis is not None and BANNER_RE.search(line):
+                        self.banner = True
                 continue
             texts = parts[0::2]
             tkey = "\x00".join(texts)
@@ -155,12 +167,18 @@ class TextParser(Sink):
                 plan = plans[tkey] = derive_plan(texts)
             if plan is NO_PLAN:
                 continue
+            if plan is CONFIG_PLAN:
+                self.banner = True
+                continue
             if plan[0] == PHASE_HEADER:
                 self.header_section = plan[1]
                 continue
             metrics, si, ei, batch, phase = plan
             if si >= 0 or ei >= 0:
                 self.header_section = None  # a new step or epoch: the evaluation section is over
+                if self.banner:
+                    self.banner = False
+                    self._restart(parts, si, ei)
             try:
                 if si >= 0:
                     self.last_step = float(parts[2 * si + 1])
@@ -195,20 +213,72 @@ class TextParser(Sink):
                     self.phase = ""
                 same = self.axis == "step"  # one value per step: a later print of it wins
                 ep = self.last_epoch
-                if ep is not None and "epoch" not in self.user_names:  # the epoch axis of text logs
+                user_names = self.user_names
+                if ep is not None and "epoch" not in user_names:  # the epoch axis of text logs
                     get("epoch").put(x, ep, wall, same)
+                series = self.series
                 for name, idx, den in metrics:
-                    if name in self.user_names:
+                    if name in user_names:
                         continue
                     v = float(parts[2 * idx + 1])
                     if den >= 0:
                         d = float(parts[2 * den + 1])
                         v = v / d if d else math.nan
-                    get(name).put(x, v, wall, same)
+                    # Series.put inlined (the hot loop: one call less per point)
+                    s = series.get(name)
+                    if s is None:
+                        s = get(name)
+                    sx = s.x
+                    n = len(sx)
+                    if same and n and sx[n - 1] == x:
+                        s.y[n - 1] = v
+                        s.wall[n - 1] = wall
+                    else:
+                        sx.append(x)
+                        s.y.append(v)
+                        s.wall.append(wall)
                 changed = True
             except (ValueError, OverflowError, ZeroDivisionError):
                 continue
         return changed
+
+    def _restart(self, parts: list[str], si: int, ei: int) -> None:
+        """After a config dump or start banner, a step (epoch) counter that went back is a new
+        attempt: back to the segment's first x (or to 0/1) starts a new segment (the earlier one
+        moves to ``segments``); back to a later x is a resume in the same log: the points at or
+        after it are dropped (computed past the checkpoint it resumed from, as in stitching)."""
+        axis = self.axis
+        try:
+            if axis == "step" and si >= 0:
+                new, old = float(parts[2 * si + 1]), self.last_step
+                if ei >= 0 and self.last_epoch is not None and float(parts[2 * ei + 1]) > self.last_epoch:
+                    return  # a counter within the epoch, not a restart
+            elif axis == "epoch" and ei >= 0:
+                new, old = float(parts[2 * ei + 1]), self.last_epoch
+            else:
+                return
+        except ValueError:
+            return
+        if old is None or not new < old:
+            return
+        own = {k: s for k, s in self.series.items() if k not in self.user_names and len(s)}
+        if not own:
+            return
+        first = min(s.x[0] for s in own.values())
+        if new <= max(first, 1.0):
+            self.segments.append(own)
+            del self.segments[:-self.MAX_SEGMENTS]
+            self.series = {k: s for k, s in self.series.items() if k in self.user_names}
+            self.last_step = self.last_epoch = None
+            self.phase = ""
+            return
+        for s in own.values():
+            n = len(s)
+            cut = n
+            while cut and s.x[cut - 1] >= new:
+                cut -= 1
+            if cut < n:
+                del s.x[cut:], s.y[cut:], s.wall[cut:]
 
     def _table_line(self, line: str, wall: float) -> bool:
         """Stable-Baselines-style ASCII tables: ``| section/ |  |`` then ``|  name | value |``

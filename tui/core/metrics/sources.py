@@ -24,11 +24,14 @@ from .files import declared_kind, kind_of, metric_files
 from .formats import CsvParser, HfStateParser, JsonlParser
 from .parse import TextParser, split_lines
 from .patterns import Patterns
+from .progress import reader as progress_reader
 from .series import Series, Sink, read_series_cache, write_series_cache
 from .tail import LogTail
 from .tfevents import TfEventsMetrics
 
-PARSER_VERSION = 6  # 4: epoch kept as a series; 5: CSVs read incrementally; 6: the real-log corpus rules
+PARSER_VERSION = 7  # 4: epoch kept as a series; 5: CSVs read incrementally; 6: the real-log corpus rules;
+# 7: restarts (earlier attempts of a log kept apart: TextParser.segments)
+SEG_SEP = "\x00"  # cache names of earlier attempts' series: "\x00<attempt>\x00<name>"
 CWD_EVERY_S = 5.0   # the working folder is walked for new metric files at most this often
 SAVE_EVERY_BYTES = 8 << 20
 SAVE_EVERY_S = 30.0
@@ -81,6 +84,35 @@ class LogMetrics:
         return {k: s for k, s in p.series.items() if len(s) >= 2 or k in p.user_names}
 
     @property
+    def segments(self) -> list[dict[str, Series]]:
+        """Earlier attempts of a restarted text log (a new config dump or start banner, then the
+        step or epoch counter back at its start), oldest first, each like ``.series``; ``.series``
+        is the latest attempt."""
+        p = self.parser
+        return [{k: s for k, s in seg.items() if len(s) >= 2 or k in p.user_names}
+                for seg in getattr(p, "segments", ())]
+
+    def all_attempts(self) -> dict[str, Series]:
+        """Every attempt's points joined in log order (each name: its points of the first attempt,
+        then of the next...), as if the log had no restart."""
+        p = self.parser
+        segs = getattr(p, "segments", ())
+        if not segs:
+            return self.series
+        out: dict[str, Series] = {}
+        for seg in [*segs, p.series]:
+            for k, s in seg.items():
+                o = out.get(k)
+                if o is None:
+                    out[k] = s.copy()
+                else:
+                    n = len(s)
+                    o.x.extend(s.x[:n])
+                    o.y.extend(s.y[:n])
+                    o.wall.extend(s.wall[:n])
+        return {k: s for k, s in out.items() if len(s) >= 2 or k in p.user_names}
+
+    @property
     def last_traceback(self) -> str | None:
         return self.parser.last_traceback
 
@@ -110,14 +142,19 @@ class LogMetrics:
             size0 = max(st.st_size - self.tail.offset, 1)
             start = self.tail.offset
             parser = self.parser
+            counted = progress_reader(self.path, st.st_size - start)  # None unless a CLI listens
 
             def handle(data: bytes) -> None:
                 nonlocal changed
                 a = w0 + (w1 - w0) * (self.tail.offset - start) / size0
                 b = w0 + (w1 - w0) * (self.tail.offset + len(data) - start) / size0
                 changed |= parser.feed(split_lines(data), a, b)
+                if counted is not None:
+                    counted(len(data))
 
             n = self.tail.read(handle, max_bytes, final=final)
+            if counted is not None:
+                counted.end()
             self.tail.mtime = w1
             self._unsaved += n
             if changed:
@@ -142,8 +179,11 @@ class LogMetrics:
             p = self.parser
             hdr = {"sig": self._sig(), "path": str(self.path.name), "tail": self.tail.state(),
                    "parser": p.state()}
+            every = dict(p.series)
+            for i, seg in enumerate(getattr(p, "segments", ())):
+                every.update((f"{SEG_SEP}{i}{SEG_SEP}{k}", s) for k, s in seg.items())
             try:
-                write_series_cache(self.cache_path, hdr, p.series)
+                write_series_cache(self.cache_path, hdr, every)
             except OSError:
                 return
             self._unsaved = 0
@@ -174,7 +214,15 @@ class LogMetrics:
             parser.set_state(hdr["parser"])
         except (KeyError, TypeError, ValueError, AttributeError):
             return False
-        parser.series.update(series)
+        for k, s in series.items():
+            if k.startswith(SEG_SEP):  # an earlier attempt's series
+                _, i, name = k.split(SEG_SEP, 2)
+                segs = parser.segments
+                while len(segs) <= int(i):
+                    segs.append({})
+                segs[int(i)][name] = s
+            else:
+                parser.series[k] = s
         self.tail, self.parser = tail, parser
         self.version += 1
         return True
@@ -297,6 +345,12 @@ class RunMetrics:
                     names.setdefault(shown, (p, k))
             self._names = names
         return names
+
+    @property
+    def segments(self) -> list[dict[str, Series]]:
+        """Earlier attempts of the primary log (``LogMetrics.segments``), oldest first."""
+        with self.lock:
+            return self._log.segments if self._log is not None else []
 
     @property
     def series(self) -> dict[str, Series]:

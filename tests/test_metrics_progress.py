@@ -1,0 +1,94 @@
+"""Long reads show progress (issue 12): a cold parse of a large log prints a ``\\r`` progress line
+on stderr when stderr is a terminal (a real pty here), cleared at the end; nothing otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tui.core.metrics import progress
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+def _big_log(path: Path) -> int:
+    """A log just over the size that is reported (9 MiB: three reads of the tail's 4 MiB chunks)."""
+    line = "step {} | loss {:.5f} | lr 0.0001 | grad_norm 1.2345 | tokens_per_s 51234.5 | mem 12.5\n"
+    with open(path, "w", encoding="ascii") as f:
+        n = 0
+        while f.tell() < progress.MIN_READ + (1 << 20):
+            f.write("".join(line.format(n + i, 1.0 / (n + i + 1)) for i in range(1000)))
+            n += 1000
+    return n
+
+
+def _run_in_pty(args: list[str]) -> tuple[int, str, bytes]:
+    """Run the CLI with stderr on a real terminal; (rc, stdout, what the terminal got)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "tui.cli", *args], stdout=subprocess.PIPE,
+                         stderr=slave, env=ENV)
+    os.close(slave)
+    got = b""
+    deadline = time.monotonic() + 240
+    out = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master, p.stdout], [], [], 1.0)
+        if master in r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child's side is closed
+                chunk = b""
+            got += chunk
+        if p.stdout in r:
+            chunk = p.stdout.read1(1 << 20)
+            out += chunk
+            if not chunk and p.poll() is not None:
+                break
+    rc = p.wait(timeout=60)
+    out += p.stdout.read()
+    os.close(master)
+    return rc, out.decode(), got
+
+
+def test_cold_parse_of_a_large_log_shows_progress_on_a_terminal_only(tmp_path):
+    log = tmp_path / "big.log"
+    n = _big_log(log)
+    rc, out, term = _run_in_pty(["metrics", str(log), "--json"])
+    assert rc == 0, term
+    loss = json.loads(out)["metrics"]["loss"]
+    assert len(loss["y"]) == n and loss["x"][-1] == n - 1
+    text = term.decode("utf-8", "replace")
+    assert text.count("\rreading big.log: ") >= 2, text
+    pcts = [int(s.split("%")[0]) for s in text.split("reading big.log: ")[1:]]
+    assert pcts == sorted(pcts) and 0 < pcts[0] < 100
+    assert f"of {log.stat().st_size / 1e6:.0f} MB" in text
+    width = len(text.rstrip().rsplit("\r", 1)[-1])
+    assert text.endswith("\r" + " " * width + "\r") and width > 0  # the line is cleared at the end
+    # stderr a pipe: not a word; the series are the same
+    p = subprocess.run([sys.executable, "-m", "tui.cli", "metrics", str(log), "--json"], capture_output=True,
+                       text=True, env=ENV, timeout=240)
+    assert p.returncode == 0 and p.stderr == ""
+    assert json.loads(p.stdout)["metrics"]["loss"] == loss
+
+
+def test_reporter_counts_only_long_reads(tmp_path):
+    calls = []
+    small = tmp_path / "s.log"
+    small.write_text("step 1 loss 0.5\nstep 2 loss 0.4\n")
+    with progress.reporting(lambda *a: calls.append(a)):
+        assert progress.reader(small, 100) is None
+        c = progress.reader(small, progress.MIN_READ)
+        c(progress.EVERY - 1)
+        c(1)
+        c(progress.MIN_READ - progress.EVERY)
+        c.end()
+    assert progress.reader(small, progress.MIN_READ) is None  # nobody listens outside the block
+    mr, ev = progress.MIN_READ, progress.EVERY
+    assert calls == [(str(small), ev, mr), (str(small), mr, mr), (str(small), mr, mr)]
