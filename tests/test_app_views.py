@@ -171,3 +171,27 @@ async def test_detail_says_code_differs_from_the_parent(app_factory, lab):
                        capture_output=True, text=True, timeout=60, cwd=lab.root, env=cli_env())
     assert r.returncode == 0, r.stderr
     assert "code differs: commit a1b2c3d vs 0f9e8d7+dirty, 3 files changed (vs training_11)" in r.stdout, r.stdout
+
+
+@sync
+async def test_detail_shows_the_logged_config(app_factory, lab):
+    """The config dumps a run's log starts with (read by core in the detail's worker), as `labtui
+    show` prints them; a long one is cut with a pointer to `labtui show`; control characters inert."""
+    log = lab.logs / "training_11" / "output.log"
+    keys = ", ".join(f"k{i}={i}" for i in range(20))
+    log.write_text(f"Namespace(lr=0.01, batch_size=8, data='./d\x1b[2J')\nNamespace({keys})\n"
+                   + log.read_text(encoding="utf-8"), encoding="utf-8")
+    app = app_factory()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await goto(pilot, "training_11")
+        await pilot.press("enter")
+        text = ""
+        for _ in range(200):  # the worker's read: wait on the row, not on time
+            await pilot.pause(0.05)
+            text = " ".join(screen_text(app).split())
+            if "config Namespace" in text:
+                break
+        # terminal escapes never reach the row (the reader drops them; inert() shows any other control)
+        assert "config Namespace: lr=0.01, batch_size=8, data='./d' config" in text, text
+        assert "config Namespace: k0=0, k1=1," in text and "k15=15, … (+4 more: labtui show)" in text, text

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from ...core.metrics import EOL_NL, LogTail
+from ...core.metrics import EOL_NL, LogTail, logged_config
 from ...core.gitinfo import run_code_differs
 from ...core.rundir import RunDir
 from ...core.stoprules import stop_reason
@@ -42,21 +42,28 @@ class LogChunk(Message):
 
 
 class Checkpoints(Message):
-    """A run's checkpoint names (oldest step first) and what ``latest`` names (worker thread)."""
+    """A run's checkpoint names (oldest step first), what ``latest`` names, and the config dumps
+    its log starts with (worker thread)."""
 
-    def __init__(self, names: list[str], latest: str | None) -> None:
+    def __init__(self, names: list[str], latest: str | None, config: list | None = None) -> None:
         super().__init__()
         self.names = names
         self.latest = latest
+        self.config = config or []
 
 
-def read_checkpoints(run_dir) -> tuple[list[str], str | None]:
-    """(Worker thread.) The complete checkpoints of a run and its ``latest`` pointer, via core."""
+def read_checkpoints(run_dir) -> tuple[list[str], str | None, list]:
+    """(Worker thread.) The complete checkpoints of a run, its ``latest`` pointer and its logged
+    config (``[(name, {key: value text})]``), via core."""
     rd = RunDir(run_dir)
-    return [p.name for p in rd.checkpoints()], rd.latest_pointer()
+    return [p.name for p in rd.checkpoints()], rd.latest_pointer(), logged_config(rd.log)
 
 
-def info_table(info, checkpoints: list[str], latest: str | None, differs: str | None = None) -> Table:
+CONFIG_KEYS = 16  # a logged config's keys in the detail view (HF TrainingArguments has 100+)
+
+
+def info_table(info, checkpoints: list[str], latest: str | None, differs: str | None = None,
+               config: list | None = None) -> Table:
     t = Table(box=None, show_header=False, padding=(0, 1), expand=True)
     t.add_column("k", style="bold", no_wrap=True, width=11)
     t.add_column("v", ratio=1)
@@ -106,6 +113,10 @@ def info_table(info, checkpoints: list[str], latest: str | None, differs: str | 
         if latest:
             ck.append(f"  (latest: {latest})", style="green")
         t.add_row("checkpoints", ck)
+    for name, vals in config or ():  # the config dumps the trainer printed (`labtui show`: all)
+        shown = ", ".join(f"{k}={v}" for k, v in list(vals.items())[:CONFIG_KEYS])
+        more = f", … (+{len(vals) - CONFIG_KEYS} more: labtui show)" if len(vals) > CONFIG_KEYS else ""
+        t.add_row("config", Text(inert(f"{name}: {shown}{more}")))  # `labtui show`: logged config
     if info.tags or info.verdict:
         t.add_row("tags", Text(" ".join(info.tags) + (f"  verdict: {info.verdict}" if info.verdict else "")))
     for i, n in enumerate(info.notes):
@@ -134,7 +145,7 @@ class DetailScreen(Screen):
         self.run_id = run_id
         info = lab.state.infos[run_id]
         self.run_dir = info.run_dir
-        self.checkpoints: tuple[list[str], str | None] = ([], None)  # from _scan_thread
+        self.checkpoints: tuple[list[str], str | None, list] = ([], None, [])  # from _scan_thread
         self._info_sig: tuple | None = None
         # core's one log tail: lines from the last 512 KiB on, started over when the log is replaced
         self.follower = LogTail(RunDir(info.run_dir).log, eol=EOL_NL, start_tail=TAIL_BYTES)
@@ -175,8 +186,8 @@ class DetailScreen(Screen):
         if sig == self._info_sig:
             return  # nothing changed: no redraw
         self._info_sig = sig
-        names, latest = self.checkpoints
-        self.query_one("#info", Static).update(info_table(info, names, latest, differs))
+        names, latest, config = self.checkpoints
+        self.query_one("#info", Static).update(info_table(info, names, latest, differs, config))
 
     def _scan_checkpoints(self) -> None:
         self.run_worker(self._scan_thread, thread=True, group="checkpoints", exit_on_error=False)
@@ -185,7 +196,7 @@ class DetailScreen(Screen):
         self.post_message(Checkpoints(*read_checkpoints(self.run_dir)))
 
     def on_checkpoints(self, msg: Checkpoints) -> None:
-        self.checkpoints = (msg.names, msg.latest)
+        self.checkpoints = (msg.names, msg.latest, msg.config)
         self.refresh_info()
         if self.is_attached:  # re-armed after each scan: scans never overlap
             self.set_timer(self.lab.poll_interval, self._scan_checkpoints)
