@@ -72,12 +72,18 @@ def test_a_changed_line_repaints_only_that_line():
             w.update_lines(Text("a\nB\nc\n\n\n"))  # unchanged: nothing at all
             await pilot.pause()
             regions = [r for r, _kw in calls.get(w, []) if r]
-            assert [[(reg.y, reg.height) for reg in r] for r in regions] == [[(1, 1)]]
+            assert [[(reg.x, reg.y, reg.width, reg.height) for reg in r] for r in regions] == [[(0, 1, 1, 1)]]
             assert all(r for r, _kw in calls[w]), "a whole-widget refresh happened"
             assert str(w.render()) == "a\nB\nc\n\n\n"
             w.update_lines(Text("a\nB\n"))  # fewer lines: the whole widget
             await pilot.pause()
             assert w.full_repaints == 2 and w.line_repaints == 1
+            calls.clear()
+            w.update_lines(Text("a\nB\nc CPU 18% load\n"))
+            await pilot.pause()
+            w.update_lines(Text("a\nB\nc CPU 21% load\n"))  # two cells of one line
+            await pilot.pause()
+            assert [(reg.x, reg.y, reg.width) for r, _kw in calls[w][1:] for reg in r] == [(6, 2, 2)]
     asyncio.run(main())
 
 
