@@ -15,8 +15,11 @@ Figures:
   new selection     cursor move -> the plot's curve changed on screen (capture-pane)
   RSS one curve     the app's resident memory once settled with one curve shown
 
-LEET (W&B's terminal viewer): ``--leet PATH_TO_WANDB`` is the hook; not measured here yet
-(wandb belongs only in a separate venv, never in the project's deps).
+LEET (W&B's terminal viewer, `wandb leet DIR`): ``--leet /tmp/leetvenv/bin/wandb`` writes
+``--leet-runs`` offline W&B runs of 100,000 steps with that venv's python (~20 s a run) and
+measures LEET's first curve, idle bytes and RSS the same way.  wandb belongs only in its own
+venv (``python -m venv /tmp/leetvenv && /tmp/leetvenv/bin/pip install wandb``), never in the
+project's deps.
 No assertions: figures only.
 """
 
@@ -165,13 +168,48 @@ def rss_mb(pid: int) -> float:
     return best
 
 
+WANDB_WRITER = """
+import math, sys, wandb
+root, n, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for r in range(n):
+    run = wandb.init(mode="offline", dir=root, project="bench", name=f"r{r:03d}",
+                     settings=wandb.Settings(silent=True))
+    for s in range(steps):
+        loss = 2 * math.exp(-s / (steps / 4)) + 0.1 + 0.02 * math.sin(s)
+        run.log({"loss": loss, "acc": 1 - loss / 3}, step=s)
+    run.finish()
+"""
+
+
+def leet(a, base: Path, sock: str, idle_s: float, fig: list) -> None:
+    wandb = Path(a.leet)
+    py = wandb.parent / "python"
+    root = base / f"wandb-{a.leet_runs}"
+    if not (root / "wandb").exists():
+        t = time.perf_counter()
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(py), "-c", WANDB_WRITER, str(root), str(a.leet_runs), "100000"],
+                       check=True, capture_output=True)
+        print(f"wrote {a.leet_runs} offline W&B runs x 100,000 steps in {time.perf_counter() - t:.0f}s")
+    term = Term(root / "x", sock, [str(wandb), "leet", str(root / "wandb")])
+    fig.append((f"LEET ({a.leet_runs} runs): launch -> first curve", f"{term.wait_screen(has_curve):.2f} s"))
+    time.sleep(5.0)
+    fig.append(("LEET: RSS", f"{rss_mb(term.pid()):.0f} MB"))
+    time.sleep(a.settle)
+    n0 = term.size()
+    time.sleep(idle_s)
+    fig.append((f"LEET: idle bytes ({idle_s:g} s)", f"{(term.size() - n0) / idle_s:.0f} B/s"))
+    term.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir")
     ap.add_argument("--quick", action="store_true", help="20 runs (2 big), 5 s idle window")
     ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle window")
     ap.add_argument("--settle", type=float, default=15.0, help="seconds between first curve + 5 s and the idle window")
-    ap.add_argument("--leet", help="path of a `wandb` from its own venv (hook; not measured yet)")
+    ap.add_argument("--leet", help="path of a `wandb` from its own venv: measure LEET too")
+    ap.add_argument("--leet-runs", type=int, default=1, help="offline W&B runs to write for LEET")
     a = ap.parse_args()
     if not shutil.which("tmux"):
         print("needs tmux")
@@ -234,7 +272,7 @@ def main() -> int:
         fig.append(("plot of new selection p50 / max", f"{statistics.median(plots):.0f} / {max(plots):.0f} ms"))
     term.close()
     if a.leet:
-        fig.append(("LEET", "hook only: not measured (see the docstring)"))
+        leet(a, base, sock, idle_s, fig)
 
     print()
     wide = max(len(k) for k, _ in fig)
