@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
 from ..core import metrics as M
 from ..core import runs as core_runs
@@ -227,6 +226,7 @@ def stats(col) -> tuple[float | None, float | None, float | None]:
     """(last, min, max) of the finite values of a column."""
     if col is None or not len(col):
         return None, None, None
+    import numpy as np  # deferred: ~70 ms at start-up, before the app can paint its table
     a = np.frombuffer(col, dtype=np.float64) if hasattr(col, "typecode") else np.asarray(col, float)
     fin = a[np.isfinite(a)]
     if not len(fin):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...core.gpus import NA, fmt
 from ..fmt import bar, sparkline
+from .lines import LineStatic
 
 
 
@@ -107,7 +107,7 @@ def render_gpus(snap, history, width: int, known=None) -> Text:
     return t
 
 
-class GpuPanel(Static):
+class GpuPanel(LineStatic):
     """Redraws only when the rendered text changes."""
 
     def __init__(self, **kw):
@@ -118,6 +118,7 @@ class GpuPanel(Static):
         self._drawn = 0.0
 
     def on_resize(self, event) -> None:
+        super().on_resize(event)
         if self._data is not None:
             self.show(*self._data, force=True)
 
@@ -140,4 +141,4 @@ class GpuPanel(Static):
         if self._last is not None and txt == self._last:
             return
         self._last = txt
-        self.update(txt)
+        self.update_lines(txt)  # only the lines that changed reach the terminal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from ...core.text import age
@@ -132,6 +133,12 @@ class RunsTable(DataTable):
         self._widths: dict[str, int] = {}
         self._labels: dict[str, str] = {}
         self.narrow = False
+        self._cell_only = False  # update_cell's whole-table refresh() is skipped: sync repaints the cell
+
+    def refresh(self, *regions, **kw):
+        if getattr(self, "_cell_only", False) and not regions:  # refresh() runs in __init__ too
+            return self
+        return super().refresh(*regions, **kw)
 
     def set_narrow(self, narrow: bool) -> None:
         if narrow == self.narrow and self._cols:
@@ -158,11 +165,18 @@ class RunsTable(DataTable):
                 widths[c] > self._widths.get(c, 0) for c in cols):
             self._rebuild(cols, order, cells, keep, widths, labels)
             return
-        for rid, new in cells.items():
-            old = self._cells.get(rid, {})
-            for c in cols:
+        for y, rid in enumerate(order):
+            old, new = self._cells.get(rid, {}), cells[rid]
+            for x, c in enumerate(cols):
                 if old.get(c) != new[c]:
-                    self.update_cell(rid, c, new[c])
+                    # DataTable.update_cell repaints the whole table (every row and the
+                    # scrollbar reach the terminal again): repaint only this cell
+                    self._cell_only = True
+                    try:
+                        self.update_cell(rid, c, new[c])
+                    finally:
+                        self._cell_only = False
+                    self.refresh_coordinate(Coordinate(y, x))
         self._cells = cells
 
     def _rebuild(self, cols, order, cells, keep, widths, labels) -> None:

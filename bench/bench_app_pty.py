@@ -1,0 +1,289 @@
+"""The app as a user feels it: driven in a real terminal (tmux, 160x48), figures from the
+output stream (``pipe-pane``) and the screen (``capture-pane``).  Prints a table.
+
+    python bench/bench_app_pty.py [--dir DIR] [--quick] [--leet /tmp/leetvenv/bin/wandb]
+
+Lab: 200 finished runs, 20 of them with 100,000-point metrics.jsonl (the rest 1,000 points).
+Figures:
+  idle B/s          bytes written to the terminal per second over 20 s once the app settled
+                    (first curve + 20 s; no run alive, nothing changes; target 0; without GPUs
+                    the host CPU/load line moves every 5 s: its changed cells are the rest)
+  first curve       launch -> first braille/marker cell of a curve on screen (caches warm)
+  cold open 20      launch on 20 uncached 100k-point runs -> table filled ("loading…" gone)
+  reopen 200        launch on the 200-run lab (caches warm) -> table filled
+  key->redraw       cursor moves (Down, then Up; `j` is not bound): key sent -> output quiet for 30 ms; p50 / p99
+  new selection     cursor move -> the plot's curve changed on screen (capture-pane)
+  RSS one curve     the app's resident memory once settled with one curve shown
+
+LEET (W&B's terminal viewer, `wandb leet DIR`): ``--leet /tmp/leetvenv/bin/wandb`` writes
+``--leet-runs`` offline W&B runs of 100,000 steps with that venv's python (~20 s a run) and
+measures LEET's first curve, idle bytes and RSS the same way.  wandb belongs only in its own
+venv (``python -m venv /tmp/leetvenv && /tmp/leetvenv/bin/pip install wandb``), never in the
+project's deps.
+No assertions: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tui.core import fsio  # noqa: E402
+from tui.core.rundir import RunDir  # noqa: E402
+
+W, H = 160, 48
+CURVE = re.compile("[\u2801-\u28ff•]")
+
+
+def metrics_bytes(rows: int) -> bytes:
+    out = []
+    for s in range(rows):
+        loss = 2 * math.exp(-s / (rows / 4)) + 0.1 + 0.02 * math.sin(s)
+        out.append(json.dumps({"step": s, "loss": round(loss, 6), "acc": round(1 - loss / 3, 5)}))
+    return ("\n".join(out) + "\n").encode()
+
+
+def make_lab(root: Path, runs: int, big: int, big_rows: int = 100_000, small_rows: int = 1000) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    data = {big_rows: metrics_bytes(big_rows), small_rows: metrics_bytes(small_rows)}
+    text = ['[experiments.e]\ncommand = "python train.py --lr {lr}"\nparams = { lr = 1e-3 }\n\n']
+    for i in range(runs):
+        rid = f"r{i:03d}"
+        d = root / "logs" / rid
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "output.log").write_text("".join(f"step {s} loss 0.5\n" for s in range(100)))
+        (d / "metrics.jsonl").write_bytes(data[big_rows if i < big else small_rows])
+        fsio.write_json_atomic(d / "exit.json", {"code": 0, "signal": None,
+                                                  "ended": "2026-05-13T10:00:00+00:00", "killed": False})
+        text.append(f'[runs.{rid}]\nexperiment = "e"\ncommand = "python train.py"\n'
+                    f'params = {{ lr = {1e-3 * (1 + i % 7)} }}\nstatus = "finished"\n'
+                    f'started = 2026-05-13T08:00:00+00:00\nended = 2026-05-13T10:00:00+00:00\n'
+                    f'exit_code = 0\n\n')
+    (root / "experiments.toml").write_text("".join(text))
+    return root / "experiments.toml"
+
+
+def drop_caches(lab: Path) -> None:
+    for d in (lab / "logs").iterdir():
+        for name in (RunDir.METRICS_CACHE, RunDir.FLAGS_CACHE):
+            p = d / name
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.exists():
+                p.unlink()
+
+
+class Term:
+    """One app in a detached tmux session; its output stream goes to a file."""
+
+    def __init__(self, journal: Path, sock: str, argv: list[str] | None = None):
+        self.sock = sock
+        self.log = Path(tempfile.mktemp(prefix="labtui-pipe-"))
+        self.log.write_bytes(b"")
+        argv = argv or [sys.executable, "-m", "tui.cli", "--journal", str(journal)]
+        env = f"env -u LABTUI_FAKE_GPUS PYTHONPATH={ROOT} TERM=xterm-256color "
+        self.t0 = time.perf_counter()
+        self.tmux("new-session", "-d", "-s", "b", "-x", str(W), "-y", str(H),
+                  "-c", str(journal.parent), env + " ".join(argv))
+        self.tmux("pipe-pane", "-o", "-t", "b", f"cat >> {self.log}")
+
+    def tmux(self, *a: str) -> str:
+        return subprocess.run(["tmux", "-L", self.sock, *a], capture_output=True, text=True).stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "b")
+
+    def size(self) -> int:
+        return self.log.stat().st_size
+
+    def pid(self) -> int:
+        return int(self.tmux("display", "-p", "-t", "b", "#{pane_pid}").strip())
+
+    def wait_screen(self, pred, limit: float = 120.0, every: float = 0.01) -> float:
+        while time.perf_counter() - self.t0 < limit:
+            s = self.screen()
+            if not s:
+                raise SystemExit("the app is gone (tmux pane closed)")
+            if pred(s):
+                return time.perf_counter() - self.t0
+            time.sleep(every)
+        return float("nan")
+
+    def quiet(self, since: float, quiet: float = 0.03, limit: float = 5.0) -> float:
+        """Seconds from ``since`` to the last output byte before ``quiet`` s of silence."""
+        n, last = self.size(), None
+        while time.perf_counter() - since < limit:
+            time.sleep(0.002)
+            m = self.size()
+            now = time.perf_counter()
+            if m != n:
+                n, last = m, now
+            elif last is not None and now - last >= quiet:
+                return last - since
+        return float("nan")
+
+    def keys(self, *k: str) -> None:
+        self.tmux("send-keys", "-t", "b", *k)
+
+    def close(self) -> None:
+        self.keys("q")
+        time.sleep(0.5)
+        self.tmux("kill-server")
+        self.log.unlink(missing_ok=True)
+
+
+def filled(s: str) -> bool:
+    return "runs" in s and "loading…" not in s and "r0" in s
+
+
+def has_curve(s: str) -> bool:
+    return any(CURVE.search(line[: W * 3 // 4]) for line in s.splitlines()[H // 3:])
+
+
+def rss_mb(pid: int) -> float:
+    """The app's RSS: the pane's process or its python child."""
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                                     text=True).stdout.split()]
+    best = 0.0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    best = max(best, int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return best
+
+
+WANDB_WRITER = """
+import math, sys, wandb
+root, n, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for r in range(n):
+    run = wandb.init(mode="offline", dir=root, project="bench", name=f"r{r:03d}",
+                     settings=wandb.Settings(silent=True))
+    for s in range(steps):
+        loss = 2 * math.exp(-s / (steps / 4)) + 0.1 + 0.02 * math.sin(s)
+        run.log({"loss": loss, "acc": 1 - loss / 3}, step=s)
+    run.finish()
+"""
+
+
+def leet(a, base: Path, sock: str, idle_s: float, fig: list) -> None:
+    wandb = Path(a.leet)
+    py = wandb.parent / "python"
+    root = base / f"wandb-{a.leet_runs}"
+    if not (root / "wandb").exists():
+        t = time.perf_counter()
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(py), "-c", WANDB_WRITER, str(root), str(a.leet_runs), "100000"],
+                       check=True, capture_output=True)
+        print(f"wrote {a.leet_runs} offline W&B runs x 100,000 steps in {time.perf_counter() - t:.0f}s")
+    term = Term(root / "x", sock, [str(wandb), "leet", str(root / "wandb")])
+    any_curve = re.compile("[\u2801-\u28ff]").search  # LEET's charts sit at the top
+    fig.append((f"LEET ({a.leet_runs} runs): launch -> first curve",
+                f"{term.wait_screen(lambda s: bool(any_curve(s))):.2f} s"))
+    time.sleep(5.0)
+    fig.append(("LEET: RSS", f"{rss_mb(term.pid()):.0f} MB"))
+    time.sleep(a.settle)
+    n0 = term.size()
+    time.sleep(idle_s)
+    fig.append((f"LEET: idle bytes ({idle_s:g} s)", f"{(term.size() - n0) / idle_s:.0f} B/s"))
+    term.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir")
+    ap.add_argument("--quick", action="store_true", help="20 runs (2 big), 5 s idle window")
+    ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle window")
+    ap.add_argument("--settle", type=float, default=15.0, help="seconds between first curve + 5 s and the idle window")
+    ap.add_argument("--leet", help="path of a `wandb` from its own venv: measure LEET too")
+    ap.add_argument("--leet-runs", type=int, default=1, help="offline W&B runs to write for LEET")
+    a = ap.parse_args()
+    if not shutil.which("tmux"):
+        print("needs tmux")
+        return 2
+    runs, big = (20, 2) if a.quick else (200, 20)
+    idle_s = 5.0 if a.quick else a.idle
+    base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="labtui-benchpty-"))
+    sock = f"labtui-bench-{os.getpid()}"
+    fig: list[tuple[str, str]] = []
+    t = time.perf_counter()
+    lab = base / "lab" / "experiments.toml"
+    cold = base / "cold" / "experiments.toml"
+    if not lab.exists():
+        make_lab(lab.parent, runs, big)
+        make_lab(cold.parent, big, big)
+    print(f"labs in {base} ({time.perf_counter() - t:.1f}s to build)")
+
+    # cold open: 20 uncached big runs -> table filled
+    drop_caches(cold.parent)
+    term = Term(cold, sock)
+    fig.append((f"cold open {big} uncached runs -> table filled", f"{term.wait_screen(filled):.2f} s"))
+    term.wait_screen(has_curve)
+    term.close()
+
+    # warm the big lab's caches once, then measure reopen / first curve / idle / keys / RSS
+    term = Term(lab, sock)
+    term.wait_screen(filled, limit=300)
+    term.close()
+    term = Term(lab, sock)
+    fig.append((f"reopen {runs} runs (warm) -> table filled", f"{term.wait_screen(filled):.2f} s"))
+    fig.append(("launch -> first curve on screen", f"{term.wait_screen(has_curve):.2f} s"))
+    time.sleep(5.0)  # first polls
+    fig.append(("RSS with one curve", f"{rss_mb(term.pid()):.0f} MB"))
+    time.sleep(a.settle)  # the deferred loss-cliff checks of every run, the last redraws
+    n0 = term.size()
+    time.sleep(idle_s)
+    fig.append((f"idle bytes to the terminal ({idle_s:g} s)", f"{(term.size() - n0) / idle_s:.0f} B/s"))
+
+    # key -> redraw (cursor moves), plot of the new selection
+    moves, plots = [], []
+    for i in range(30):
+        before = term.screen()
+        t0 = time.perf_counter()
+        term.keys("Down" if i < 15 else "Up")
+        moves.append(term.quiet(t0) * 1000)
+        plot0 = [ln[: W * 3 // 4] for ln in before.splitlines()[H // 3:]]
+        end = time.perf_counter() + 3
+        while time.perf_counter() < end:
+            now = [ln[: W * 3 // 4] for ln in term.screen().splitlines()[H // 3:]]
+            if now != plot0:
+                plots.append((time.perf_counter() - t0) * 1000)
+                break
+            time.sleep(0.005)
+        time.sleep(0.3)
+    moves = [m for m in moves if m == m]
+    if moves:
+        q = statistics.quantiles(moves, n=100) if len(moves) > 1 else moves * 99
+        fig.append(("key->redraw (Down/Up) p50 / p99", f"{statistics.median(moves):.0f} / {q[98]:.0f} ms"))
+    if plots:
+        fig.append(("plot of new selection p50 / max", f"{statistics.median(plots):.0f} / {max(plots):.0f} ms"))
+    term.close()
+    if a.leet:
+        leet(a, base, sock, idle_s, fig)
+
+    print()
+    wide = max(len(k) for k, _ in fig)
+    for k, v in fig:
+        print(f"  {k:<{wide}}  {v}")
+    if not a.dir:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

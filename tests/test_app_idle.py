@@ -1,0 +1,111 @@
+"""An idle app writes nothing to the terminal: polls with unchanged data repaint no widget,
+and a changed line or cell repaints only itself (not the whole panel or table)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.text import Text
+from textual.app import App
+
+from tests.snapshot_tests import conftest as fixtures
+from tui.app.widgets.gpu_panel import GpuPanel
+from tui.app.widgets.lines import LineStatic
+
+app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
+
+SIZE = (160, 48)
+
+
+def count_refreshes(root, method: str = "refresh") -> dict:
+    """Record every call of ``method`` on ``root``'s widgets: widget -> [(regions, kwargs)].
+    ``refresh``: any repaint or layout asked for; ``_set_dirty``: what is marked dirty in the
+    end (no regions: the whole widget)."""
+    calls: dict = {}
+    for w in [root, *root.walk_children()]:
+        def rec(*regions, _w=w, _orig=getattr(w, method), **kw):
+            calls.setdefault(_w, []).append((regions, kw))
+            return _orig(*regions, **kw)
+        setattr(w, method, rec)
+    return calls
+
+
+def test_polls_with_unchanged_data_repaint_nothing(app_factory):
+    async def main():
+        app = app_factory(poll_interval=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, polls=3)
+            # the deferred checks after opening and the first redraws: wait until a few
+            # polls in a row change nothing, then count
+            calls = count_refreshes(app.screen)
+            deadline = time.monotonic() + 60
+            while True:
+                calls.clear()
+                start = app.polls
+                while app.polls < start + 6:
+                    assert time.monotonic() < deadline, "the app never went quiet over 6 polls"
+                    await pilot.pause(0.02)
+                await pilot.pause()
+                if not calls or time.monotonic() > deadline:
+                    break
+            names = {f"{type(w).__name__}#{w.id}": len(c) for w, c in calls.items()}
+            assert names == {}, f"polls with unchanged data repainted {names}"
+    asyncio.run(main())
+
+
+def test_a_changed_line_repaints_only_that_line():
+    class One(App):
+        def compose(self):
+            yield LineStatic(id="p")
+
+    async def main():
+        app = One()
+        async with app.run_test(size=(60, 20)) as pilot:
+            w = app.query_one(LineStatic)
+            w.styles.height = 10  # a fixed size, as the GPU panel's (a resize repaints all)
+            await pilot.pause()
+            w.update_lines(Text("a\nb\nc\n\n\n"))
+            await pilot.pause()
+            calls = count_refreshes(w, "_set_dirty")
+            w.update_lines(Text("a\nB\nc\n\n\n"))
+            w.update_lines(Text("a\nB\nc\n\n\n"))  # unchanged: nothing at all
+            await pilot.pause()
+            regions = [r for r, _kw in calls.get(w, []) if r]
+            assert [[(reg.x, reg.y, reg.width, reg.height) for reg in r] for r in regions] == [[(0, 1, 1, 1)]]
+            assert all(r for r, _kw in calls[w]), "a whole-widget refresh happened"
+            assert str(w.render()) == "a\nB\nc\n\n\n"
+            w.update_lines(Text("a\nB\n"))  # fewer lines: the whole widget
+            await pilot.pause()
+            assert w.full_repaints == 2 and w.line_repaints == 1
+            calls.clear()
+            w.update_lines(Text("a\nB\nc CPU 18% load\n"))
+            await pilot.pause()
+            w.update_lines(Text("a\nB\nc CPU 21% load\n"))  # two cells of one line
+            await pilot.pause()
+            assert [(reg.x, reg.y, reg.width) for r, _kw in calls[w][1:] for reg in r] == [(6, 2, 2)]
+    asyncio.run(main())
+
+
+def test_table_cell_change_repaints_only_its_cell(app_factory):
+    async def main():
+        app = app_factory(poll_interval=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, polls=3)
+            table = app.query_one("#runs")
+            rid = table._order[0]
+            col = "status" if "status" in table._cols else table._cols[-1]
+            calls = count_refreshes(table, "_set_dirty")
+            old = table._cells[rid][col]
+            table._cells[rid] = dict(table._cells[rid]) | {col: Text("stale")}
+            app.refresh_table()  # the real cell differs from "stale": that cell is synced
+            await pilot.pause()
+            got = calls.get(table, [])
+            assert got and all(r for r, _kw in got), f"whole-table refresh: {got}"
+            assert all(reg.height == 1 for r, _kw in got for reg in r)
+            assert table._cells[rid][col] == old
+    asyncio.run(main())
+
+
+def test_gpu_panel_is_a_line_static():
+    assert issubclass(GpuPanel, LineStatic)
