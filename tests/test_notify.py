@@ -42,12 +42,17 @@ VALUES = PROGS / "values.py"
 DUMP = 'env | grep ^LABTUI_ | sort > "$LABTUI_RUN_ID.$LABTUI_EVENT.tmp" && mv "$LABTUI_RUN_ID.$LABTUI_EVENT.tmp" "$LABTUI_RUN_ID.$LABTUI_EVENT.env"'
 
 
+HOOK_VARS = {"LABTUI_EVENT", "LABTUI_RUN_ID", "LABTUI_STATUS", "LABTUI_EXIT_CODE", "LABTUI_REASON",
+             "LABTUI_FLAG", "LABTUI_JOURNAL"}
+
+
 def hook_env(lab, run_id: str, event: str) -> dict:
     p = lab.root / f"{run_id}.{event}.env"
     wait_for(p.exists, f"the {event} hook of {run_id}")
     env = dict(ln.split("=", 1) for ln in p.read_text().splitlines())
-    env.pop("LABTUI_CONFIG", None)  # the tests' own (conftest), passed on like any variable
-    return env
+    # LABTUI_* variables of the tests' own environment (conftest's LABTUI_CONFIG, CI's
+    # LABTUI_REQUIRE_SLURM) are passed on like any variable; any other one is the hook's doing
+    return {k: v for k, v in env.items() if k in HOOK_VARS or os.environ.get(k) != v}
 
 
 def set_lab(lab, table: str) -> None:
