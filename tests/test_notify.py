@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -63,6 +64,11 @@ def toml_str(s: str) -> str:
     return json.dumps(s)  # a JSON string is a TOML basic string
 
 
+def sh(script: str) -> str:
+    """An on_event value that asks for a shell (hooks run without one unless asked)."""
+    return "sh -c " + shlex.quote(script)
+
+
 @pytest.fixture
 def cleanup(lab):
     yield
@@ -77,7 +83,7 @@ def cleanup(lab):
 # --------------------------------------------------------------------------- the hook
 
 def test_the_hook_gets_each_event_in_its_environment(lab, cleanup):
-    set_lab(lab, f"[labtui]\non_event = {toml_str(DUMP)}\n")
+    set_lab(lab, f"[labtui]\non_event = {toml_str(sh(DUMP))}\n")
     j = str(lab.journal)
     lab.labtui("run", "--name", "nanrun", "--stop-on", "nan", "--", PY, str(VALUES), "loss", "1", "nan", check=True)
     lab.labtui("run", "--name", "ok", "--", PY, str(VALUES), "loss", "1", "0.5", "--end", check=True)
@@ -108,11 +114,12 @@ def test_the_hook_gets_each_event_in_its_environment(lab, cleanup):
 
 def test_the_user_config_hook(lab, tmp_path, cleanup):
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f"notify = \"off\"\non_event = {toml_str(DUMP)}\n\n[keys]\nkill = \"K\"\n")
+    cfg.write_text(f"notify = \"off\"\non_event = {toml_str(sh(DUMP))}\n\n[keys]\nkill = \"K\"\n")
     lab.labtui("run", "--name", "u1", "--", PY, "-c", "pass", check=True, env={"LABTUI_CONFIG": str(cfg)})
     assert hook_env(lab, "u1", "run_ended")["LABTUI_STATUS"] == "finished"
     # the lab's [labtui] wins over the user's
-    set_lab(lab, "[labtui]\non_event = 'echo lab > \"$LABTUI_RUN_ID.lab\"'\n")
+    lab_hook = toml_str(sh('echo lab > "$LABTUI_RUN_ID.lab"'))
+    set_lab(lab, f"[labtui]\non_event = {lab_hook}\n")
     lab.labtui("run", "--name", "u2", "--", PY, "-c", "pass", check=True, env={"LABTUI_CONFIG": str(cfg)})
     wait_for((lab.root / "u2.lab").exists, "the lab's hook")
     assert not (lab.root / "u2.run_ended.env").exists()
@@ -121,7 +128,7 @@ def test_the_user_config_hook(lab, tmp_path, cleanup):
 def test_a_hanging_hook_is_killed_at_its_timeout_and_a_failing_one_changes_nothing(lab, cleanup):
     hook = ('case "$LABTUI_RUN_ID" in hang) echo $$ > hang.pid; exec sleep 600;; '
             'fail) echo "boom \\033]0;title\\007" >&2; exit 7;; esac')
-    set_lab(lab, f"[labtui]\non_event = {toml_str(hook)}\nhook_timeout = 1\n")
+    set_lab(lab, f"[labtui]\non_event = {toml_str(sh(hook))}\nhook_timeout = 1\n")
     lab.labtui("run", "--name", "hang", "--", PY, "-c", "pass", check=True)
     lab.labtui("run", "--name", "fail", "--", PY, "-c", "pass", check=True)
     for rid in ("hang", "fail"):
@@ -143,7 +150,7 @@ def test_a_kill_never_signals_a_hook_of_the_run(lab, cleanup):
     """A hook carries the run id (LABTUI_RUN_ID) but is none of the run's processes: neither the
     kill's SIGKILL sweep nor the shim's clean-up touches a hook still running."""
     hook = 'if [ "$LABTUI_EVENT" = flag ]; then echo $$ > flag.pid; exec sleep 600; fi'
-    set_lab(lab, f"[labtui]\non_event = {toml_str(hook)}\n")
+    set_lab(lab, f"[labtui]\non_event = {toml_str(sh(hook))}\n")
     lab.labtui("run", "--name", "r1", "--", PY, str(VALUES), "loss", "1", "nan", check=True)
     pid_file = lab.root / "flag.pid"
     pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), "the flag hook"))
@@ -163,7 +170,7 @@ def test_a_kill_never_signals_a_hook_of_the_run(lab, cleanup):
 
 def test_hook_settings_errors_are_one_line():
     for data, msg in [({"labtui": "x"}, "lab.toml: 'labtui' must be a table"),
-                      ({"labtui": {"on_event": 3}}, "lab.toml: [labtui]: on_event must be a shell command"),
+                      ({"labtui": {"on_event": 3}}, "lab.toml: [labtui]: on_event must be a command"),
                       ({"labtui": {"on_event": "x", "hook_timeout": -1}},
                        "lab.toml: [labtui]: hook_timeout must be a number of seconds > 0, not -1")]:
         with pytest.raises(UserError) as e:
@@ -300,3 +307,16 @@ def test_osc_is_written_to_the_terminal_only_when_enabled(lab, tmp_path, cleanup
         assert b"\x07" in data and b"\x1b]9;" not in data and b"\x1b]777;" not in data
     finally:
         pane.kill_server()
+
+
+def test_a_hook_runs_without_a_shell_unless_asked(lab, cleanup):
+    """The lab's on_event sits in the journal: it is split like a shell would and run without
+    one (`;`, `$(...)` are plain arguments); `sh -c '...'` is how a user asks for a shell."""
+    set_lab(lab, "[labtui]\non_event = 'touch made; touch $(id)'\n")
+    lab.labtui("run", "--name", "r", "--", PY, "-c", "pass", check=True)
+    log = RunDir(lab.run_dir("r")).hooks_log
+    wait_for(lambda: log.exists() and "run_ended r: exit 0" in log.read_text(), "the hook's end")
+    assert sorted(p.name for p in lab.root.iterdir() if p.name in ("made;", "touch", "$(id)", "made")) == \
+        ["$(id)", "made;", "touch"]
+    with pytest.raises(UserError, match="cannot split on_event"):
+        hook_for({"labtui": {"on_event": "echo 'unclosed"}}, "lab.toml", {})

@@ -3,8 +3,10 @@ the user config (``~/.config/labtui/config.toml``); the lab's wins.
 
 The hook a run gets is resolved at launch (:func:`hook_for`) and kept in its ``spec.json``;
 the run's shim fires it (:func:`fire`) when the run ends and when its watcher sees a new
-flag.  Each firing is a detached ``python -m tui.core.hooks`` that runs CMD through the shell
-in its own session with the event in its environment (``LABTUI_EVENT``, ``LABTUI_RUN_ID``,
+flag.  Each firing is a detached ``python -m tui.core.hooks`` that runs CMD in its own session.
+CMD is split like a shell would (``shlex``) and run WITHOUT a shell, as run commands are: the
+lab's value sits in a journal others may write; a user who wants a shell says so
+(``on_event = "sh -c '...'"``).  It runs with the event in its environment (``LABTUI_EVENT``, ``LABTUI_RUN_ID``,
 ``LABTUI_STATUS``, ``LABTUI_EXIT_CODE``, ``LABTUI_REASON``, ``LABTUI_FLAG``,
 ``LABTUI_JOURNAL``), its output appended to ``RunDir.hooks_log``, killed (its whole process
 group) after ``hook_timeout`` seconds (default 30).  Nothing a hook does (fail, hang, print
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -38,7 +41,12 @@ def _settings(table: dict, where: object) -> dict | None:
     if cmd is None:
         return None
     if not isinstance(cmd, str) or not cmd.strip():
-        raise UserError(f"{where}: on_event must be a shell command (a string)")
+        raise UserError(f"{where}: on_event must be a command (a string; run without a shell: "
+                        "write sh -c '...' for one)")
+    try:
+        shlex.split(cmd)
+    except ValueError as e:
+        raise UserError(f"{where}: cannot split on_event {cmd!r}: {e}") from None
     timeout = table.get("hook_timeout", HOOK_TIMEOUT)
     if (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not math.isfinite(timeout)
             or timeout <= 0):
@@ -101,12 +109,17 @@ def _stamp() -> str:
 
 
 def run_hook(cmd: str, timeout: float) -> int:
-    """(The detached runner.)  Run ``cmd`` through the shell in its own process group, stdout
+    """(The detached runner.)  Run ``cmd`` (split like a shell would, never run by one) in its
+    own process group, stdout
     and stderr to ours (the run's hooks log); after ``timeout`` s SIGTERM its group, then
     SIGKILL.  Returns its exit code (124 on a timeout)."""
     event, run_id = os.environ.get(procs.HOOK_ENV, "?"), os.environ.get(procs.RUN_TAG, "?")
     print(f"{_stamp()} {event} {run_id}: {cmd}", flush=True)
-    p = subprocess.Popen(cmd, shell=True, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        p = subprocess.Popen(shlex.split(cmd), stdin=subprocess.DEVNULL, start_new_session=True)
+    except (OSError, ValueError) as e:
+        print(f"{_stamp()} {event} {run_id}: cannot start the hook: {e}", flush=True)
+        return 127
     try:
         rc = p.wait(timeout)
     except subprocess.TimeoutExpired:
