@@ -20,15 +20,34 @@ os.environ["LABTUI_CONFIG"] = os.devnull
 
 def wait_for(pred, what: str = "condition", timeout: float = 60.0, every: float = 0.05):
     """Poll ``pred`` until it returns something true (returned); at the deadline, AssertionError
-    naming ``what``.  Tests wait on conditions like this, never on sleeps alone."""
+    naming ``what``.  Tests wait on conditions like this, never on sleeps alone.  A file the
+    predicate reads that does not exist yet (FileNotFoundError) counts as "not yet"."""
     deadline = time.monotonic() + timeout
     while True:
-        got = pred()
+        try:
+            got = pred()
+        except FileNotFoundError:
+            got = None
         if got:
             return got
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
+
+
+def end_runs(journal) -> None:
+    """Test teardown: cancel the lab's waiting runs and kill its live ones at once, never
+    raising (a run may end by itself meanwhile): no sleeper outlives its test."""
+    from tui.core import runs
+
+    for r in runs.list_runs(journal):
+        try:
+            if r.status == runs.Status.QUEUED:
+                runs.queue.cancel(journal, r.id, "test teardown")
+            elif r.alive:
+                runs.kill(journal, r.id, now=True)
+        except Exception:  # noqa: BLE001 - teardown of a run that may already be gone
+            pass
 
 
 def cli_env(extra: dict | None = None) -> dict:

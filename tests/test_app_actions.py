@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from textual import events
 
+from tests.conftest import end_runs
 from tests.snapshot_tests.labdata import no_gpu
 from tests.test_app import sync
 from tui.app.app import LabApp
@@ -40,12 +41,7 @@ def alab(tmp_path, monkeypatch):
     j = tmp_path / "experiments.toml"
     j.write_text(JOURNAL, encoding="utf-8")
     yield j
-    for r in runs.list_runs(j):  # never leave a sleeper behind
-        if r.alive:
-            try:
-                runs.kill(j, r.id, mode="now")
-            except Exception:  # noqa: BLE001
-                pass
+    end_runs(j)  # never leave a sleeper behind
 
 
 def make_app(journal):

@@ -8,6 +8,7 @@ import pytest
 
 from tests.test_app import sync
 from tests.test_app_actions import JOURNAL, dialog_title, make_app, rec, start, until
+from tests.conftest import end_runs
 from tests.test_queue import shims_of, wait_for, write_gpus
 from tui.app.screens.actions import KillDialog, NewRunDialog
 from tui.core import runs
@@ -26,14 +27,7 @@ def wlab(tmp_path, monkeypatch):
     j = tmp_path / "experiments.toml"
     j.write_text(JOURNAL, encoding="utf-8")
     yield j
-    for r in runs.list_runs(j):
-        try:
-            if r.status == Status.QUEUED:
-                runs.queue.cancel(j, r.id, "test teardown")
-            elif r.alive:
-                runs.kill(j, r.id, mode="now")
-        except runs.UserError:
-            pass
+    end_runs(j)
     for r in runs.list_runs(j):
         wait_for(lambda: not shims_of(r.run_dir), f"{r.id}'s shim to leave", 30)
 

@@ -18,7 +18,7 @@ import pytest
 from tui.core import metrics, procs, runs
 from tui.core.journal import Journal
 
-from .conftest import PROGS, ROOT, cli_env, wait_for
+from .conftest import PROGS, ROOT, cli_env, end_runs, wait_for
 
 HEADER = "# e2e lab: my comments stay\n"
 LAB_TOML = HEADER + """
@@ -83,12 +83,7 @@ def pane(lab, request):
     p = Pane(f"labtui-e2e-{os.getpid()}-{request.node.name[:20]}", lab)
     yield p
     p.kill_server()
-    for r in runs.list_runs(lab.journal):
-        if r.alive:
-            try:
-                runs.kill(lab.journal, r.id, now=True)
-            except Exception:
-                pass
+    end_runs(lab.journal)
 
 
 def _env_for_runs():

@@ -32,7 +32,7 @@ from tui.core.metrics import RunFlags
 from tui.core.notify import clean, event_for, message, notify_mode, osc_notification
 from tui.core.rundir import RunDir
 
-from .conftest import PROGS, wait_for
+from .conftest import PROGS, end_runs, wait_for
 from .test_e2e_tmux import Pane
 from .test_escapes import ESCAPES
 
@@ -72,12 +72,7 @@ def sh(script: str) -> str:
 @pytest.fixture
 def cleanup(lab):
     yield
-    for r in runs.list_runs(lab.journal):
-        if r.alive:
-            try:
-                runs.kill(lab.journal, r.id, now=True)
-            except Exception:
-                pass
+    end_runs(lab.journal)
 
 
 # --------------------------------------------------------------------------- the hook

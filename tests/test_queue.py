@@ -20,7 +20,7 @@ from tui.core import runs
 from tui.core.journal import Journal
 from tui.core.rundir import RunDir
 
-from .conftest import PROGS, cli_env, wait_for
+from .conftest import PROGS, cli_env, end_runs, wait_for
 
 GIB = 1 << 30
 TOTAL = 80 * GIB
@@ -65,18 +65,7 @@ def qlab(lab, tmp_path):
                 f'params = {{ prog = "{PROGS / "count.py"}", n = 100000 }}\n')
     lab.q = lambda *a, check=True: lab.labtui(*a, env=lab.env, check=check)
     yield lab
-    for r in runs.list_runs(lab.journal):
-        if r.status == runs.Status.QUEUED:
-            try:
-                runs.queue.cancel(lab.journal, r.id, "test teardown")
-            except runs.UserError:
-                pass
-    for r in runs.list_runs(lab.journal):
-        if r.alive:
-            try:
-                runs.kill(lab.journal, r.id, now=True)
-            except runs.UserError:
-                pass
+    end_runs(lab.journal)
     for r in runs.list_runs(lab.journal):
         wait_for(lambda: not shims_of(r.run_dir), f"{r.id}'s shim to leave", 30)
 

@@ -14,7 +14,6 @@ import time
 
 import pytest
 
-from tui.core import runs
 from tui.core.errors import UserError
 from tui.core.journal import Journal
 from tui.core.metrics import Series
@@ -22,7 +21,7 @@ from tui.core.rundir import RunDir, checkpoint_step
 from tui.core.stoprules import (Checker, StopRules, fmt_duration, parse_duration, parse_on,
                                 parse_rules, parse_when)
 
-from .conftest import PROGS, wait_for
+from .conftest import PROGS, end_runs, wait_for
 
 PY = sys.executable
 VALUES = PROGS / "values.py"
@@ -50,12 +49,7 @@ max_time = "soon"
 def slab(lab):
     lab.journal.write_text(LAB, encoding="utf-8")
     yield lab
-    for r in runs.list_runs(lab.journal):
-        if r.alive:
-            try:
-                runs.kill(lab.journal, r.id, now=True)
-            except Exception:
-                pass
+    end_runs(lab.journal)
 
 
 def values_run(lab, name: str, *flags: str, values=("1",), metric="loss"):

@@ -111,13 +111,8 @@ def judge_end(run_dir: RunDir, journal_path: str, run_id: str, exit_info: dict,
         return {}
     state = _why_ended(run_dir, job)
     if state == "REQUEUED":  # not an end: the next attempt continues this run (see prepare)
-        try:
-            old = (Journal(journal_path).read().get("runs") or {}).get(run_id, {}).get("slurm")
-        except (JournalError, OSError):
-            old = None
-        t = tomlkit.inline_table()
-        t.update(dict(old) if isinstance(old, dict) else {"job_id": job})
-        t.update({"state": "REQUEUED", "reason": "requeued by Slurm", "requeued": attempt() + 1})
+        t = _slurm_table(journal_path, run_id, job,
+                         state="REQUEUED", reason="requeued by Slurm", requeued=attempt() + 1)
         return {"requeued": True, "status": "pending", "slurm": t}
     if state not in ("CANCELLED", "TIMEOUT", "PREEMPTED", "NODE_FAIL", "DEADLINE", "OUT_OF_MEMORY"):
         if warned:
@@ -130,11 +125,17 @@ def judge_end(run_dir: RunDir, journal_path: str, run_id: str, exit_info: dict,
         why = f"Slurm ended the job: {state}"
     exit_info["reason"] = why
     exit_info["slurm"] = {"state": state, "reason": why}
+    return {"slurm": _slurm_table(journal_path, run_id, job, state=state, reason=why)}
+
+
+def _slurm_table(journal_path, run_id: str, job: str, **fields):
+    """The run's journal ``slurm`` table as it stands (or a new one for ``job``) updated with
+    ``fields``: an inline table, ready for the end's journal write."""
     try:
         old = (Journal(journal_path).read().get("runs") or {}).get(run_id, {}).get("slurm")
     except (JournalError, OSError):
         old = None
     t = tomlkit.inline_table()
     t.update(dict(old) if isinstance(old, dict) else {"job_id": job})
-    t.update({"state": state, "reason": why})
-    return {"slurm": t}
+    t.update(fields)
+    return t
