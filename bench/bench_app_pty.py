@@ -170,8 +170,8 @@ def rss_mb(pid: int) -> float:
 
 WANDB_WRITER = """
 import math, sys, wandb
-root, n, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for r in range(n):
+root, first, stop, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for r in range(first, stop):
     run = wandb.init(mode="offline", dir=root, project="bench", name=f"r{r:03d}",
                      settings=wandb.Settings(silent=True))
     for s in range(steps):
@@ -181,16 +181,32 @@ for r in range(n):
 """
 
 
+def write_wandb_runs(py: Path, root: Path, n: int, steps: int = 100_000, jobs: int = 2) -> None:
+    """``n`` offline W&B runs of ``steps`` steps under ``root`` (once: a finished folder is kept
+    and reused across bench runs), ``jobs`` writers at a time (~20 s a run each)."""
+    done = root / "complete"
+    if done.exists():
+        return
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    t = time.perf_counter()
+    cut = [n * j // jobs for j in range(jobs + 1)]
+    procs = [subprocess.Popen([str(py), "-c", WANDB_WRITER, str(root), str(cut[j]), str(cut[j + 1]),
+                               str(steps)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for j in range(jobs) if cut[j] < cut[j + 1]]
+    for pr in procs:
+        _out, err = pr.communicate()
+        if pr.returncode:
+            raise SystemExit(f"writing W&B runs failed: {err.decode(errors='replace')[-2000:]}")
+    done.write_text(f"{n} runs x {steps} steps\n")
+    print(f"wrote {n} offline W&B runs x {steps:,} steps in {time.perf_counter() - t:.0f}s ({root})")
+
+
 def leet(a, base: Path, sock: str, idle_s: float, fig: list) -> None:
     wandb = Path(a.leet)
     py = wandb.parent / "python"
-    root = base / f"wandb-{a.leet_runs}"
-    if not (root / "wandb").exists():
-        t = time.perf_counter()
-        root.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(py), "-c", WANDB_WRITER, str(root), str(a.leet_runs), "100000"],
-                       check=True, capture_output=True)
-        print(f"wrote {a.leet_runs} offline W&B runs x 100,000 steps in {time.perf_counter() - t:.0f}s")
+    root = Path(a.leet_cache or f"/tmp/labtui-bench-wandb-{a.leet_runs}x100k")
+    write_wandb_runs(py, root, a.leet_runs)
     term = Term(root / "x", sock, [str(wandb), "leet", str(root / "wandb")])
     any_curve = re.compile("[\u2801-\u28ff]").search  # LEET's charts sit at the top
     fig.append((f"LEET ({a.leet_runs} runs): launch -> first curve",
@@ -204,23 +220,7 @@ def leet(a, base: Path, sock: str, idle_s: float, fig: list) -> None:
     term.close()
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dir")
-    ap.add_argument("--quick", action="store_true", help="20 runs (2 big), 5 s idle window")
-    ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle window")
-    ap.add_argument("--settle", type=float, default=15.0, help="seconds between first curve + 5 s and the idle window")
-    ap.add_argument("--leet", help="path of a `wandb` from its own venv: measure LEET too")
-    ap.add_argument("--leet-runs", type=int, default=1, help="offline W&B runs to write for LEET")
-    a = ap.parse_args()
-    if not shutil.which("tmux"):
-        print("needs tmux")
-        return 2
-    runs, big = (20, 2) if a.quick else (200, 20)
-    idle_s = 5.0 if a.quick else a.idle
-    base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="labtui-benchpty-"))
-    sock = f"labtui-bench-{os.getpid()}"
-    fig: list[tuple[str, str]] = []
+def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float, fig: list) -> None:
     t = time.perf_counter()
     lab = base / "lab" / "experiments.toml"
     cold = base / "cold" / "experiments.toml"
@@ -273,6 +273,30 @@ def main() -> int:
     if plots:
         fig.append(("plot of new selection p50 / max", f"{statistics.median(plots):.0f} / {max(plots):.0f} ms"))
     term.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir")
+    ap.add_argument("--quick", action="store_true", help="20 runs (2 big), 5 s idle window")
+    ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle window")
+    ap.add_argument("--settle", type=float, default=15.0, help="seconds between first curve + 5 s and the idle window")
+    ap.add_argument("--leet", help="path of a `wandb` from its own venv: measure LEET too")
+    ap.add_argument("--leet-runs", type=int, default=20, help="offline W&B runs to write for LEET")
+    ap.add_argument("--leet-cache", help="folder of the offline W&B runs (written once, reused; "
+                    "default /tmp/labtui-bench-wandb-<N>x100k)")
+    ap.add_argument("--leet-only", action="store_true", help="measure LEET only")
+    a = ap.parse_args()
+    if not shutil.which("tmux"):
+        print("needs tmux")
+        return 2
+    runs, big = (20, 2) if a.quick else (200, 20)
+    idle_s = 5.0 if a.quick else a.idle
+    base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="labtui-benchpty-"))
+    sock = f"labtui-bench-{os.getpid()}"
+    fig: list[tuple[str, str]] = []
+    if not a.leet_only:
+        measure_labtui(a, base, sock, runs, big, idle_s, fig)
     if a.leet:
         leet(a, base, sock, idle_s, fig)
 
