@@ -14,7 +14,7 @@ from tests.snapshot_tests import conftest as fixtures
 from tui.app.model import Poller, summarize
 from tui.app.state import AppState
 from tui.core.journal import Journal
-from tui.core.metrics import _numeric, goals
+from tui.core.metrics import _numeric, goals, patterns_for_run
 from tui.core.metrics.series import Series
 from tui.core.metrics.sources import RunMetrics
 
@@ -65,17 +65,26 @@ def test_release_then_poll_reads_the_same_series_back(lab):
 def test_poller_releases_runs_not_shown_and_reads_them_back_when_shown(lab):
     poller = Poller(Journal(lab.journal), None, clock=fixtures.clock)
     state = AppState(fixtures.clock)
-    full: dict = {}
+    arrived: dict = {}  # run id -> whether its first data came as digests
     for _ in range(200):  # until every run is read, cliff-checked and released (no sleeping: polls)
         res = poller.poll()
         for rd in res.updates:
-            full[rd.run_id] = rd.series
+            arrived.setdefault(rd.run_id, rd.thin)
         state.apply(res)
         if not res.backlog and not res.updates and not poller.cliff_due:
             break
+
+    def whole(rid):  # the run's series as a reader of its own reads them
+        rm = RunMetrics(state.infos[rid].run_dir, patterns_for_run(poller._data, rid))
+        rm.poll()
+        return rm.series
+
+    full = {r.id: whole(r.id) for r in state.run_list}
     ended = {r.id for r in state.run_list if not r.alive and full.get(r.id)}
     assert "training_8" in ended and "training_11" in ended
     assert ended <= poller.thin, f"not released: {ended - poller.thin}"
+    assert all(arrived[rid] for rid in ended), "an ended run not shown was copied whole"
+    assert not any(arrived[r.id] for r in state.run_list if r.alive)
     rd = state.store["training_8"]
     assert rd.thin and all(len(s) <= 54 for s in rd.series.values())
     assert max(len(s) for s in full["training_8"].values()) > 54  # a digest is smaller

@@ -130,6 +130,7 @@ class Poller:
         # runs never read come before live ones: a first paint needs every row's numbers
         rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, not r.alive))
         mtimes = {}
+        cliffs = {}
         for r in prio + rest:
             rm = self.readers.get(r.id)
             if rm is None:
@@ -168,10 +169,12 @@ class Poller:
             mtimes[r.id] = mt
             if changed or fresh:
                 self.thin.discard(r.id)  # a released run read back (or new data): whole again
-                updates.append(self.run_data(r, rm, mt))
-                self.cliff_due.setdefault(r.id, 0.0)
+                rd = None if r.alive or r.id in shown else self._release_one(r, rm, mt, cliffs)
+                if rd is None:
+                    rd = self.run_data(r, rm, mt)
+                    self.cliff_due.setdefault(r.id, 0.0)
+                updates.append(rd)
         # loss-cliff checks scan whole series: done after the numbers are shown, within budget
-        cliffs = {}
         now = time.monotonic()
         if not backlog:
             for rid, due in sorted(self.cliff_due.items(), key=lambda kv: kv[1]):
@@ -187,7 +190,7 @@ class Poller:
                     self.cliff_due[rid] = now + self.cliff_every
                 else:
                     self.cliff_due.pop(rid, None)
-        thinned = {} if backlog else self._release(known, shown)
+        thinned = self._release(known, shown)
         gpu = self.sampler.latest() if self.sampler is not None else None
         return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs,
                           thinned)
@@ -218,8 +221,23 @@ class Poller:
             out[rid] = digests
         return out
 
-    def run_data(self, info, rm, mtime) -> RunData:
-        ser = rm.snapshot()
+    def _release_one(self, info, rm, mtime, cliffs: dict) -> RunData | None:
+        """An ended run read now that is not shown: its row numbers, flags and cliff from its
+        series, then digests only (the reader releases its series; None: it cannot)."""
+        with rm.lock:
+            rm.save_cache()
+            if not rm.releasable():
+                return None
+            rd = self.run_data(info, rm, mtime, thin=True)
+            cliffs[info.id] = _cliff(rm)
+            rm.release()
+        self.cliff_due.pop(info.id, None)
+        self.thin.add(info.id)
+        return rd
+
+    def run_data(self, info, rm, mtime, thin: bool = False) -> RunData:
+        """What the app holds of a run: a copy of its series, or (``thin``) digests of them."""
+        ser = rm.series if thin else rm.snapshot()
         goals = rm.patterns.goals
         summary = summarize(ser, info.params, x_axis=rm.x_axis, goals=goals)
         # the core's rules; the cliff comes later (_cliff, within the poll's budget)
@@ -227,7 +245,9 @@ class Poller:
                         traceback_text=rm.last_traceback if M.traceback_counts(info.status) else None,
                         cliff=False)
         summary.nan = fl.nan_at is not None
-        return RunData(info.id, ser, rm.x_axis, rm.version, summary, fl, mtime, goals)
+        if thin:
+            ser = {k: s.digest() for k, s in ser.items()}
+        return RunData(info.id, ser, rm.x_axis, rm.version, summary, fl, mtime, goals, thin)
 
 
 def _cliff(rm) -> float | None:

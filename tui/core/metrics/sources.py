@@ -388,17 +388,20 @@ class RunMetrics:
         if self._log is not None:
             self._log.save_cache()
 
+    def releasable(self) -> bool:
+        """Whether ``release()`` would drop the series: every file's are in an up-to-date cache."""
+        with self.lock:
+            return bool(self._readers) and all(
+                isinstance(r, LogMetrics) and r.cache_path is not None and not r._unsaved
+                and r.cache_path.exists() for r in self._readers.values())
+
     def release(self) -> bool:
         """Drop the parsed series (memory) when every file's are in an up-to-date series cache;
         the next ``poll()`` reads them back from it (~10 ms for 100k points) and returns True.
         False: nothing dropped (a file without a cache, or unsaved points)."""
         with self.lock:
-            if not self._readers:
+            if not self.releasable():
                 return False
-            for r in self._readers.values():
-                if not isinstance(r, LogMetrics) or r.cache_path is None or r._unsaved \
-                        or not r.cache_path.exists():
-                    return False
             self._readers, self._log, self._names = {}, None, None
             self.sources, self.source = [], None
             return True
