@@ -1,7 +1,7 @@
 """The app as a user feels it: driven in a real terminal (tmux, 160x48), figures from the
 output stream (``pipe-pane``) and the screen (``capture-pane``).  Prints a table.
 
-    python bench/bench_app_pty.py [--dir DIR] [--quick] [--leet /tmp/leetvenv/bin/wandb]
+    python bench/bench_app_pty.py [--dir DIR] [--quick] [--leet /tmp/leetvenv/bin/wandb [--leet-only]]
 
 Lab: 200 finished runs, 20 of them with 100,000-point metrics.jsonl (the rest 1,000 points).
 Figures:
@@ -16,10 +16,13 @@ Figures:
   RSS one curve     the app's resident memory once settled with one curve shown
 
 LEET (W&B's terminal viewer, `wandb leet DIR`): ``--leet /tmp/leetvenv/bin/wandb`` writes
-``--leet-runs`` offline W&B runs of 100,000 steps with that venv's python (~20 s a run) and
-measures LEET's first curve, idle bytes and RSS the same way.  wandb belongs only in its own
-venv (``python -m venv /tmp/leetvenv && /tmp/leetvenv/bin/pip install wandb``), never in the
-project's deps.
+``--leet-runs`` (20) offline W&B runs of 100,000 steps (loss, acc: the values of the labs' big
+runs) with that venv's python, 2 writers at a time (~20 s a run each), once: into
+``--leet-cache`` (/tmp/labtui-bench-wandb-<N>x100k), reused by later bench runs.  Then LEET and
+labtui on a lab of the same runs side by side: launch -> first curve, RSS (every process of
+the pane: LEET is the `wandb` wrapper plus wandb-core), idle bytes.  ``--leet-only`` skips the
+200-run figures.  wandb belongs only in its own venv (``python -m venv /tmp/leetvenv &&
+/tmp/leetvenv/bin/pip install wandb``), never in the project's deps.
 No assertions: figures only.
 """
 
@@ -154,18 +157,24 @@ def has_curve(s: str) -> bool:
 
 
 def rss_mb(pid: int) -> float:
-    """The app's RSS: the pane's process or its python child."""
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                                     text=True).stdout.split()]
-    best = 0.0
-    for p in pids:
+    """The app's RSS: the largest of the pane's process and its children (labtui: one process)."""
+    return max(rss_tree(pid))
+
+
+def rss_tree(pid: int) -> list[float]:
+    """RSS (MB) of each process of the pane's tree (LEET: the `wandb` wrapper and wandb-core)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    best = max(best, int(line.split()[1]) / 1024)
+                    out.append(int(line.split()[1]) / 1024)
         except OSError:
             pass
-    return best
+        todo += [int(c) for c in subprocess.run(["pgrep", "-P", str(p)], capture_output=True,
+                                                text=True).stdout.split()]
+    return out or [0.0]
 
 
 WANDB_WRITER = """
@@ -202,22 +211,46 @@ def write_wandb_runs(py: Path, root: Path, n: int, steps: int = 100_000, jobs: i
     print(f"wrote {n} offline W&B runs x {steps:,} steps in {time.perf_counter() - t:.0f}s ({root})")
 
 
+def trio(term: Term, pred, settle: float, idle_s: float) -> tuple[float, list, float]:
+    """(launch -> first curve s, RSS MB of each process 5 s later, idle B/s over ``idle_s``
+    after ``settle`` s)."""
+    first = term.wait_screen(pred)
+    time.sleep(5.0)
+    rss = rss_tree(term.pid())
+    time.sleep(settle)
+    n0 = term.size()
+    time.sleep(idle_s)
+    return first, rss, (term.size() - n0) / idle_s
+
+
 def leet(a, base: Path, sock: str, idle_s: float, fig: list) -> None:
+    """LEET and labtui on the same runs: ``--leet-runs`` runs of 100,000 steps (loss, acc)."""
     wandb = Path(a.leet)
     py = wandb.parent / "python"
     root = Path(a.leet_cache or f"/tmp/labtui-bench-wandb-{a.leet_runs}x100k")
     write_wandb_runs(py, root, a.leet_runs)
     term = Term(root / "x", sock, [str(wandb), "leet", str(root / "wandb")])
     any_curve = re.compile("[\u2801-\u28ff]").search  # LEET's charts sit at the top
-    fig.append((f"LEET ({a.leet_runs} runs): launch -> first curve",
-                f"{term.wait_screen(lambda s: bool(any_curve(s))):.2f} s"))
-    time.sleep(5.0)
-    fig.append(("LEET: RSS", f"{rss_mb(term.pid()):.0f} MB"))
-    time.sleep(a.settle)
-    n0 = term.size()
-    time.sleep(idle_s)
-    fig.append((f"LEET: idle bytes ({idle_s:g} s)", f"{(term.size() - n0) / idle_s:.0f} B/s"))
+    theirs = trio(term, lambda s: bool(any_curve(s)), a.settle, idle_s)
     term.close()
+    # labtui on a lab of the same runs (same values; its series cache warm, as LEET's runs are
+    # written once): launch -> first curve, RSS, idle bytes
+    same = base / f"same{a.leet_runs}" / "experiments.toml"
+    if not same.exists():
+        make_lab(same.parent, a.leet_runs, a.leet_runs)
+    term = Term(same, sock)
+    term.wait_screen(filled, limit=300)
+    term.wait_screen(has_curve, limit=300)
+    term.close()
+    term = Term(same, sock)
+    ours = trio(term, has_curve, a.settle, idle_s)
+    term.close()
+    fig.append((f"same {a.leet_runs} runs x 100k: labtui | LEET", ""))
+    fig.append(("  launch -> first curve", f"{ours[0]:.2f} s | {theirs[0]:.2f} s"))
+    def mb(r):
+        return f"{sum(r):.0f} MB" + (f" ({' + '.join(f'{x:.0f}' for x in r)})" if len(r) > 1 else "")
+    fig.append(("  RSS with one curve (all processes)", f"{mb(ours[1])} | {mb(theirs[1])}"))
+    fig.append((f"  idle bytes ({idle_s:g} s)", f"{ours[2]:.0f} B/s | {theirs[2]:.0f} B/s"))
 
 
 def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float, fig: list) -> None:
