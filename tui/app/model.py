@@ -169,7 +169,9 @@ class Poller:
             mtimes[r.id] = mt
             if changed or fresh:
                 self.thin.discard(r.id)  # a released run read back (or new data): whole again
-                rd = None if r.alive or r.id in shown else self._release_one(r, rm, mt, cliffs)
+                # (nothing shown yet: the app is opening, and the run it selects is read now)
+                rd = (None if r.alive or r.id in shown or not shown
+                      else self._release_one(r, rm, mt, cliffs))
                 if rd is None:
                     rd = self.run_data(r, rm, mt)
                     self.cliff_due.setdefault(r.id, 0.0)
