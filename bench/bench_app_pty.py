@@ -48,6 +48,7 @@ from tui.core import fsio  # noqa: E402
 from tui.core.rundir import RunDir  # noqa: E402
 
 W, H = 160, 48
+FIXED_HOST = ""  # --fixed-host: a fake GPU file whose host figures never move
 CURVE = re.compile("[\u2801-\u28ff•]")
 
 
@@ -97,7 +98,8 @@ class Term:
         self.log = Path(tempfile.mktemp(prefix="labtui-pipe-"))
         self.log.write_bytes(b"")
         argv = argv or [sys.executable, "-m", "tui.cli", "--journal", str(journal)]
-        env = f"env -u LABTUI_FAKE_GPUS PYTHONPATH={ROOT} TERM=xterm-256color "
+        fake = f"LABTUI_FAKE_GPUS={FIXED_HOST} " if FIXED_HOST else "-u LABTUI_FAKE_GPUS "
+        env = f"env {fake}PYTHONPATH={ROOT} TERM=xterm-256color "
         self.t0 = time.perf_counter()
         self.tmux("new-session", "-d", "-s", "b", "-x", str(W), "-y", str(H),
                   "-c", str(journal.parent), env + " ".join(argv))
@@ -319,6 +321,9 @@ def main() -> int:
     ap.add_argument("--leet-cache", help="folder of the offline W&B runs (written once, reused; "
                     "default /tmp/labtui-bench-wandb-<N>x100k)")
     ap.add_argument("--leet-only", action="store_true", help="measure LEET only")
+    ap.add_argument("--fixed-host", action="store_true",
+                    help="labtui reads fixed host figures (a fake GPU file), so on a shared box "
+                    "whose CPU and load really move, the idle bytes are the app's own")
     a = ap.parse_args()
     if not shutil.which("tmux"):
         print("needs tmux")
@@ -327,6 +332,13 @@ def main() -> int:
     idle_s = 5.0 if a.quick else a.idle
     base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="labtui-benchpty-"))
     sock = f"labtui-bench-{os.getpid()}"
+    if a.fixed_host:
+        global FIXED_HOST
+        FIXED_HOST = str(base / "fixed-host.json")
+        Path(FIXED_HOST).write_text(json.dumps({"ok": False, "reason": "no NVIDIA GPU (fixed host)", "host": {
+            "cpu_percent": 12.0, "mem_used": 8 << 30, "mem_total": 64 << 30, "load1": 0.4,
+            "load5": 0.5, "load15": 0.5, "cpu_count": 16}}))
+        print("labtui reads fixed host figures (--fixed-host)")
     fig: list[tuple[str, str]] = []
     if not a.leet_only:
         measure_labtui(a, base, sock, runs, big, idle_s, fig)

@@ -135,6 +135,9 @@ def test_steady_host_holds_small_moves_and_follows_big_ones():
         assert (shown.host.cpu_percent, shown.host.load1, shown.host.mem_used) == (31.0, 1.5, 21.0 * GIB)
     shown = steady(shown, snap(**(JITTER[0] | {"cpu_percent": 75.0, "load1": 3.04, "mem_used": 30 * GIB})))
     assert (shown.host.cpu_percent, shown.host.load1, shown.host.mem_used) == (75.0, 3.0, 30 * GIB)
+    busy = steady(shown, snap(**(JITTER[0] | {"load1": 8.0})))
+    assert steady(busy, snap(**(JITTER[0] | {"load1": 8.64}))).host.load1 == 8.0  # within 10%
+    assert steady(busy, snap(**(JITTER[0] | {"load1": 9.04}))).host.load1 == 9.0
     assert steady(shown, snap()).host.cpu_percent is not None  # NA in, NA out: no crash
     assert steady(None, None) is None
 

@@ -16,7 +16,7 @@ from .snapshot import NA, GpuSnapshot, HostInfo
 
 GIB = 1024 ** 3
 CPU_POINTS = 10.0        # host CPU %: shown value moves when the real one is 10 points away
-LOAD_DELTA = 0.25        # load averages (shown to one decimal)
+LOAD_DELTA = 0.25        # load averages (shown to one decimal): 0.25 or 10% of the shown, the larger
 MEM_MIN_DELTA = GIB / 4  # RAM: 256 MiB or 1% of the total, whichever is larger
 TEMP_DELTA = 3           # GPU temperature, degrees C
 POWER_DELTA = 10.0       # GPU power draw, W
@@ -33,6 +33,13 @@ def _load(x):
     return x if x is NA or x is None else round(x, 1)
 
 
+def _hold_load(shown, new):
+    new = _load(new)
+    if shown is NA or shown is None or new is NA or new is None:
+        return new
+    return _hold(shown, new, max(LOAD_DELTA, abs(shown) / 10))
+
+
 def steady_host(shown: HostInfo | None, new: HostInfo) -> HostInfo:
     """``new`` with its jittery figures held at ``shown``'s while they move less than a threshold."""
     if shown is None:
@@ -44,9 +51,9 @@ def steady_host(shown: HostInfo | None, new: HostInfo) -> HostInfo:
         new,
         cpu_percent=_hold(shown.cpu_percent, new.cpu_percent, CPU_POINTS),
         mem_used=_hold(shown.mem_used, new.mem_used, mem_delta),
-        load1=_hold(shown.load1, _load(new.load1), LOAD_DELTA),
-        load5=_hold(shown.load5, _load(new.load5), LOAD_DELTA),
-        load15=_hold(shown.load15, _load(new.load15), LOAD_DELTA),
+        load1=_hold_load(shown.load1, new.load1),
+        load5=_hold_load(shown.load5, new.load5),
+        load15=_hold_load(shown.load15, new.load15),
     )
 
 
