@@ -205,8 +205,11 @@ class Poller:
     def _release(self, known: list, shown: set) -> dict:
         """Ended runs that are not shown (nor in a shown run's lineage), read to their end and
         cliff-checked: their readers drop their series (read back from the series cache when
-        shown again); the app keeps digests that give the same row numbers."""
+        shown again); the app keeps digests that give the same row numbers.  Nothing while
+        nothing is shown (``priority`` empty: the app is opening, or a caller that shows none)."""
         out = {}
+        if not shown:
+            return out
         for r in known:
             rid = r.id
             if (rid in shown or rid in self.thin or rid not in self.done or r.alive
@@ -217,7 +220,7 @@ class Poller:
                 continue
             with rm.lock:
                 digests = {k: s.digest() for k, s in rm.series.items()}
-                if not rm.release():
+                if not digests or not rm.release():
                     continue
             self.thin.add(rid)
             out[rid] = digests
@@ -227,6 +230,8 @@ class Poller:
         """An ended run read now that is not shown: its row numbers, flags and cliff from its
         series, then digests only (the reader releases its series; None: it cannot)."""
         with rm.lock:
+            if not rm.series:
+                return None  # nothing to release
             rm.save_cache()
             if not rm.releasable():
                 return None
