@@ -142,6 +142,21 @@ def test_steady_host_holds_small_moves_and_follows_big_ones():
     assert steady(None, None) is None
 
 
+def test_steady_gpu_temperature_and_power():
+    from tui.core.gpus import GpuInfo, GpuSnapshot
+    from tui.core.gpus.steady import steady
+
+    def snap(temp, power, util=0):
+        return GpuSnapshot(ok=True, reason=None, gpus=[GpuInfo(0, "A100", "GPU-0", util, 1, 80, temp, power, 400.0)])
+
+    shown = steady(None, snap(34, 61.2))
+    shown = steady(shown, snap(35, 63.9))
+    g = shown.gpus[0]
+    assert (g.temperature, g.power_draw, g.util) == (34, 61.2, 0)  # jitter held
+    g = steady(shown, snap(38, 75.0, util=3)).gpus[0]
+    assert (g.temperature, g.power_draw, g.util) == (38, 75.0, 3)  # real moves shown; util exact
+
+
 def test_polls_with_jittering_host_figures_repaint_nothing(lab):
     from tui.app.app import LabApp
     from tui.core.gpus import FakeSource
