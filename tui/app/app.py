@@ -222,8 +222,7 @@ class LabApp(App):
         self.apply(res)
         if not self._stopping:
             again, self._repoll = self._repoll, False
-            # a run selected while this poll released it: read it back at once
-            again = again or bool(res.thinned and any(map(self.state.needs_data, self.state.plotted_ids())))
+            again = again or self.state.loading  # a shown run released meanwhile: read it back now
             self.set_timer(0.05 if res.backlog or again else self.poll_interval, self._start_poll)
 
     def apply(self, res: PollResult) -> None:

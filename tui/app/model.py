@@ -167,7 +167,7 @@ class Poller:
                     pass
             mt = _mtime(r.run_dir)
             mtimes[r.id] = mt
-            if changed or fresh:
+            if changed or fresh or r.id in self.thin:  # (thin here: shown, read back)
                 self.thin.discard(r.id)  # a released run read back (or new data): whole again
                 # (nothing shown yet: the app is opening, and the run it selects is read now)
                 rd = (None if r.alive or r.id in shown or not shown

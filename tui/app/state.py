@@ -224,7 +224,8 @@ class AppState:
             if rid in self.summaries:
                 self.summaries[rid].cliff = x
         self.log_mtimes.update(res.log_mtimes)
-        was_loading, self.loading = self.loading, res.backlog
+        # loading, too, while a shown run's whole series are being read back (released before)
+        was_loading, self.loading = self.loading, res.backlog or any(map(self.needs_data, self.plotted_ids()))
         ch.loading = was_loading != self.loading
         ch.loaded = was_loading and not self.loading
         if res.gpu is not None and res.gpu is not self.gpu_snapshot:
