@@ -1,7 +1,7 @@
 """The app as a user feels it: driven in a real terminal (tmux, 160x48), figures from the
 output stream (``pipe-pane``) and the screen (``capture-pane``).  Prints a table.
 
-    python bench/bench_app_pty.py [--dir DIR] [--quick] [--leet /tmp/leetvenv/bin/wandb]
+    python bench/bench_app_pty.py [--dir DIR] [--quick] [--leet /tmp/leetvenv/bin/wandb [--leet-only]]
 
 Lab: 200 finished runs, 20 of them with 100,000-point metrics.jsonl (the rest 1,000 points).
 Figures:
@@ -16,10 +16,13 @@ Figures:
   RSS one curve     the app's resident memory once settled with one curve shown
 
 LEET (W&B's terminal viewer, `wandb leet DIR`): ``--leet /tmp/leetvenv/bin/wandb`` writes
-``--leet-runs`` offline W&B runs of 100,000 steps with that venv's python (~20 s a run) and
-measures LEET's first curve, idle bytes and RSS the same way.  wandb belongs only in its own
-venv (``python -m venv /tmp/leetvenv && /tmp/leetvenv/bin/pip install wandb``), never in the
-project's deps.
+``--leet-runs`` (20) offline W&B runs of 100,000 steps (loss, acc: the values of the labs' big
+runs) with that venv's python, 2 writers at a time (~20 s a run each), once: into
+``--leet-cache`` (/tmp/labtui-bench-wandb-<N>x100k), reused by later bench runs.  Then LEET and
+labtui on a lab of the same runs side by side: launch -> first curve, RSS (every process of
+the pane: LEET is the `wandb` wrapper plus wandb-core), idle bytes.  ``--leet-only`` skips the
+200-run figures.  wandb belongs only in its own venv (``python -m venv /tmp/leetvenv &&
+/tmp/leetvenv/bin/pip install wandb``), never in the project's deps.
 No assertions: figures only.
 """
 
@@ -45,6 +48,7 @@ from tui.core import fsio  # noqa: E402
 from tui.core.rundir import RunDir  # noqa: E402
 
 W, H = 160, 48
+FIXED_HOST = ""  # --fixed-host: a fake GPU file whose host figures never move
 CURVE = re.compile("[\u2801-\u28ff•]")
 
 
@@ -94,7 +98,8 @@ class Term:
         self.log = Path(tempfile.mktemp(prefix="labtui-pipe-"))
         self.log.write_bytes(b"")
         argv = argv or [sys.executable, "-m", "tui.cli", "--journal", str(journal)]
-        env = f"env -u LABTUI_FAKE_GPUS PYTHONPATH={ROOT} TERM=xterm-256color "
+        fake = f"LABTUI_FAKE_GPUS={FIXED_HOST} " if FIXED_HOST else "-u LABTUI_FAKE_GPUS "
+        env = f"env {fake}PYTHONPATH={ROOT} TERM=xterm-256color "
         self.t0 = time.perf_counter()
         self.tmux("new-session", "-d", "-s", "b", "-x", str(W), "-y", str(H),
                   "-c", str(journal.parent), env + " ".join(argv))
@@ -154,24 +159,30 @@ def has_curve(s: str) -> bool:
 
 
 def rss_mb(pid: int) -> float:
-    """The app's RSS: the pane's process or its python child."""
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                                     text=True).stdout.split()]
-    best = 0.0
-    for p in pids:
+    """The app's RSS: the largest of the pane's process and its children (labtui: one process)."""
+    return max(rss_tree(pid))
+
+
+def rss_tree(pid: int) -> list[float]:
+    """RSS (MB) of each process of the pane's tree (LEET: the `wandb` wrapper and wandb-core)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    best = max(best, int(line.split()[1]) / 1024)
+                    out.append(int(line.split()[1]) / 1024)
         except OSError:
             pass
-    return best
+        todo += [int(c) for c in subprocess.run(["pgrep", "-P", str(p)], capture_output=True,
+                                                text=True).stdout.split()]
+    return out or [0.0]
 
 
 WANDB_WRITER = """
 import math, sys, wandb
-root, n, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for r in range(n):
+root, first, stop, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for r in range(first, stop):
     run = wandb.init(mode="offline", dir=root, project="bench", name=f"r{r:03d}",
                      settings=wandb.Settings(silent=True))
     for s in range(steps):
@@ -181,46 +192,70 @@ for r in range(n):
 """
 
 
-def leet(a, base: Path, sock: str, idle_s: float, fig: list) -> None:
-    wandb = Path(a.leet)
-    py = wandb.parent / "python"
-    root = base / f"wandb-{a.leet_runs}"
-    if not (root / "wandb").exists():
-        t = time.perf_counter()
-        root.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(py), "-c", WANDB_WRITER, str(root), str(a.leet_runs), "100000"],
-                       check=True, capture_output=True)
-        print(f"wrote {a.leet_runs} offline W&B runs x 100,000 steps in {time.perf_counter() - t:.0f}s")
-    term = Term(root / "x", sock, [str(wandb), "leet", str(root / "wandb")])
-    any_curve = re.compile("[\u2801-\u28ff]").search  # LEET's charts sit at the top
-    fig.append((f"LEET ({a.leet_runs} runs): launch -> first curve",
-                f"{term.wait_screen(lambda s: bool(any_curve(s))):.2f} s"))
+def write_wandb_runs(py: Path, root: Path, n: int, steps: int = 100_000, jobs: int = 2) -> None:
+    """``n`` offline W&B runs of ``steps`` steps under ``root`` (once: a finished folder is kept
+    and reused across bench runs), ``jobs`` writers at a time (~20 s a run each)."""
+    done = root / "complete"
+    if done.exists():
+        return
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    t = time.perf_counter()
+    cut = [n * j // jobs for j in range(jobs + 1)]
+    procs = [subprocess.Popen([str(py), "-c", WANDB_WRITER, str(root), str(cut[j]), str(cut[j + 1]),
+                               str(steps)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for j in range(jobs) if cut[j] < cut[j + 1]]
+    for pr in procs:
+        _out, err = pr.communicate()
+        if pr.returncode:
+            raise SystemExit(f"writing W&B runs failed: {err.decode(errors='replace')[-2000:]}")
+    done.write_text(f"{n} runs x {steps} steps\n")
+    print(f"wrote {n} offline W&B runs x {steps:,} steps in {time.perf_counter() - t:.0f}s ({root})")
+
+
+def trio(term: Term, pred, settle: float, idle_s: float) -> tuple[float, list, float]:
+    """(launch -> first curve s, RSS MB of each process 5 s later, idle B/s over ``idle_s``
+    after ``settle`` s)."""
+    first = term.wait_screen(pred)
     time.sleep(5.0)
-    fig.append(("LEET: RSS", f"{rss_mb(term.pid()):.0f} MB"))
-    time.sleep(a.settle)
+    rss = rss_tree(term.pid())
+    time.sleep(settle)
     n0 = term.size()
     time.sleep(idle_s)
-    fig.append((f"LEET: idle bytes ({idle_s:g} s)", f"{(term.size() - n0) / idle_s:.0f} B/s"))
+    return first, rss, (term.size() - n0) / idle_s
+
+
+def leet(a, base: Path, sock: str, idle_s: float, fig: list) -> None:
+    """LEET and labtui on the same runs: ``--leet-runs`` runs of 100,000 steps (loss, acc)."""
+    wandb = Path(a.leet)
+    py = wandb.parent / "python"
+    root = Path(a.leet_cache or f"/tmp/labtui-bench-wandb-{a.leet_runs}x100k")
+    write_wandb_runs(py, root, a.leet_runs)
+    term = Term(root / "x", sock, [str(wandb), "leet", str(root / "wandb")])
+    any_curve = re.compile("[\u2801-\u28ff]").search  # LEET's charts sit at the top
+    theirs = trio(term, lambda s: bool(any_curve(s)), a.settle, idle_s)
     term.close()
+    # labtui on a lab of the same runs (same values; its series cache warm, as LEET's runs are
+    # written once): launch -> first curve, RSS, idle bytes
+    same = base / f"same{a.leet_runs}" / "experiments.toml"
+    if not same.exists():
+        make_lab(same.parent, a.leet_runs, a.leet_runs)
+    term = Term(same, sock)
+    term.wait_screen(filled, limit=300)
+    term.wait_screen(has_curve, limit=300)
+    term.close()
+    term = Term(same, sock)
+    ours = trio(term, has_curve, a.settle, idle_s)
+    term.close()
+    fig.append((f"same {a.leet_runs} runs x 100k: labtui | LEET", ""))
+    fig.append(("  launch -> first curve", f"{ours[0]:.2f} s | {theirs[0]:.2f} s"))
+    def mb(r):
+        return f"{sum(r):.0f} MB" + (f" ({' + '.join(f'{x:.0f}' for x in r)})" if len(r) > 1 else "")
+    fig.append(("  RSS with one curve (all processes)", f"{mb(ours[1])} | {mb(theirs[1])}"))
+    fig.append((f"  idle bytes ({idle_s:g} s)", f"{ours[2]:.0f} B/s | {theirs[2]:.0f} B/s"))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dir")
-    ap.add_argument("--quick", action="store_true", help="20 runs (2 big), 5 s idle window")
-    ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle window")
-    ap.add_argument("--settle", type=float, default=15.0, help="seconds between first curve + 5 s and the idle window")
-    ap.add_argument("--leet", help="path of a `wandb` from its own venv: measure LEET too")
-    ap.add_argument("--leet-runs", type=int, default=1, help="offline W&B runs to write for LEET")
-    a = ap.parse_args()
-    if not shutil.which("tmux"):
-        print("needs tmux")
-        return 2
-    runs, big = (20, 2) if a.quick else (200, 20)
-    idle_s = 5.0 if a.quick else a.idle
-    base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="labtui-benchpty-"))
-    sock = f"labtui-bench-{os.getpid()}"
-    fig: list[tuple[str, str]] = []
+def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float, fig: list) -> None:
     t = time.perf_counter()
     lab = base / "lab" / "experiments.toml"
     cold = base / "cold" / "experiments.toml"
@@ -273,6 +308,40 @@ def main() -> int:
     if plots:
         fig.append(("plot of new selection p50 / max", f"{statistics.median(plots):.0f} / {max(plots):.0f} ms"))
     term.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir")
+    ap.add_argument("--quick", action="store_true", help="20 runs (2 big), 5 s idle window")
+    ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle window")
+    ap.add_argument("--settle", type=float, default=15.0, help="seconds between first curve + 5 s and the idle window")
+    ap.add_argument("--leet", help="path of a `wandb` from its own venv: measure LEET too")
+    ap.add_argument("--leet-runs", type=int, default=20, help="offline W&B runs to write for LEET")
+    ap.add_argument("--leet-cache", help="folder of the offline W&B runs (written once, reused; "
+                    "default /tmp/labtui-bench-wandb-<N>x100k)")
+    ap.add_argument("--leet-only", action="store_true", help="measure LEET only")
+    ap.add_argument("--fixed-host", action="store_true",
+                    help="labtui reads fixed host figures (a fake GPU file), so on a shared box "
+                    "whose CPU and load really move, the idle bytes are the app's own")
+    a = ap.parse_args()
+    if not shutil.which("tmux"):
+        print("needs tmux")
+        return 2
+    runs, big = (20, 2) if a.quick else (200, 20)
+    idle_s = 5.0 if a.quick else a.idle
+    base = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="labtui-benchpty-"))
+    sock = f"labtui-bench-{os.getpid()}"
+    if a.fixed_host:
+        global FIXED_HOST
+        FIXED_HOST = str(base / "fixed-host.json")
+        Path(FIXED_HOST).write_text(json.dumps({"ok": False, "reason": "no NVIDIA GPU (fixed host)", "host": {
+            "cpu_percent": 12.0, "mem_used": 8 << 30, "mem_total": 64 << 30, "load1": 0.4,
+            "load5": 0.5, "load15": 0.5, "cpu_count": 16}}))
+        print("labtui reads fixed host figures (--fixed-host)")
+    fig: list[tuple[str, str]] = []
+    if not a.leet_only:
+        measure_labtui(a, base, sock, runs, big, idle_s, fig)
     if a.leet:
         leet(a, base, sock, idle_s, fig)
 

@@ -109,3 +109,86 @@ def test_table_cell_change_repaints_only_its_cell(app_factory):
 
 def test_gpu_panel_is_a_line_static():
     assert issubclass(GpuPanel, LineStatic)
+
+
+# --------------------------------------------------------------------------- jittering host figures
+GIB = 1024 ** 3
+JITTER = [  # an idle box: CPU %, load and RAM move a little every sample
+    {"cpu_percent": c, "load1": l1, "load5": 1.21, "load15": 0.9, "mem_used": m, "mem_total": 64 * GIB,
+     "cpu_count": 16}
+    for c, l1, m in [(31.0, 1.52, 21.0 * GIB), (36.5, 1.48, 21.05 * GIB), (28.2, 1.55, 20.97 * GIB),
+                     (33.3, 1.61, 21.1 * GIB), (29.9, 1.44, 21.02 * GIB)]
+]
+
+
+def test_steady_host_holds_small_moves_and_follows_big_ones():
+    from tui.core.gpus import GpuSnapshot, HostInfo
+    from tui.core.gpus.steady import steady
+
+    def snap(**h):
+        return GpuSnapshot(ok=False, reason="none", host=HostInfo(**h))
+
+    shown = steady(None, snap(**JITTER[0]))
+    assert shown.host.cpu_percent == 31.0 and shown.host.load1 == 1.5  # first: exact (load 1 decimal)
+    for h in JITTER[1:]:
+        shown = steady(shown, snap(**h))
+        assert (shown.host.cpu_percent, shown.host.load1, shown.host.mem_used) == (31.0, 1.5, 21.0 * GIB)
+    shown = steady(shown, snap(**(JITTER[0] | {"cpu_percent": 75.0, "load1": 3.04, "mem_used": 30 * GIB})))
+    assert (shown.host.cpu_percent, shown.host.load1, shown.host.mem_used) == (75.0, 3.0, 30 * GIB)
+    busy = steady(shown, snap(**(JITTER[0] | {"load1": 8.0})))
+    assert steady(busy, snap(**(JITTER[0] | {"load1": 8.64}))).host.load1 == 8.0  # within 10%
+    assert steady(busy, snap(**(JITTER[0] | {"load1": 9.04}))).host.load1 == 9.0
+    assert steady(shown, snap()).host.cpu_percent is not None  # NA in, NA out: no crash
+    assert steady(None, None) is None
+
+
+def test_steady_gpu_temperature_and_power():
+    from tui.core.gpus import GpuInfo, GpuSnapshot
+    from tui.core.gpus.steady import steady
+
+    def snap(temp, power, util=0):
+        return GpuSnapshot(ok=True, reason=None, gpus=[GpuInfo(0, "A100", "GPU-0", util, 1, 80, temp, power, 400.0)])
+
+    shown = steady(None, snap(34, 61.2))
+    shown = steady(shown, snap(35, 63.9))
+    g = shown.gpus[0]
+    assert (g.temperature, g.power_draw, g.util) == (34, 61.2, 0)  # jitter held
+    g = steady(shown, snap(38, 75.0, util=3)).gpus[0]
+    assert (g.temperature, g.power_draw, g.util) == (38, 75.0, 3)  # real moves shown; util exact
+
+
+def test_polls_with_jittering_host_figures_repaint_nothing(lab):
+    from tui.app.app import LabApp
+    from tui.core.gpus import FakeSource
+
+    src = FakeSource(data={"snapshots": [{"ok": False, "host": h} for h in JITTER]})
+
+    async def main():
+        app = LabApp(lab.journal, clock=fixtures.clock, gpu_source=src, poll_interval=0.05,
+                     gpu_interval=0.02, theme="textual-dark")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, polls=3)
+            panel = app.query_one(GpuPanel)
+            assert "CPU" in str(panel.render()) and "load 1." in str(panel.render())
+            calls = count_refreshes(app.screen)
+            deadline = time.monotonic() + 60
+            while True:  # until 8 polls in a row, each with a new host sample, repaint nothing
+                calls.clear()
+                seen = set()
+                start = app.polls
+                while app.polls < start + 8:
+                    assert time.monotonic() < deadline, "the app never went quiet over 8 polls"
+                    snap = app.state.gpu_snapshot
+                    if snap is not None:
+                        seen.add(snap.host.cpu_percent)
+                    await pilot.pause(0.02)
+                await pilot.pause()
+                if not calls or time.monotonic() > deadline:
+                    break
+            assert len(seen) >= 2, f"the host figures did not move during the polls: {seen}"
+            names = {f"{type(w).__name__}#{w.id}": len(c) for w, c in calls.items()}
+            assert names == {}, f"polls with jittering host figures repainted {names}"
+            before = str(panel.render())
+            await settle(pilot, polls=3)
+            assert str(panel.render()) == before
+    asyncio.run(main())

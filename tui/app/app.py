@@ -222,6 +222,7 @@ class LabApp(App):
         self.apply(res)
         if not self._stopping:
             again, self._repoll = self._repoll, False
+            again = again or self.state.loading  # a shown run released meanwhile: read it back now
             self.set_timer(0.05 if res.backlog or again else self.poll_interval, self._start_poll)
 
     def apply(self, res: PollResult) -> None:
@@ -279,7 +280,7 @@ class LabApp(App):
         st.select(table.current_id)  # the cursor is the selection
         if st.selected != before:
             self.refresh_plot()
-            if st.selected in st.infos and st.selected not in st.store:
+            if st.needs_data(st.selected):
                 self._start_poll()  # load its whole curve now
 
     def refresh_plot(self) -> None:
@@ -340,7 +341,7 @@ class LabApp(App):
         rid = event.row_key.value if event.row_key is not None else None
         if self.state.select(rid):
             self.refresh_plot()
-            if rid and rid in self.state.infos and rid not in self.state.store:
+            if self.state.needs_data(rid):
                 self._start_poll()  # load its whole curve now
 
     @on(DataTable.RowSelected, "#runs")
@@ -406,7 +407,7 @@ class LabApp(App):
         self.refresh_table()
         self.refresh_plot()
         self._update_topbar()
-        if rid not in self.state.store:
+        if self.state.needs_data(rid):
             self._start_poll()
 
     def action_unmark(self) -> None:

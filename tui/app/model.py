@@ -21,6 +21,7 @@ from ..core import metrics as M
 from ..core import runs as core_runs
 from ..core.gpus import Sampler, live_runs
 from ..core.journal import Journal, JournalError
+from ..core.lineage import chain
 from ..core.errors import UserError
 from ..core.metrics import RunFlags, goal_of, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
 from ..core.rundir import RunDir
@@ -43,6 +44,7 @@ class RunData:
     flags: RunFlags = RunFlags()      # silence is judged when drawn (tui.core.metrics.with_silence)
     log_mtime: float | None = None
     goals: dict = field(default_factory=dict)  # the experiment's metric goals (core goal_of)
+    thin: bool = False                # series are digests (Series.digest): not drawn; the run is not shown
 
 
 @dataclass
@@ -55,6 +57,7 @@ class PollResult:
     backlog: bool = False             # metric files not all read yet: poll again soon
     took: float = 0.0
     cliffs: dict = field(default_factory=dict)  # run id -> x of a loss cliff or None (checked later)
+    thinned: dict = field(default_factory=dict)  # run id -> digests of its series (no longer shown)
 
 
 ordered = core_runs.tree_order  # one tree order for the CLI and the app
@@ -78,6 +81,7 @@ class Poller:
         self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
         self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
         self.done: set[str] = set()            # ended runs read to their end after they ended
+        self.thin: set[str] = set()            # ended runs not shown: series released (memory)
 
     def _runs(self) -> tuple[list | None, str | None]:
         try:
@@ -119,11 +123,14 @@ class Poller:
         known = self._last_runs or []
         updates: list[RunData] = []
         backlog = False
+        # the shown runs (priority) and their lineage; released ones are read back for them
+        shown = {c for rid in self.priority for c in chain(self._infos(known), rid)}
         prio = [r for r in known if r.id in self.priority]
         rest = [r for r in known if r.id not in self.priority]
         # runs never read come before live ones: a first paint needs every row's numbers
         rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, not r.alive))
         mtimes = {}
+        cliffs = {}
         for r in prio + rest:
             rm = self.readers.get(r.id)
             if rm is None:
@@ -136,7 +143,8 @@ class Poller:
             fresh = r.id in self.pending
             if r.alive:
                 self.done.discard(r.id)
-            elif r.id in self.done and not fresh and r.id not in self.priority and rm.version:
+            elif (r.id in self.done and not fresh and r.id not in self.priority and rm.version
+                  and not (r.id in self.thin and r.id in shown)):
                 continue  # ended and read once since it ended: nothing new will come
             # a run seen ended for the first time is read to its end in this very poll (its
             # last lines reach the table with its end), whatever the time budget
@@ -159,11 +167,16 @@ class Poller:
                     pass
             mt = _mtime(r.run_dir)
             mtimes[r.id] = mt
-            if changed or fresh:
-                updates.append(self.run_data(r, rm, mt))
-                self.cliff_due.setdefault(r.id, 0.0)
+            if changed or fresh or r.id in self.thin:  # (thin here: shown, read back)
+                self.thin.discard(r.id)  # a released run read back (or new data): whole again
+                # (nothing shown yet: the app is opening, and the run it selects is read now)
+                rd = (None if r.alive or r.id in shown or not shown
+                      else self._release_one(r, rm, mt, cliffs))
+                if rd is None:
+                    rd = self.run_data(r, rm, mt)
+                    self.cliff_due.setdefault(r.id, 0.0)
+                updates.append(rd)
         # loss-cliff checks scan whole series: done after the numbers are shown, within budget
-        cliffs = {}
         now = time.monotonic()
         if not backlog:
             for rid, due in sorted(self.cliff_due.items(), key=lambda kv: kv[1]):
@@ -179,11 +192,59 @@ class Poller:
                     self.cliff_due[rid] = now + self.cliff_every
                 else:
                     self.cliff_due.pop(rid, None)
+        thinned = self._release(known, shown)
         gpu = self.sampler.latest() if self.sampler is not None else None
-        return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs)
+        return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs,
+                          thinned)
 
-    def run_data(self, info, rm, mtime) -> RunData:
-        ser = rm.snapshot()
+    def _infos(self, known: list) -> dict:
+        if getattr(self, "_by_id_of", None) is not known:
+            self._by_id, self._by_id_of = {r.id: r for r in known}, known
+        return self._by_id
+
+    def _release(self, known: list, shown: set) -> dict:
+        """Ended runs that are not shown (nor in a shown run's lineage), read to their end and
+        cliff-checked: their readers drop their series (read back from the series cache when
+        shown again); the app keeps digests that give the same row numbers.  Nothing while
+        nothing is shown (``priority`` empty: the app is opening, or a caller that shows none)."""
+        out = {}
+        if not shown:
+            return out
+        for r in known:
+            rid = r.id
+            if (rid in shown or rid in self.thin or rid not in self.done or r.alive
+                    or rid in self.pending or rid in self.cliff_due):
+                continue
+            rm = self.readers.get(rid)
+            if rm is None:
+                continue
+            with rm.lock:
+                digests = {k: s.digest() for k, s in rm.series.items()}
+                if not digests or not rm.release():
+                    continue
+            self.thin.add(rid)
+            out[rid] = digests
+        return out
+
+    def _release_one(self, info, rm, mtime, cliffs: dict) -> RunData | None:
+        """An ended run read now that is not shown: its row numbers, flags and cliff from its
+        series, then digests only (the reader releases its series; None: it cannot)."""
+        with rm.lock:
+            if not rm.series:
+                return None  # nothing to release
+            rm.save_cache()
+            if not rm.releasable():
+                return None
+            rd = self.run_data(info, rm, mtime, thin=True)
+            cliffs[info.id] = _cliff(rm)
+            rm.release()
+        self.cliff_due.pop(info.id, None)
+        self.thin.add(info.id)
+        return rd
+
+    def run_data(self, info, rm, mtime, thin: bool = False) -> RunData:
+        """What the app holds of a run: a copy of its series, or (``thin``) digests of them."""
+        ser = rm.series if thin else rm.snapshot()
         goals = rm.patterns.goals
         summary = summarize(ser, info.params, x_axis=rm.x_axis, goals=goals)
         # the core's rules; the cliff comes later (_cliff, within the poll's budget)
@@ -191,7 +252,9 @@ class Poller:
                         traceback_text=rm.last_traceback if M.traceback_counts(info.status) else None,
                         cliff=False)
         summary.nan = fl.nan_at is not None
-        return RunData(info.id, ser, rm.x_axis, rm.version, summary, fl, mtime, goals)
+        if thin:
+            ser = {k: s.digest() for k, s in ser.items()}
+        return RunData(info.id, ser, rm.x_axis, rm.version, summary, fl, mtime, goals, thin)
 
 
 def _cliff(rm) -> float | None:

@@ -203,6 +203,9 @@ class AppState:
             self.store[rd.run_id] = rd
             self.summaries[rd.run_id] = rd.summary or Summary()
             ch.runs.add(rd.run_id)
+        for rid, digests in res.thinned.items():  # runs no longer shown: digests (same row numbers)
+            if rid in self.store:
+                self.store[rid] = replace(self.store[rid], series=digests, thin=True)
         if res.runs is not None:  # params (totals) may have changed: re-derive from held series
             for rid, rd in self.store.items():
                 info = self.infos.get(rid)
@@ -221,7 +224,8 @@ class AppState:
             if rid in self.summaries:
                 self.summaries[rid].cliff = x
         self.log_mtimes.update(res.log_mtimes)
-        was_loading, self.loading = self.loading, res.backlog
+        # loading, too, while a shown run's whole series are being read back (released before)
+        was_loading, self.loading = self.loading, res.backlog or any(map(self.needs_data, self.plotted_ids()))
         ch.loading = was_loading != self.loading
         ch.loaded = was_loading and not self.loading
         if res.gpu is not None and res.gpu is not self.gpu_snapshot:
@@ -371,6 +375,11 @@ class AppState:
         """The runs a report covers: the marked ones, else every run the (filtered) table shows."""
         return list(self.marked) or [r["info"].id for r in self.rows()]
 
+    def needs_data(self, rid: str | None) -> bool:
+        """Whether a run about to be shown lacks its whole series (never read, or released)."""
+        return bool(rid) and rid in self.infos and any(
+            c not in self.store or self.store[c].thin for c in chain(self.infos, rid))
+
     def selected_info(self) -> Any:
         return self.infos.get(self.selected or "")
 
@@ -428,8 +437,12 @@ class AppState:
         st = self.plot
         curves: list[tuple] = []
         key = []
+        thin = False
         for rid in self.plotted_ids() if ids is None else ids:
             if rid not in self.infos:
+                continue
+            if any(self.store[c].thin for c in chain(self.infos, rid) if c in self.store):
+                thin = True  # released while not shown: its series are being read back
                 continue
             key.append((rid, tuple((c, self.store[c].version, self.infos[c].resume_step)
                                    for c in chain(self.infos, rid) if c in self.store)))
@@ -445,7 +458,7 @@ class AppState:
         shown = PlotSettings(metrics, st.smoothing, st.log, st.axis, st.window, st.panels)
         if curves:
             msg = ""
-        elif self.loading:
+        elif self.loading or thin:
             msg = "loading metrics…"
         elif self.selected:
             msg = "no metrics yet for " + self.selected

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 
 from ...core.gpus import NA, fmt
+from ...core.gpus.steady import steady
 from ..fmt import bar, sparkline
 from .lines import LineStatic
 
@@ -114,30 +113,23 @@ class GpuPanel(LineStatic):
         super().__init__("", **kw)
         self._last: Text | None = None
         self._data = None
-        self._key = None
-        self._drawn = 0.0
+        self._steady = None  # the snapshot as shown (steady figures)
 
     def on_resize(self, event) -> None:
         super().on_resize(event)
         if self._data is not None:
             self.show(*self._data, force=True)
 
-    HOST_EVERY = 5.0  # seconds between redraws of host-only figures (CPU %, load)
-
     def show(self, snap, history, known=None, force: bool = False) -> None:
         self._data = (snap, history, known)
+        # Host CPU/load/RAM and GPU temperature/power jitter every sample: show them with
+        # hysteresis (core.gpus.steady), so an idle box changes no shown text and an idle app
+        # writes nothing to the terminal.
+        self._steady = steady(self._steady, snap)
         w = self.content_size.width
         if not w:
             return  # not laid out yet: on_resize draws it
-        # Without GPUs only host CPU/load move every second: redraw them every few seconds,
-        # so an idle app writes next to nothing to the terminal (runs appearing redraw at once).
-        key = (w, snap is None or snap.ok, tuple(sorted(snap.runs)) if snap is not None else ())
-        now = time.monotonic()
-        if (not force and snap is not None and not snap.ok and self._last is not None
-                and key == self._key and now - self._drawn < self.HOST_EVERY):
-            return
-        txt = render_gpus(snap, history, w, known)
-        self._key, self._drawn = key, now
+        txt = render_gpus(self._steady, history, w, known)
         if self._last is not None and txt == self._last:
             return
         self._last = txt

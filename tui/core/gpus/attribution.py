@@ -287,4 +287,4 @@ def attribute(raw: RawGpus, scanner: ProcScanner, live_runs: Iterable[LiveRun] =
                              gpu_mem=gmem, gpus=tuple(sorted({gp.gpu for gp in mine})))
     scanner.prune(seen + [gp.pid for gp in procs] + list(root_of))
     return GpuSnapshot(ok=raw.ok, reason=raw.reason, gpus=list(raw.gpus), processes=procs,
-                       host=host(), runs=runs, taken_at=clock())
+                       host=raw.host or host(), runs=runs, taken_at=clock())

@@ -1,8 +1,9 @@
 """The fake GPU file format (demos, tests): a scripted sequence of snapshots in JSON.
 
 {"snapshots": [snap, ...], "repeat": "loop"|"last"}, a bare list of snapshots, or one snapshot
-object (as `labtui gpus --json` writes). Only the GPU part is scripted: host figures, users and
-runs are always real. See docs/gpus.md.
+object (as `labtui gpus --json` writes). Only the GPU part is scripted (and, optionally, the host
+figures: a snapshot's "host" object, e.g. {"cpu_percent": 12.5, "load1": 0.4}, fields as HostInfo);
+users and runs are always real. See docs/gpus.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from typing import Any
 
 from ..errors import UserError
-from .snapshot import GpuInfo, RawGpus, RawProc, num
+from .snapshot import GpuInfo, HostInfo, RawGpus, RawProc, num
 
 FAKE_ENV = "LABTUI_FAKE_GPUS"
 
@@ -29,13 +30,17 @@ def _gpu_from_dict(d: dict) -> GpuInfo:
 
 
 def snapshot_from_dict(d: dict) -> RawGpus:
-    """The GPU part of one fake snapshot (host, runs and attribution are always real)."""
+    """The GPU part of one fake snapshot, and its host if it scripts one (runs and attribution
+    are always real)."""
     gpus = [_gpu_from_dict(g) for g in d.get("gpus", [])]
     procs = [RawProc(pid=int(p["pid"]), gpu=int(p["gpu"]), mem_used=num(p.get("mem_used")))
              for p in d.get("processes", [])]
     ok = bool(d.get("ok", bool(gpus)))
     reason = d.get("reason") or (None if ok else "no NVIDIA GPU (fake)")
-    return RawGpus(ok, reason, gpus, procs)
+    host = d.get("host")
+    if host is not None:
+        host = HostInfo(**{f.name: num(host.get(f.name)) for f in dataclasses.fields(HostInfo)})
+    return RawGpus(ok, reason, gpus, procs, host)
 
 
 def load_script(path: str | os.PathLike | None = None, data: Any = None) -> tuple[list[RawGpus], str]:

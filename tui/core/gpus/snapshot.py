@@ -161,3 +161,4 @@ class RawGpus:
     reason: str | None
     gpus: list
     procs: list
+    host: HostInfo | None = None  # a scripted host (fake source); None: the real one

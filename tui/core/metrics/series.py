@@ -4,12 +4,14 @@ on-disk series cache (``RunDir.METRICS_CACHE``): a JSON header followed by raw a
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from array import array
 from typing import Callable
 
 from ..fsio import write_atomic
+from ._numeric import numpy
 
 CACHE_MAGIC = b"LTMC2\n"
 
@@ -46,6 +48,36 @@ class Series:
     def copy(self) -> "Series":
         n = len(self)
         return Series(self.name, self.x[:n], self.y[:n], self.wall[:n])
+
+    def digest(self, tail: int = 50) -> "Series":
+        """A few points that every summary of this series reads the same: the first point, the
+        last ``tail`` (rates look at the last 50), the first minimum and first maximum of the
+        finite y and the last finite y.  What a program holds of a series it does not draw."""
+        n = len(self)
+        if n <= tail + 4:
+            return self.copy()
+        keep = {0, *range(n - tail, n)}
+        np = numpy()
+        if np is not None:
+            y = np.frombuffer(self.y, dtype=np.float64, count=n)
+            idx = np.flatnonzero(np.isfinite(y))
+            if len(idx):
+                fy = y[idx]
+                keep.update((int(idx[int(fy.argmin())]), int(idx[int(fy.argmax())]), int(idx[-1])))
+        else:
+            lo = hi = last = None
+            for i in range(n):
+                v = self.y[i]
+                if not math.isfinite(v):
+                    continue
+                last = i
+                if lo is None or v < self.y[lo]:
+                    lo = i
+                if hi is None or v > self.y[hi]:
+                    hi = i
+            keep.update(i for i in (lo, hi, last) if i is not None)
+        order = sorted(keep)
+        return Series(self.name, *(array("d", (col[i] for i in order)) for col in (self.x, self.y, self.wall)))
 
 
 
