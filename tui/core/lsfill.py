@@ -41,7 +41,7 @@ from .status import LIVE
 
 BUDGET_ENV = "LABTUI_LS_BUDGET"
 FILL_ENV = "LABTUI_LS_FILL"
-DEFAULT_BUDGET = 0.6   # seconds of cold reads; with start-up and the listing, 1,000 cold runs < 2 s
+DEFAULT_BUDGET = 0.5   # seconds of cold reads; with start-up and the listing, 1,000 cold runs < 2 s
 READ_RATE = 20e6       # bytes/s a cold read is assumed to go: a run that cannot fit what is left
 #                        of the budget is not started (one huge log must not blow the budget)
 
@@ -78,6 +78,8 @@ def _one(j: Journal, info: RunInfo, data: dict, cached_only: bool) -> RunRead | 
     try:
         if not info.run_dir.is_dir():
             return RunRead(True, [], {})
+        if cached_only and not info.rundir.flags_cache.exists():
+            return None  # never read (an imported folder): cold, without looking for its files
         into: dict = {}
         fl = flags_for_run(j, info.id, alive=info.alive, data=data, status=info.status,
                            into=into, cached_only=cached_only)
