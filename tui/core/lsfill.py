@@ -41,7 +41,7 @@ from .status import LIVE
 
 BUDGET_ENV = "LABTUI_LS_BUDGET"
 FILL_ENV = "LABTUI_LS_FILL"
-DEFAULT_BUDGET = 0.5   # seconds of cold reads; with start-up and the listing, 1,000 cold runs < 2 s
+DEFAULT_BUDGET = 0.3   # seconds of cold reads; with start-up and the listing, 1,000 cold runs < 2 s
 READ_RATE = 20e6       # bytes/s a cold read is assumed to go: a run that cannot fit what is left
 #                        of the budget is not started (one huge log must not blow the budget)
 
