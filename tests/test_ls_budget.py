@@ -78,7 +78,7 @@ def test_background_fill_warms_every_run_once(lab):
     p = lab.labtui("ls", env={"LABTUI_LS_BUDGET": "0"}, check=True)
     assert "not read yet" in p.stderr
     j = Journal(lab.journal)
-    wait_for(lambda: all(_warm(lab, r) for r in ids), what="the background fill to warm every run")
+    wait_for(lambda: all(_warm(lab, r) for r in ids), what="the background fill to warm every run", timeout=120)
     wait_for(lambda: not lsfill.fill_running(j), what="the fill to end")
     again = lab.labtui("ls", env={"LABTUI_LS_BUDGET": "0"}, check=True)
     assert "NaN@200" in again.stdout and "…" not in again.stdout and again.stderr == ""
