@@ -133,8 +133,8 @@ def once(base: Path, runs: int, rows: int, full: bool = True) -> dict[str, float
     if unread:
         print(f"background fill done {fig['fill']:.1f}s after that ls returned")
     warm = [ls(j) for _ in range(3)]
-    _, _, full, _ = ls(j, "--wait")
-    assert all(o == full and not e for _, _, o, e in warm), "warm output differs from ls --wait"
+    _, _, listing, _ = ls(j, "--wait")
+    assert all(o == listing and not e for _, _, o, e in warm), "warm output differs from ls --wait"
     fig["warm"] = statistics.median(w for w, _, _, _ in warm)
     fig["warm_cpu"] = statistics.median(c for _, c, _, _ in warm)
     print(f"labtui ls, warm: {', '.join(f'{w * 1000:.0f}' for w, _, _, _ in warm)} ms wall "
@@ -143,7 +143,7 @@ def once(base: Path, runs: int, rows: int, full: bool = True) -> dict[str, float
         return fig
     uncache(base)
     wall, cpu, out, _ = ls(j, "--wait", LABTUI_LS_FILL="0")
-    assert out == full, "ls --wait on the uncached lab differs"
+    assert out == listing, "ls --wait on the uncached lab differs"
     fig.update(wait=wall, wait_cpu=cpu)
     flags = sum(1 for line in out.splitlines()[1:] if line.rstrip().endswith("traceback") or "@" in line)
     print(f"labtui ls --wait, no caches: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU ({flags} rows with flags)")
