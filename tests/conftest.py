@@ -16,6 +16,9 @@ PROGS = Path(__file__).resolve().parent / "progs"
 # The tester's own ~/.config/labtui/config.toml (a keymap) must not change what the tests
 # press; every labtui started by a test (CLI, tmux pane, app) inherits this empty config.
 os.environ["LABTUI_CONFIG"] = os.devnull
+# `labtui ls` reads cold runs' metrics within a time budget (tui.core.lsfill): on a loaded CI box
+# a test's few runs must all be read; tests of the budget set LABTUI_LS_BUDGET themselves.
+os.environ["LABTUI_LS_BUDGET"] = "inf"
 
 
 def wait_for(pred, what: str = "condition", timeout: float = 60.0, every: float = 0.05):

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..core import runs
+from ..core import lsfill, runs
 from ..core.checkpoints import run_checkpoints, run_cwd, template_of
 from ..core.fsio import write_atomic
 from ..core.gitinfo import run_code_differs
@@ -69,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ls", help="list runs with live status")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--status", action="append", choices=runs.STATUSES, help="only runs in this status")
+    p.add_argument("--wait", action="store_true",
+                   help="read every run's metrics before printing (default: those that fit in "
+                        f"${lsfill.BUDGET_ENV} seconds, {lsfill.DEFAULT_BUDGET:g}; the rest show …)")
     p.set_defaults(func=cmd_ls)
 
     p = sub.add_parser("show", help="everything about one run")
@@ -283,14 +286,17 @@ def cmd_ls(args) -> int:
     places = runs.queue.positions(j, infos)
     if args.status:
         infos = [r for r in infos if r.status in args.status]
+    reads = _ls_reads(j, infos, data, args.wait)
     if args.json:
         out = []
         for r in infos:
             d = r.to_json()
             d.update(_extra_json(r))
             d["queue_position"] = places.get(r.id)
-            d["metrics"] = {}
-            d["flags"] = _flags(j, r, data, into=d["metrics"])
+            got = reads[r.id]
+            d["metrics_read"] = got.read  # False: metrics and flags are null (not read yet), not empty
+            d["metrics"] = got.metrics
+            d["flags"] = got.flags
             out.append(d)
         emit_json({"journal": str(j.path), "runs": out})
         return 0
@@ -309,13 +315,32 @@ def cmd_ls(args) -> int:
         rows.append((
             rid, r.experiment or "-", _status_word(r, places), gpus,
             age(t - started) if started else "", exit_s, str(len(r.notes)) if r.notes else "",
-            " ".join(_flags(j, r, data) + ([f"bad:{','.join(r.problems)}"] if r.problems else [])),
+            " ".join((reads[r.id].flags if reads[r.id].read else [NOT_READ_CELL])
+                     + ([f"bad:{','.join(r.problems)}"] if r.problems else [])),
         ))
     _table(rows)
     for r in infos:  # a run with a field of the wrong type: listed, its problem said in one line each
         for problem in r.problems.values():
             print(terminal_safe(problem), file=sys.stderr)
     return 0
+
+
+NOT_READ_CELL = "…"  # a run whose metrics ls did not read (never a partial value)
+
+
+def _ls_reads(j: Journal, infos: list, data: dict, wait: bool) -> dict:
+    """Each run's flags and last/best (``lsfill.read_runs``): all with ``wait``, else within the
+    budget; one stderr line says how many were not read (and starts the lab's background fill)."""
+    budget = None if wait else lsfill.budget_from_env()
+    with tty_progress():  # --wait, or a first read of a large log, says how far it got (a terminal only)
+        reads = lsfill.read_runs(j, infos, data, budget)
+    unread = sum(1 for g in reads.values() if not g.read)
+    if unread:
+        filling = lsfill.start_fill(j) or lsfill.fill_running(j)
+        print(f"labtui: metrics of {unread} of {len(infos)} runs not read yet (shown as {NOT_READ_CELL}"
+              + ("; reading them in the background" if filling else "")
+              + "); `labtui ls --wait` reads them all now", file=sys.stderr)
+    return reads
 
 
 def _status_word(r: runs.RunInfo, places: dict) -> str:

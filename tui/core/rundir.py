@@ -21,6 +21,7 @@ _STEP_RE = re.compile(r"step[-_=]?(\d+)$")
 # Lab-level files of the queue (tui.core.runs.queue), in the logs folder beside the run folders.
 QUEUE_FILE = "queue.json"    # the lab's queue order
 QUEUE_LOCK = ".queue.lock"   # the lab-wide lock every claim, cancel and move takes
+FILL_LOCK = ".metrics-fill.lock"  # held by the lab's background metrics fill (tui.core.lsfill)
 
 
 def checkpoint_step(path: Path | str | None) -> int | None:

@@ -359,6 +359,7 @@ def run(run_dir: RunDir, foreground: bool = False) -> int:
     })
     if watcher is not None:
         watcher.ended(exit_info)  # the hook's run-end event
+    _warm_metrics(run_dir, journal_path, run_id, watcher)
     # In a Slurm job the job's state says it too (afterok dependencies of --after RUN:finished).
     return 1 if foreground and final_status(exit_info) != Status.FINISHED else 0
 
@@ -377,6 +378,19 @@ def _watch(run_dir: RunDir, spec: dict, journal_path: str, run_id: str, watching
     except Exception as e:  # noqa: BLE001 - rules and hooks never cost the run its record
         _log(run_dir, f"watcher not started: {type(e).__name__}: {e}")
         return None
+
+
+def _warm_metrics(run_dir: RunDir, journal_path: str, run_id: str, watcher) -> None:
+    """After the end is recorded: bring the run's metrics cache up to date, so ``labtui ls`` never
+    finds a labtui run cold (with the watcher's reader when there is one).  Niced, best effort."""
+    try:
+        os.nice(10)
+        # Deferred: the metrics package (~50 ms, several MB) is needed only now, at the very end.
+        from . import lsfill
+        lsfill.warm_run(journal_path, run_id, getattr(watcher, "metrics", None),
+                        log=lambda m: _log(run_dir, m))
+    except Exception as e:  # noqa: BLE001 - a cache: never the run's problem
+        _log(run_dir, f"metrics cache not warmed: {type(e).__name__}: {e}")
 
 
 def _to_dt(iso: str) -> dt.datetime:

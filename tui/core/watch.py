@@ -46,6 +46,7 @@ class Watch:
         self._nan_pos: dict[str, int] = {}
         self._cliff_at = 0.0
         self.thread: threading.Thread | None = None
+        self.metrics: RunMetrics | None = None  # the reader, once set up (the shim warms the cache with it)
 
     # ------------------------------------------------------------------ the thread
     def start(self) -> "Watch":
@@ -61,6 +62,7 @@ class Watch:
     def _loop(self) -> None:
         try:
             rm, checker = self._setup()
+            self.metrics = rm
             while not self._halt.is_set():
                 self._tick(rm, checker)
                 if self.fired is not None or self._halt.wait(POLL_S):

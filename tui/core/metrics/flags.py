@@ -187,10 +187,11 @@ def _save_flags_cache(path, doc: dict) -> None:
         pass  # a cache: the next reader recomputes
 
 
-def _metric_flags(rd: RunDir, pats: Patterns) -> tuple[float | None, float | None, dict]:
+def _metric_flags(rd: RunDir, pats: Patterns, rm: RunMetrics | None = None
+                  ) -> tuple[float | None, float | None, dict]:
     """(nan_at, cliff_at, metric_stats) of a run, read from its files (the metrics cache makes
-    this cheap)."""
-    rm = RunMetrics(rd.path, pats)
+    this cheap; ``rm``: a reader of this run already polled, e.g. its shim's watcher's)."""
+    rm = rm if rm is not None else RunMetrics(rd.path, pats)
     rm.poll()
     rm.save_cache()
     with rm.lock:
@@ -200,11 +201,14 @@ def _metric_flags(rd: RunDir, pats: Patterns) -> tuple[float | None, float | Non
 
 def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | None = None,
                   data: dict | None = None, status: object = None,
-                  into: dict | None = None) -> RunFlags:
+                  into: dict | None = None, cached_only: bool = False,
+                  metrics: RunMetrics | None = None) -> RunFlags | None:
     """The flags of a run from its files.  ``status`` (the run's live status, e.g.
     ``RunInfo.status``) defaults to the journal's; ``alive`` to that status being live with no
     ``exit.json``.  ``into`` (a dict) receives ``goals.finals`` of the run's metrics (last,
-    step, best, best_step per metric), from the same cache."""
+    step, best, best_step per metric), from the same cache.  ``cached_only``: read no metric
+    file, return None (``into`` untouched) unless the cache is up to date (``tui.core.lsfill``).
+    ``metrics``: the run's reader if one is already polled (``tui.core.watch``)."""
     j = as_journal(journal)
     data = data if data is not None else j.read()
     rec = (data.get("runs") or {}).get(run_id) or {}
@@ -221,7 +225,9 @@ def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | 
     cache = _load_flags_cache(rd.flags_cache)
     dirty = False
     if cache is None or cache.get("sig") != sig:
-        nan, cliff, mstats = _metric_flags(rd, pats)
+        if cached_only:
+            return None
+        nan, cliff, mstats = _metric_flags(rd, pats, metrics)
         # the metrics were read from the file as it is now: the cache is written only when its
         # stat did not change meanwhile (else the key could claim data that was not read)
         cache = {"v": FLAGS_VERSION, "sig": sig, "nan": nan, "cliff": cliff, "stats": mstats}
@@ -236,6 +242,8 @@ def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | 
     if traceback_counts(status):
         hit = cache.get("tb")
         if not (isinstance(hit, list) and len(hit) == 2 and hit[0] == log_key):
+            if cached_only:
+                return None
             hit = [log_key, bool(last_traceback(rd.log))]
             if log_key is None or _stat_key(rd.log) == log_key:
                 cache["tb"] = hit
