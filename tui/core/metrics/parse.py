@@ -27,6 +27,7 @@ line without a step gets the last step seen.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Any
@@ -515,9 +516,9 @@ class TextParser(Sink):
 
 
 
-# characters that no line of a batch holds (the usual "\n" and "\x00" first): one ends each line
-# in the joined batch, another joins a template's texts (a template key is its texts so joined)
-_SEPARATORS = "\n\x00\x01\x02\x03\x04\x05\x06\x07\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1c\x1d\x1e\x1f"
+# characters that may end each line of a joined batch or join a template's texts (a template key is
+# its texts so joined): "\n" and "\x00" unless a line holds them, then other controls, then private use
+_SEPARATORS = "\x00\x01\x02\x03\x04\x05\x06\x07\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1c\x1d\x1e\x1f"
 
 
 def _joined(lines: list[str]) -> tuple[str, str, str]:
@@ -525,12 +526,13 @@ def _joined(lines: list[str]) -> tuple[str, str, str]:
     characters occur in no line (``NUM_RE`` sees either as it sees the end of a line: no
     number spans one, no look-around is satisfied by one)."""
     text = "\n".join(lines)
-    if "\x00" not in text and text.count("\n") == len(lines) - 1:
+    plain = text.count("\n") == len(lines) - 1   # no line holds a "\n"
+    if plain and "\x00" not in text:
         return text, "\n", "\x00"
-    free = [c for c in _SEPARATORS if all(c not in ln for ln in lines)]
-    if len(free) < 2:
-        free = [c for c in map(chr, range(0xE000, 0xF900)) if all(c not in ln for ln in lines)][:2]
-    nl, sep = free[0], free[1]
+    free = (c for c in itertools.chain(_SEPARATORS, map(chr, range(0xE000, 0x110000))) if c not in text)
+    if plain:
+        return text, "\n", next(free)
+    nl, sep = next(free), next(free)
     return nl.join(lines), nl, sep
 
 
