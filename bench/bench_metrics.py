@@ -1,6 +1,7 @@
 """Metrics benchmark: prints figures (run: python bench/bench_metrics.py [--lines N]).
 
 1. first parse of a generated mixed log (lines/s, MB/s) vs ``grep -c`` with a comparable pattern
+   (wall and CPU time; the series hash must not change when the parser is only made faster)
 2. re-open from the parsed-series cache
 3. downsample + plotext render of 8 series x 1,000,000 points at 160x40
 4. resident memory per point of series re-opened from the cache
@@ -8,9 +9,11 @@
 
 import argparse
 import gc
+import hashlib
 import math
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +51,18 @@ def gen_log(path: Path, n: int) -> None:
         f.write("".join(buf))
 
 
+def series_hash(series) -> str:
+    """A digest of every series' name, x and y (wall times depend on the file's mtime): the parse
+    is the same before and after an optimisation iff the digest is."""
+    h = hashlib.sha256()
+    for name in sorted(series):
+        s = series[name]
+        h.update(name.encode() + b"\0")
+        h.update(array("d", s.x).tobytes())
+        h.update(array("d", s.y).tobytes())
+    return h.hexdigest()[:16]
+
+
 def rss() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -64,19 +79,25 @@ def main() -> None:
         gen_log(log, args.lines)
         size = log.stat().st_size
         print(f"log: {args.lines:,} lines, {size / 1e6:.1f} MB (numpy for downsampling: {_numeric.numpy() is not None})")
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         out = subprocess.run(["grep", "-cE", r"[A-Za-z_]+ ?[:=] ?[-+]?[0-9.]+", str(log)],
                              capture_output=True, text=True)
         tg = time.perf_counter() - t
-        t = time.perf_counter()
+        ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cg = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+        t, c = time.perf_counter(), time.process_time()
         rm = M.RunMetrics(run)
         rm.poll()
-        tp = time.perf_counter() - t
+        tp, cp = time.perf_counter() - t, time.process_time() - c
         rm.save_cache()
         pts = sum(len(s) for s in rm.series.values())
         print(f"grep -cE: {tg:.3f} s ({out.stdout.strip()} matching lines)")
         print(f"first parse: {tp:.2f} s = {args.lines / tp:,.0f} lines/s, {size / 1e6 / tp:.1f} MB/s, "
               f"{len(rm.series)} series, {pts:,} points; ratio to grep: {tg / tp:.3f}")
+        print(f"CPU time (a steadier figure on a shared box): grep {cg:.3f} s, first parse {cp:.2f} s; "
+              f"ratio {cg / cp:.3f}")
+        print(f"series hash: {series_hash(rm.series)}")
         del rm
         gc.collect()
         t = time.perf_counter()

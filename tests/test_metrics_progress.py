@@ -1,5 +1,6 @@
-"""Long reads show progress (issue 12): a cold parse of a large log prints a ``\\r`` progress line
-on stderr when stderr is a terminal (a real pty here), cleared at the end; nothing otherwise."""
+"""Long reads show progress (issue 12): a cold parse of a large log or TensorBoard event file prints
+a ``\\r`` progress line on stderr when stderr is a terminal (a real pty here), cleared at the end;
+nothing otherwise.  The app's per-run loading state covers event files too."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from tests.snapshot_tests.labdata import Lab, clock
+from tui.app.model import Poller
+from tui.app.state import AppState
+from tui.core.journal import Journal
 from tui.core.metrics import progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +97,70 @@ def test_reporter_counts_only_long_reads(tmp_path):
     assert progress.reader(small, progress.MIN_READ) is None  # nobody listens outside the block
     mr, ev = progress.MIN_READ, progress.EVERY
     assert calls == [(str(small), ev, mr), (str(small), mr, mr), (str(small), mr, mr)]
+
+
+def _events(logdir: Path, n: int) -> Path:
+    """An event file written by tensorboard's own writer: n events of 100 scalars each (tags
+    m00..m99, values step/8 + j)."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    w = EventFileWriter(str(logdir))
+    summ = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=f"m{j:02d}", simple_value=j)
+                                      for j in range(100)])
+    for step in range(n):
+        for j, v in enumerate(summ.value):
+            v.simple_value = step / 8 + j
+        w.add_event(event_pb2.Event(step=step, wall_time=1700000000.0 + step, summary=summ))
+    w.close()
+    (f,) = logdir.glob("events.out.tfevents.*")
+    return f
+
+
+def test_cold_read_of_a_large_event_file_shows_progress_on_a_terminal(tmp_path):
+    run = tmp_path / "run"
+    (run / "tb").mkdir(parents=True)
+    n = progress.EVENTS_MIN_READ // 1200 + 20   # just over the size from which event files report
+    f = _events(run / "tb", n)
+    size = f.stat().st_size
+    assert progress.EVENTS_MIN_READ < size < 3 * progress.EVENTS_MIN_READ
+    rc, out, term = _run_in_pty(["metrics", str(run), "--json"])
+    assert rc == 0, term
+    got = json.loads(out)["metrics"]
+    assert sorted(got) == [f"m{j:02d}" for j in range(100)]
+    assert len(got["m07"]["y"]) == n and got["m07"]["x"][-1] == n - 1
+    text = term.decode("utf-8", "replace")
+    head = "\rreading " + f.name[:60] + ": "
+    assert text.count(head) >= 2, text
+    pcts = [int(s.split("%")[0]) for s in text.split(head)[1:]]
+    assert pcts == sorted(pcts) and 0 < pcts[0] < 100, pcts
+    width = len(text.rstrip().rsplit("\r", 1)[-1])
+    assert text.endswith("\r" + " " * width + "\r") and width > 0  # the line is cleared at the end
+
+
+def test_the_apps_loading_state_covers_runs_read_from_event_files(tmp_path):
+    """Two runs whose only metrics are event files: the first poll reads one (the selected
+    run's, read whatever the time budget) and not the other, whose row says loading until a
+    later poll has read it: then it has the event file's series."""
+    lab = Lab(tmp_path / "lab")
+    for rid in ("tb1", "tb2"):
+        lab.run(rid, "gan", "finished", {"steps": 10}, 0, 10)
+    lab.write()
+    (tmp_path / "ev").mkdir()
+    n = 30
+    src = _events(tmp_path / "ev", n)
+    for rid in ("tb1", "tb2"):
+        (lab.logs / rid / "tb").mkdir()
+        (lab.logs / rid / "tb" / src.name).write_bytes(src.read_bytes())
+    state = AppState(clock)
+    poller = Poller(Journal(lab.journal), clock=clock, time_budget=0.0)
+    poller.priority = {"tb1"}
+    state.apply(poller.poll())
+    loading = {r["info"].id: r["loading"] for r in state.rows()}
+    assert loading == {"tb1": False, "tb2": True} and state.loading
+    deadline = time.monotonic() + 60
+    poller.time_budget = 0.25
+    while state.loading:
+        assert time.monotonic() < deadline, "the poll never caught up"
+        state.apply(poller.poll())
+    assert not any(r["loading"] for r in state.rows())
+    assert len(state.store["tb2"].series["m42"]) == n

@@ -27,6 +27,7 @@ line without a step gets the last step seen.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Any
@@ -44,6 +45,20 @@ BLOCK_START_RE = re.compile(r"[A-Za-z_][\w.]*\($")   # "TrainingArguments(", "GP
 BANNER_RE = re.compile(r"\b(?:start(?:ing|ed)?|begin(?:ning)?|launch(?:ing|ed)?|restart(?:ing|ed)?|"
                        r"resum(?:e|ing|ed)|new run|running training|train(?:ing)? (?:start|begin))\b|^\W*[=#*~-]{8,}",
                        re.IGNORECASE)
+
+
+# NUM_RE's tokens, found faster where no character other than ASCII digits, signs, dots and
+# n/N/i/I can start one (the text holds no other Unicode digit, no Turkish dotted/dotless i that
+# ``(?i)`` folds into "inf"): the search skips every other character by a bitmap before it tries a
+# match, where NUM_RE tries one at every position.  The look-behinds, moved after the first
+# character, test the same characters; tests/test_metrics_parse_fast.py holds them equal.
+_E = r"(?:[eE][-+]?\d+)?"
+FAST_NUM_RE = re.compile(
+    r"([-+.0-9nNiI](?<![\w.@].)(?<![^\W\d_]-.)"
+    r"(?:(?<=\d)\d*\.?\d*" + _E + r"|(?<=\.)\d+" + _E +
+    r"|(?<=[-+])(?:(?:\d+\.?\d*|\.\d+)" + _E + r"|(?i:nan|inf(?:inity)?)(?!\w))"
+    r"|(?<=[nN])(?i:an)(?!\w)|(?<=[iI])(?i:nf(?:inity)?)(?!\w)))")
+SLOW_CHARS_RE = re.compile("[^\x00-\x7f](?<=[\\d\u0130\u0131])")   # what only NUM_RE reads right
 
 
 class TextParser(Sink):
@@ -112,42 +127,53 @@ class TextParser(Sink):
         return float(self.line_no)
 
     def feed(self, lines: list[str], w0: float, w1: float) -> bool:
-        """Parse complete lines (no terminators); wall times are spread from w0 to w1."""
-        split = NUM_RE.split
-        plans = self._plans
-        user = self.patterns.items
-        defaults = self.patterns.defaults
-        n = len(lines) or 1
+        """Parse complete lines (no terminators); wall times are spread from w0 to w1.
+
+        The whole batch is split by one ``NUM_RE.split`` call on the lines joined, the templates
+        of all lines come from one join and one split of that: the
+        per-line Python work is a template lookup, what the template's plan says, and a
+        ``float`` of each number the plan uses."""
+        if not lines:
+            return False
+        if self.patterns.items:
+            return self._feed_user(lines, w0, w1)
+        text, nl, sep = _joined(lines)
+        rx = NUM_RE if not text.isascii() and SLOW_CHARS_RE.search(text) else FAST_NUM_RE
+        parts = rx.split(text)
+        templates = sep.join(parts[0::2]).split(nl)
+        nums = parts[1::2]   # the number tokens of all lines, in order
+        del parts, text
+        plans = self._plans if sep == "\x00" else {}   # keys with another separator: this batch only
+        n = len(lines)
         dw = (w1 - w0) / n
         changed = False
         get = self.get
-        for li, line in enumerate(lines):
+        base = 0   # the index in nums of the line's first number
+        for li, tkey in enumerate(templates):
+            ent = plans.get(tkey)
+            if ent is None:
+                k = tkey.count(sep)
+                plan = None
+            else:
+                k, plan = ent
+            b = base
+            base += k
             if self.in_tb:
-                self._tb_line(line)
+                self._tb_line(lines[li])
                 continue
+            line = lines[li]
             if len(line) > 1_000_000:
                 continue
             if self.block or (line[-1:] == "(" and BLOCK_START_RE.match(line)):
-                self.banner = True
-                # "TrainingArguments(" ... ")" or a model repr "GPT(" ... ")": parameters, shapes
-                self.block = max(0, self.block + line.count("(") - line.count(")"))
-                self.block_lines = self.block_lines + 1 if self.block else 0
-                if self.block_lines <= self.BLOCK_MAX:
+                if self._block_line(line):
                     continue
-                self.block = self.block_lines = 0  # unbalanced: stop skipping, read the line
-            if user:
-                if defaults:
-                    changed |= self._default_line(line, li, w0, dw)
-                changed |= self._user_line(line, w0 + dw * li)
-                continue
             c0 = line[:1]
             if c0 == "|" or (self.table is not None and c0 in "-+="):
                 changed |= self._table_line(line, w0 + dw * li)
                 continue
             if self.columns is not None:
                 self.columns = None  # a table with a header row ends at the first other line
-            parts = split(line)
-            if len(parts) == 1:
+            if not k:
                 if line.startswith("Traceback"):
                     self.in_tb = True
                     self.tb = [line]
@@ -158,13 +184,11 @@ class TextParser(Sink):
                     elif self.axis is not None and BANNER_RE.search(line):
                         self.banner = True
                 continue
-            texts = parts[0::2]
-            tkey = "\x00".join(texts)
-            plan = plans.get(tkey)
-            if plan is None:
+            if ent is None:
                 if len(plans) >= self.MAX_TEMPLATES:
                     plans.clear()
-                plan = plans[tkey] = derive_plan(texts)
+                plan = derive_plan(tkey.split(sep))
+                plans[tkey] = (k, plan)
             if plan is NO_PLAN:
                 continue
             if plan is CONFIG_PLAN:
@@ -178,16 +202,16 @@ class TextParser(Sink):
                 self.header_section = None  # a new step or epoch: the evaluation section is over
                 if self.banner:
                     self.banner = False
-                    self._restart(parts, si, ei)
+                    self._restart(nums[b + si] if si >= 0 else None, nums[b + ei] if ei >= 0 else None)
             try:
                 if si >= 0:
-                    self.last_step = float(parts[2 * si + 1])
+                    self.last_step = float(nums[b + si])
                 if ei >= 0:
-                    e = float(parts[2 * ei + 1])
+                    e = float(nums[b + ei])
                     if batch is not None:
-                        bn = float(parts[2 * batch[1] + 1])
+                        bn = float(nums[b + batch[1]])
                         if bn > 0:
-                            e += float(parts[2 * batch[0] + 1]) / bn
+                            e += float(nums[b + batch[0]]) / bn
                         self.last_epoch = e
                     else:
                         le = self.last_epoch  # "Epoch: [3] Total time" after [3][k/N]: stays 3.x
@@ -198,7 +222,12 @@ class TextParser(Sink):
                         self._x(si >= 0, ei >= 0)
                     continue
                 self.line_no += 1
-                x = self._x(si >= 0, ei >= 0)
+                axis = self.axis
+                if axis == "step" and self.last_step is not None:
+                    x = self.last_step
+                else:
+                    x = self._x(si >= 0, ei >= 0)
+                    axis = self.axis
                 wall = w0 + dw * li
                 if phase is not None:
                     if phase == INHERIT:
@@ -211,28 +240,37 @@ class TextParser(Sink):
                     self.phase = self.header_section
                 else:
                     self.phase = ""
-                same = self.axis == "step"  # one value per step: a later print of it wins
+                same = axis == "step"  # one value per step: a later print of it wins
                 ep = self.last_epoch
                 user_names = self.user_names
-                if ep is not None and "epoch" not in user_names:  # the epoch axis of text logs
-                    get("epoch").put(x, ep, wall, same)
                 series = self.series
+                if ep is not None and "epoch" not in user_names:  # the epoch axis of text logs
+                    s = series.get("epoch")
+                    if s is None:
+                        s = get("epoch")
+                    sx = s.x
+                    if same and sx and sx[-1] == x:
+                        s.y[-1] = ep
+                        s.wall[-1] = wall
+                    else:
+                        sx.append(x)
+                        s.y.append(ep)
+                        s.wall.append(wall)
                 for name, idx, den in metrics:
                     if name in user_names:
                         continue
-                    v = float(parts[2 * idx + 1])
+                    v = float(nums[b + idx])
                     if den >= 0:
-                        d = float(parts[2 * den + 1])
+                        d = float(nums[b + den])
                         v = v / d if d else math.nan
                     # Series.put inlined (the hot loop: one call less per point)
                     s = series.get(name)
                     if s is None:
                         s = get(name)
                     sx = s.x
-                    n = len(sx)
-                    if same and n and sx[n - 1] == x:
-                        s.y[n - 1] = v
-                        s.wall[n - 1] = wall
+                    if same and sx and sx[-1] == x:
+                        s.y[-1] = v
+                        s.wall[-1] = wall
                     else:
                         sx.append(x)
                         s.y.append(v)
@@ -242,19 +280,51 @@ class TextParser(Sink):
                 continue
         return changed
 
-    def _restart(self, parts: list[str], si: int, ei: int) -> None:
+    def _block_line(self, line: str) -> bool:
+        """A line of a multi-line repr or argument dump (``TrainingArguments(`` ... ``)``, a model
+        repr ``GPT(`` ... ``)``: parameters, shapes); True when it is skipped."""
+        self.banner = True
+        self.block = max(0, self.block + line.count("(") - line.count(")"))
+        self.block_lines = self.block_lines + 1 if self.block else 0
+        if self.block_lines <= self.BLOCK_MAX:
+            return True
+        self.block = self.block_lines = 0  # unbalanced: stop skipping, read the line
+        return False
+
+    def _feed_user(self, lines: list[str], w0: float, w1: float) -> bool:
+        """``feed`` with user patterns: each line goes to them (and to the default parser unless
+        they switch it off)."""
+        defaults = self.patterns.defaults
+        dw = (w1 - w0) / len(lines)
+        changed = False
+        for li, line in enumerate(lines):
+            if self.in_tb:
+                self._tb_line(line)
+                continue
+            if len(line) > 1_000_000:
+                continue
+            if self.block or (line[-1:] == "(" and BLOCK_START_RE.match(line)):
+                if self._block_line(line):
+                    continue
+            if defaults:
+                changed |= self._default_line(line, li, w0, dw)
+            changed |= self._user_line(line, w0 + dw * li)
+        return changed
+
+    def _restart(self, step: str | None, epoch: str | None) -> None:
         """After a config dump or start banner, a step (epoch) counter that went back is a new
         attempt: back to the segment's first x (or to 0/1) starts a new segment (the earlier one
         moves to ``segments``); back to a later x is a resume in the same log: the points at or
-        after it are dropped (computed past the checkpoint it resumed from, as in stitching)."""
+        after it are dropped (computed past the checkpoint it resumed from, as in stitching).
+        ``step``/``epoch``: the line's counter tokens (None: not on the line)."""
         axis = self.axis
         try:
-            if axis == "step" and si >= 0:
-                new, old = float(parts[2 * si + 1]), self.last_step
-                if ei >= 0 and self.last_epoch is not None and float(parts[2 * ei + 1]) > self.last_epoch:
+            if axis == "step" and step is not None:
+                new, old = float(step), self.last_step
+                if epoch is not None and self.last_epoch is not None and float(epoch) > self.last_epoch:
                     return  # a counter within the epoch, not a restart
-            elif axis == "epoch" and ei >= 0:
-                new, old = float(parts[2 * ei + 1]), self.last_epoch
+            elif axis == "epoch" and epoch is not None:
+                new, old = float(epoch), self.last_epoch
             else:
                 return
         except ValueError:
@@ -444,6 +514,26 @@ class TextParser(Sink):
         return changed
 
 
+
+
+# characters that may end each line of a joined batch or join a template's texts (a template key is
+# its texts so joined): "\n" and "\x00" unless a line holds them, then other controls, then private use
+_SEPARATORS = "\x00\x01\x02\x03\x04\x05\x06\x07\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1c\x1d\x1e\x1f"
+
+
+def _joined(lines: list[str]) -> tuple[str, str, str]:
+    """``(text, nl, sep)``: the lines joined by ``nl``, and ``sep`` for the templates; both
+    characters occur in no line (``NUM_RE`` sees either as it sees the end of a line: no
+    number spans one, no look-around is satisfied by one)."""
+    text = "\n".join(lines)
+    plain = text.count("\n") == len(lines) - 1   # no line holds a "\n"
+    if plain and "\x00" not in text:
+        return text, "\n", "\x00"
+    free = (c for c in itertools.chain(_SEPARATORS, map(chr, range(0xE000, 0x110000))) if c not in text)
+    if plain:
+        return text, "\n", next(free)
+    nl, sep = next(free), next(free)
+    return nl.join(lines), nl, sep
 
 
 def split_lines(data: bytes) -> list[str]:

@@ -4,7 +4,8 @@ Read with the ``tensorboard`` package's own event loader (an optional extra:
 ``pip install 'labtui[tensorboard]'``), imported lazily, only when a run has an event file.
 Without it the reader has no series and a one-line ``note`` that says what to install.
 x is the event's ``step``, wall time its ``wall_time``; every scalar tag is a series (a
-``simple_value`` or a one-element tensor).
+``simple_value`` or a one-element tensor).  A long read reports its progress (``progress``) by
+the bytes of the records the loader has read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import threading
 from pathlib import Path
 
+from .progress import EVENTS_EVERY, EVENTS_MIN_READ
+from .progress import reader as progress_reader
 from .series import Series
 
 MISSING_NOTE = ("{path}: TensorBoard event file not read: the tensorboard package is not installed "
@@ -28,6 +31,29 @@ def _loader_module():
     except ImportError:
         return None
     return event_file_loader, tensor_util
+
+
+def _counting_loader(efl):
+    """tensorboard's ``EventFileLoader`` that also counts the bytes of the records it reads
+    (``.bytes_read``): a raw loader that counts is slid under its parsing layers (the method
+    order is EventFileLoader, LegacyEventFileLoader, the counter, RawEventFileLoader).  The plain
+    loader (no count) if tensorboard's classes are not so arranged."""
+    raw = getattr(efl, "RawEventFileLoader", None)
+    if raw is None or raw not in efl.EventFileLoader.__mro__:
+        return efl.EventFileLoader
+
+    class _Counting(raw):
+        bytes_read = 0
+
+        def Load(self):
+            for rec in super().Load():
+                self.bytes_read += len(rec) + 16   # length (8), its CRC (4), the event, its CRC (4)
+                yield rec
+
+    class CountingEventFileLoader(efl.EventFileLoader, _Counting):
+        pass
+
+    return CountingEventFileLoader
 
 
 def is_event_file(name: str) -> bool:
@@ -70,14 +96,22 @@ class TfEventsMetrics:
                     self._size = size
                     return False
                 efl, self._tensor_util = mods
-                self._loader = efl.EventFileLoader(str(self.path))
+                self._loader = _counting_loader(efl)(str(self.path))
             self._size = size
             changed = False
+            loader = self._loader
+            done = getattr(loader, "bytes_read", None)
+            counted = None if done is None else progress_reader(self.path, size - done, EVENTS_MIN_READ, EVENTS_EVERY)
             try:
-                for ev in self._loader.Load():
+                for ev in loader.Load():
                     changed |= self._event(ev)
+                    if counted is not None and loader.bytes_read != done:
+                        counted(loader.bytes_read - done)
+                        done = loader.bytes_read
             except Exception as e:  # a corrupt record: keep what was read, say why once
                 self.note = f"{self.path.name}: stopped reading the event file: {e}"
+            if counted is not None:
+                counted.end()
             if changed:
                 self.version += 1
             return changed
