@@ -137,6 +137,18 @@ def test_cold_read_of_a_large_event_file_shows_progress_on_a_terminal(tmp_path):
     assert text.endswith("\r" + " " * width + "\r") and width > 0  # the line is cleared at the end
 
 
+def test_metrics_of_an_event_file_given_by_path(tmp_path):
+    """``labtui metrics FILE`` on an event file reads its scalars (not its bytes as text)."""
+    f = _events(tmp_path, 5)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "metrics", str(f), "--json"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)["metrics"]
+    assert sorted(got) == [f"m{j:02d}" for j in range(100)]
+    assert got["m03"]["x"] == [0, 1, 2, 3, 4] and got["m03"]["y"][-1] == 4 / 8 + 3
+
+
 def test_the_apps_loading_state_covers_runs_read_from_event_files(tmp_path):
     """Two runs whose only metrics are event files: the first poll reads one (the selected
     run's, read whatever the time budget) and not the other, whose row says loading until a

@@ -73,6 +73,8 @@ def _load(args) -> tuple[dict, str, list]:
     src = Path(args.source)
     if src.is_file():
         lm = M.parse_file(src, cli)
+        if getattr(lm, "note", None):
+            print(f"labtui: {lm.note}", file=sys.stderr)
         return _attempt(args, lm), lm.x_axis, []
     if src.is_dir():
         rm = M.RunMetrics(src, cli)

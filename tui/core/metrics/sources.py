@@ -228,13 +228,18 @@ class LogMetrics:
         return True
 
 
-def parse_file(path: str | os.PathLike, patterns: Patterns | None = None, kind: str | None = None) -> LogMetrics:
+def parse_file(path: str | os.PathLike, patterns: Patterns | None = None,
+               kind: str | None = None) -> LogMetrics | TfEventsMetrics:
     """Parse a whole file now (no cache), its last line even without a newline; ``.series`` /
     ``.x_axis`` of the result.  ``kind``: the reader, by default from the file name
-    (``files.declared_kind``: a CSV, JSON lines, ``trainer_state.json``...; text with patterns)."""
+    (``files.declared_kind``: a CSV, JSON lines, ``trainer_state.json``, a TensorBoard event
+    file (``.note`` says why one could not be read)...; text with patterns)."""
     if kind is None and not patterns:
-        k = declared_kind(Path(path))
-        kind = k if k != "tfevents" else None
+        kind = declared_kind(Path(path))
+    if kind == "tfevents":
+        tf = TfEventsMetrics(path)
+        tf.poll()
+        return tf
     lm = LogMetrics(path, patterns, kind=kind)
     lm.poll(final=True)
     return lm

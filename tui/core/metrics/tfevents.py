@@ -66,6 +66,7 @@ class TfEventsMetrics:
 
     kind = "tfevents"
     last_traceback = None
+    segments: list = []  # an event file has no restarts to keep apart (as LogMetrics.segments)
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
