@@ -207,6 +207,8 @@ class LabApp(App):
             return
         self._poll_running = True
         self.poller.priority = self.state.priority()
+        table = self._main_widget(RunsTable)
+        self.poller.visible = table.visible_ids() if table is not None else ()
         self.run_worker(self._poll_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_thread(self) -> None:

@@ -75,6 +75,8 @@ class Poller:
         self._data: dict = {}
         self._last_runs: list | None = None
         self.priority: tuple[str, ...] = ()  # selected + marked runs: read first
+        self.visible: tuple[str, ...] = ()   # rows on screen: read right after the priority runs
+        self.listed_once = False               # the first poll only lists (the table paints at once)
         self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
         self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
         self.done: set[str] = set()            # ended runs read to their end after they ended
@@ -117,12 +119,21 @@ class Poller:
         if infos is not None and isinstance(self.sampler, Sampler):
             self.sampler.set_runs(live_runs(infos))  # the sampler reads no journal of its own
         known = self._last_runs or []
+        gpu = self.sampler.latest() if self.sampler is not None else None
+        if not self.listed_once and infos is not None:
+            # The first poll reads the journal only: the table's rows paint at once, with a
+            # placeholder in the metric cells; the metrics stream in from the next polls,
+            # the selected run's first, then the rows on screen.
+            self.listed_once = True
+            return PollResult(infos, [], {}, gpu, err, bool(infos), time.perf_counter() - t0)
         updates: list[RunData] = []
         backlog = False
         prio = [r for r in known if r.id in self.priority]
         rest = [r for r in known if r.id not in self.priority]
-        # runs never read come before live ones: a first paint needs every row's numbers
-        rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, not r.alive))
+        # runs never read come first (rows on screen before the others), then live ones
+        visible = set(self.visible)
+        rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, r.id not in visible,
+                                 not r.alive))
         mtimes = {}
         for r in prio + rest:
             rm = self.readers.get(r.id)
@@ -179,7 +190,6 @@ class Poller:
                     self.cliff_due[rid] = now + self.cliff_every
                 else:
                     self.cliff_due.pop(rid, None)
-        gpu = self.sampler.latest() if self.sampler is not None else None
         return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs)
 
     def run_data(self, info, rm, mtime) -> RunData:

@@ -66,6 +66,7 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
                 prog.append(f" eta {age(s.eta)}", style="cyan")
     elif row.get("loading"):
         prog.append("…", style="dim")
+    loading = bool(row.get("loading"))  # metrics not read yet: a placeholder, never a stale number
     tags = Text()
     if info.verdict:
         tags.append(info.verdict, style="bold " + VERDICT_STYLE.get(str(info.verdict).lower(), "cyan"))
@@ -73,8 +74,8 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         if tags:
             tags.append(" ")
         tags.append(str(t), style="dim")
-    flags = Text()
-    for f in row["flags"]:
+    flags = Text("…", style="dim") if loading else Text()
+    for f in [] if loading else row["flags"]:
         if flags:
             flags.append(" ")
         flags.append(f, style=FLAG_STYLE.get(f, "yellow"))
@@ -90,8 +91,9 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         "status": status,
         "gpus": Text(gpus_text(info.gpus)) if info.slurm is None else slurm_cell(info.slurm),
         "progress": prog,
-        "last": Text(num(row.get("last", s.last))),  # the last finite value (a NaN shows as the NaN flag)
-        "best": Text(num(row.get("best", s.best)), style="green"),
+        # the last finite value (a NaN shows as the NaN flag)
+        "last": Text("…", style="dim") if loading else Text(num(row.get("last", s.last))),
+        "best": Text("…", style="dim") if loading else Text(num(row.get("best", s.best)), style="green"),
         "flags": flags,
         "tags": tags,
         "notes": Text(str(len(info.notes)) if info.notes else ""),
@@ -194,6 +196,12 @@ class RunsTable(DataTable):
         """Put the cursor on run ``rid`` (when it has a row)."""
         if rid in self._order and self.current_id != rid:
             self.move_cursor(row=self._order.index(rid), animate=False)
+
+    def visible_ids(self) -> tuple[str, ...]:
+        """The runs whose rows are on screen now (the poll reads their metrics first)."""
+        top = int(self.scroll_offset.y)
+        rows = max(self.size.height - 1, 0) or len(self._order)  # not laid out yet: every row
+        return tuple(self._order[top:top + rows])
 
     @property
     def current_id(self) -> str | None:
