@@ -146,6 +146,7 @@ class LabApp(App):
         self._table_at = 0.0
         self._repoll = False
         self._gc_frozen = False
+        self._plot_due = False  # a new selection's plot is waiting for the table's redraw
         self._topbar_text: Text | None = None  # what the top bar shows: redrawn only on change
         self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
         self.notify_mode = notify  # "osc": desktop notifications through the terminal too
@@ -341,9 +342,18 @@ class LabApp(App):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         rid = event.row_key.value if event.row_key is not None else None
         if self.state.select(rid):
-            self.refresh_plot()
             if rid and rid in self.state.infos and rid not in self.state.store:
                 self._start_poll()  # load its whole curve now
+            # The plot follows after the table's cursor has been drawn (a 100k-point curve takes
+            # tens of ms to build): a key press redraws at once, and keys that arrive together
+            # (a held key) build only the last selection's plot.
+            if not self._plot_due:
+                self._plot_due = True
+                self.call_after_refresh(self._plot_selection)
+
+    def _plot_selection(self) -> None:
+        self._plot_due = False
+        self.refresh_plot()
 
     @on(DataTable.RowSelected, "#runs")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

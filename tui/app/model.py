@@ -135,6 +135,7 @@ class Poller:
         rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, r.id not in visible,
                                  not r.alive))
         mtimes = {}
+        shown_first = False  # a plotted run read for the first time: post it now, the rest next poll
         for r in prio + rest:
             rm = self.readers.get(r.id)
             if rm is None:
@@ -152,7 +153,7 @@ class Poller:
             # a run seen ended for the first time is read to its end in this very poll (its
             # last lines reach the table with its end), whatever the time budget
             ending = not r.alive and r.id not in self.done and not fresh
-            if (time.perf_counter() - t0 > self.time_budget and r.id not in self.priority
+            if ((shown_first or time.perf_counter() - t0 > self.time_budget) and r.id not in self.priority
                     and not ending):
                 backlog = True
                 continue
@@ -172,6 +173,7 @@ class Poller:
             mtimes[r.id] = mt
             if changed or fresh:
                 updates.append(self.run_data(r, rm, mt))
+                shown_first |= fresh and r.id in self.priority
                 self.cliff_due.setdefault(r.id, 0.0)
         # loss-cliff checks scan whole series: done after the numbers are shown, within budget
         cliffs = {}
