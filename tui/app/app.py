@@ -41,19 +41,29 @@ from .bindings import binding_classes
 from .events import Announcer, Event
 from .fmt import show_path, topbar_text
 from .model import Poller, PollResult
-from .screens.actions import (KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
-                              TagsDialog)
-from .screens.compare import CompareScreen
-from .screens.detail import DetailScreen
-from .screens.gpus import GpuScreen
-from .screens.help import HelpScreen
-from .screens.metrics import MetricsScreen
-from .screens.queue import CancelQueuedDialog
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
 from .widgets.keys import Input
 from .widgets.plot import Curve, MetricPlot
 from .widgets.runs_table import COLUMN_ALIASES, COLUMN_NAMES, RunsTable
+
+
+def load_screens() -> None:
+    """Import the screens and dialogs into this module, once.  Deferred from start-up (they
+    cost ~85 ms of imports before the first paint): every action that opens one, the help,
+    the keymap check and a worker after the first full load call this first."""
+    global KillDialog, NewRunDialog, NoteDialog, ResumeDialog, TagsDialog, CompareScreen
+    global DetailScreen, GpuScreen, HelpScreen, MetricsScreen, CancelQueuedDialog
+    if "CancelQueuedDialog" in globals():  # bound last
+        return
+    # deferred imports: heavy (Rich tables, tomlkit, psutil...) and not needed to paint the table
+    from .screens.actions import KillDialog, NewRunDialog, NoteDialog, ResumeDialog, TagsDialog
+    from .screens.compare import CompareScreen
+    from .screens.detail import DetailScreen
+    from .screens.gpus import GpuScreen
+    from .screens.help import HelpScreen
+    from .screens.metrics import MetricsScreen
+    from .screens.queue import CancelQueuedDialog
 
 
 class Polled(Message):
@@ -244,6 +254,7 @@ class LabApp(App):
             # app: move it out of the collector's sight, or each full collection walks it all
             # (~50 ms: a key press that meets one redraws late).
             self._gc_frozen = True
+            self.run_worker(load_screens, thread=True, group="screens", exit_on_error=False)
             gc.collect()
             gc.freeze()
         if ch.runs or ch.loading:
@@ -385,13 +396,16 @@ class LabApp(App):
         self.exit(return_code=0)
 
     def action_help(self) -> None:
+        load_screens()
         self.push_screen(HelpScreen(self, binding_classes(LabApp)))
 
     def action_detail(self) -> None:
+        load_screens()
         if self.state.selected_info() is not None:
             self.push_screen(DetailScreen(self, self.state.selected))
 
     def action_compare(self) -> None:
+        load_screens()
         ids = self.state.compare_ids()
         if ids:
             self.push_screen(CompareScreen(self, ids))
@@ -443,12 +457,14 @@ class LabApp(App):
             self.refresh_table()
 
     def action_choose_metrics(self) -> None:
+        load_screens()
         avail = self.state.available_metrics()
         if avail:
             self.push_screen(MetricsScreen(avail, self.state.current_metrics()),
                              lambda chosen: self.set_metrics(chosen) if chosen else None)
 
     def action_gpu_view(self) -> None:
+        load_screens()
         self.push_screen(GpuScreen(self))
 
     def action_panels(self) -> None:
@@ -533,6 +549,7 @@ class LabApp(App):
             self._start_poll()
 
     def action_kill(self) -> None:
+        load_screens()
         targets = self.state.targets(use_marked=True)
         if not targets:
             self.say("no run selected", severity="warning")
@@ -587,6 +604,7 @@ class LabApp(App):
         return runs_mod.kill_outcome(self.journal, rid)
 
     def _resume(self, edit: bool) -> None:
+        load_screens()
         info = self.state.selected_info()
         if info is None:
             self.say("no run selected", severity="warning")
@@ -612,6 +630,7 @@ class LabApp(App):
         self._resume(edit=True)
 
     def action_note(self) -> None:
+        load_screens()
         info = self.state.selected_info()
         if info is None:
             self.say("no run selected", severity="warning")
@@ -619,6 +638,7 @@ class LabApp(App):
         self.push_screen(NoteDialog(self, info))
 
     def action_tags(self) -> None:
+        load_screens()
         targets = self.state.targets(use_marked=True)
         if not targets:
             self.say("no run selected", severity="warning")
@@ -659,11 +679,13 @@ class LabApp(App):
         self._queue_move(+1)
 
     def action_queue_cancel(self) -> None:
+        load_screens()
         info = self._queued_selected()
         if info is not None:
             self.push_screen(CancelQueuedDialog(self, info))
 
     def action_new_run(self) -> None:
+        load_screens()
         try:
             exps = self.journal.read().get("experiments") or {}
         except UserError as e:
@@ -675,6 +697,7 @@ class LabApp(App):
 
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens: what a user keymap may rebind."""
+    load_screens()
     return {b.id for c in binding_classes(LabApp).values() for b in c.BINDINGS if isinstance(b, Binding) and b.id}
 
 
@@ -682,6 +705,7 @@ def binding_scopes() -> dict[str, list[tuple[str, str]]]:
     """Where bindings are active together, for the keymap clash check: the main screen, and
     each screen, dialog and widget with its own bindings ({scope: [(id, keys)]}, keys spelled as
     Textual normalises a keymap)."""
+    load_screens()
     return {name: [(b.id, LabApp._normalize_keymap({b.id: b.key})[b.id])
                    for b in c.BINDINGS if isinstance(b, Binding) and b.id]
             for name, c in binding_classes(LabApp).items()}
@@ -704,8 +728,10 @@ def run_app(journal_path: str | Path, colors: str = "auto", select: str | None =
     that runs keep going (the app never stops a run) and how to reopen it."""
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
-    keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
-    config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
+    keymap = {}  # no [keys]: nothing to check, and the screens' imports wait until needed
+    if "keys" in config.load_config():
+        keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
+        config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
     notify = notify_mode(config.load_config(), config.config_path())  # likewise
     columns = config.load_columns(COLUMN_NAMES, COLUMN_ALIASES)  # the same
     app = LabApp(journal_path, keymap=keymap, notify=notify, columns=columns)
