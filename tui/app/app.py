@@ -228,6 +228,7 @@ class LabApp(App):
         except Exception as e:  # noqa: BLE001 - a bad file must not kill the poll loop
             res = PollResult(None, [], {}, None, f"poll failed: {type(e).__name__}: {e}")
         self.post_message(Polled(res))
+        self.poller.warm()  # the first time: numpy's import overlaps the table's first paint
 
     def on_polled(self, msg: Polled) -> None:
         res = msg.result

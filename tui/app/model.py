@@ -23,6 +23,7 @@ from ..core.gpus import Sampler, live_runs
 from ..core.journal import Journal, JournalError
 from ..core.errors import UserError
 from ..core.metrics import RunFlags, goal_of, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
+from ..core.metrics._numeric import numpy as _numpy
 from ..core.rundir import RunDir
 from ..core.text import inert, inert_lines
 
@@ -193,6 +194,11 @@ class Poller:
                 else:
                     self.cliff_due.pop(rid, None)
         return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs)
+
+    def warm(self) -> None:
+        """(Worker thread, after the listing was posted.) Import numpy, which the first metric
+        read needs (0.1-0.3 s, much of it disk reads), while the UI thread paints the table."""
+        _numpy()
 
     def run_data(self, info, rm, mtime) -> RunData:
         ser = rm.snapshot()
