@@ -4,6 +4,9 @@ first, then the rows on screen; the plot says "loading metrics…" until its ser
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -104,3 +107,15 @@ async def test_the_table_shows_rows_with_placeholders_before_metrics_then_values
             assert firsts and app.seen[firsts[0]][2] >= 1  # its value and its curve came together
     finally:
         lab.close()
+
+
+def test_the_screens_are_not_imported_before_first_use():
+    # the dialogs and screens (~85 ms of imports) wait until an action, the help or the keymap
+    # check needs them; load_screens() then binds every one of them
+    code = ("import sys, tui.app.app as a; mods = [m for m in sys.modules if m.startswith('tui.app.screens.')];"
+            "print(sorted(mods)); a.load_screens(); print(a.HelpScreen.__name__, a.KillDialog.__name__,"
+            " a.CancelQueuedDialog.__name__, 'tui.app.screens.detail' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(Path(app_module.__file__).parents[2])})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "HelpScreen KillDialog CancelQueuedDialog True"]
