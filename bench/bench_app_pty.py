@@ -8,7 +8,8 @@ Figures:
   idle B/s          bytes written to the terminal per second over 20 s once the app settled
                     (first curve + 20 s; no run alive, nothing changes; target 0; without GPUs
                     the host CPU/load line moves every 5 s: its changed cells are the rest)
-  first curve       launch -> first braille/marker cell of a curve on screen (caches warm)
+  first curve       launch -> first braille/marker cell of a curve on screen (caches warm), and
+                    the app's CPU seconds by then (a figure the box's other load hardly moves)
   cold open 20      launch on 20 uncached 100k-point runs -> table filled (every row on screen,
                     its metric cells an honest "…" until read); "metrics" -> every metric cell
                     filled (the top bar's "loading…" gone)
@@ -187,6 +188,22 @@ def rss_mb(pid: int) -> float:
     return best
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the app has used so far: the pane's process or its python
+    child.  Unlike wall times it hardly depends on what else the box runs."""
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                                     text=True).stdout.split()]
+    tick = os.sysconf("SC_CLK_TCK")
+    best = 0.0
+    for p in pids:
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            best = max(best, (int(f[11]) + int(f[12])) / tick)
+        except (OSError, IndexError, ValueError):
+            pass
+    return best
+
+
 WANDB_WRITER = """
 import math, sys, wandb
 root, n, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -274,6 +291,7 @@ def main() -> int:
     term = Term(lab, sock)
     fig.append((f"reopen {runs} runs (warm) -> table filled", f"{term.wait_screen(listed(10)):.2f} s"))
     fig.append(("launch -> first curve on screen", f"{term.wait_screen(has_curve):.2f} s"))
+    fig.append(("  the app's CPU time by then", f"{cpu_s(term.pid()):.2f} s"))
     fig.append((f"reopen {runs} runs -> every metric cell filled", f"{term.wait_screen(filled):.2f} s"))
     time.sleep(5.0)  # first polls
     fig.append(("RSS with one curve", f"{rss_mb(term.pid()):.0f} MB"))
