@@ -9,7 +9,9 @@ Figures:
                     (first curve + 20 s; no run alive, nothing changes; target 0; without GPUs
                     the host CPU/load line moves every 5 s: its changed cells are the rest)
   first curve       launch -> first braille/marker cell of a curve on screen (caches warm), and
-                    the app's CPU seconds by then (a figure the box's other load hardly moves)
+                    the app's CPU seconds when the bench saw it (less moved by the box's other
+                    load than wall times, but it counts the background reads of other runs until
+                    the bench's screen poll noticed the curve)
   cold open 20      launch on 20 uncached 100k-point runs -> table filled (every row on screen,
                     its metric cells an honest "…" until read); "metrics" -> every metric cell
                     filled (the top bar's "loading…" gone)
@@ -190,7 +192,7 @@ def rss_mb(pid: int) -> float:
 
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) the app has used so far: the pane's process or its python
-    child.  Unlike wall times it hardly depends on what else the box runs."""
+    child (all its threads)."""
     pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
                                                      text=True).stdout.split()]
     tick = os.sysconf("SC_CLK_TCK")
