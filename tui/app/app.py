@@ -147,7 +147,7 @@ class LabApp(App):
         self.poll_interval = poll_interval
         self._own_sampler = False
         self.sampler = self._make_sampler(gpu_source, gpu_interval)
-        self.poller = Poller(self.journal, self.sampler, clock=self.clock)
+        self.poller = Poller(self.journal, self.sampler, clock=self.clock, list_first=True)
         if theme:
             self.theme = theme
         self.state = AppState(self.clock)  # owned by the message handlers below

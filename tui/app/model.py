@@ -65,7 +65,7 @@ class Poller:
     """One poll at a time (the app re-arms it after each finishes); owns the metric readers."""
 
     def __init__(self, journal: Journal, sampler=None, time_budget: float = 0.25,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, list_first: bool = False):
         self.journal = journal
         self.sampler = sampler
         self.time_budget = time_budget
@@ -77,7 +77,7 @@ class Poller:
         self._last_runs: list | None = None
         self.priority: tuple[str, ...] = ()  # selected + marked runs: read first
         self.visible: tuple[str, ...] = ()   # rows on screen: read right after the priority runs
-        self.listed_once = False               # the first poll only lists (the table paints at once)
+        self.listed_once = not list_first      # list_first: the first poll only lists (the app's table paints at once)
         self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
         self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
         self.done: set[str] = set()            # ended runs read to their end after they ended
