@@ -354,6 +354,7 @@ class LabApp(App):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         rid = event.row_key.value if event.row_key is not None else None
         if self.state.select(rid):
+            self.poller.priority = self.state.priority()  # the next poll reads the new selection first
             if rid and rid in self.state.infos and rid not in self.state.store:
                 self._start_poll()  # load its whole curve now
             # The plot follows after the table's cursor has been drawn (a 100k-point curve takes
