@@ -8,9 +8,15 @@ Figures:
   idle B/s          bytes written to the terminal per second over 20 s once the app settled
                     (first curve + 20 s; no run alive, nothing changes; target 0; without GPUs
                     the host CPU/load line moves every 5 s: its changed cells are the rest)
-  first curve       launch -> first braille/marker cell of a curve on screen (caches warm)
-  cold open 20      launch on 20 uncached 100k-point runs -> table filled ("loading…" gone)
-  reopen 200        launch on the 200-run lab (caches warm) -> table filled
+  first curve       launch -> first braille/marker cell of a curve on screen (caches warm), and
+                    the app's CPU seconds when the bench saw it (less moved by the box's other
+                    load than wall times, but it counts the background reads of other runs until
+                    the bench's screen poll noticed the curve)
+  cold open 20      launch on 20 uncached 100k-point runs -> table filled (every row on screen,
+                    its metric cells an honest "…" until read); "metrics" -> every metric cell
+                    filled (the top bar's "loading…" gone)
+  reopen 200        launch on the 200-run lab (caches warm) -> table filled (the rows on screen);
+                    "metrics" -> every run's metric cells filled
   key->redraw       cursor moves (Down, then Up; `j` is not bound): key sent -> output quiet for 30 ms; p50 / p99
   new selection     cursor move -> the plot's curve changed on screen (capture-pane)
   RSS one curve     the app's resident memory once settled with one curve shown
@@ -23,6 +29,10 @@ labtui on a lab of the same runs side by side: launch -> first curve, RSS (every
 the pane: LEET is the `wandb` wrapper plus wandb-core), idle bytes.  ``--leet-only`` skips the
 200-run figures.  wandb belongs only in its own venv (``python -m venv /tmp/leetvenv &&
 /tmp/leetvenv/bin/pip install wandb``), never in the project's deps.
+Bytecode: the app runs with its bytecode cached, as from a pip install (``PYTHONPYCACHEPREFIX``
+in the bench folder, warmed by one launch on a one-run lab first), even where the environment
+sets ``PYTHONDONTWRITEBYTECODE`` (then every launch compiles all of ``tui/``: ~0.2 s of CPU);
+``--no-bytecode`` measures that case.
 No assertions: figures only.
 """
 
@@ -93,13 +103,18 @@ def drop_caches(lab: Path) -> None:
 class Term:
     """One app in a detached tmux session; its output stream goes to a file."""
 
+    pyc: Path | None = None  # PYTHONPYCACHEPREFIX of the app (None: the environment's bytecode rules)
+
     def __init__(self, journal: Path, sock: str, argv: list[str] | None = None):
         self.sock = sock
         self.log = Path(tempfile.mktemp(prefix="labtui-pipe-"))
         self.log.write_bytes(b"")
         argv = argv or [sys.executable, "-m", "tui.cli", "--journal", str(journal)]
         fake = f"LABTUI_FAKE_GPUS={FIXED_HOST} " if FIXED_HOST else "-u LABTUI_FAKE_GPUS "
-        env = f"env {fake}PYTHONPATH={ROOT} TERM=xterm-256color "
+        env = f"env {fake}"
+        if self.pyc is not None:
+            env += f"-u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX={self.pyc} "
+        env += f"PYTHONPATH={ROOT} TERM=xterm-256color "
         self.t0 = time.perf_counter()
         self.tmux("new-session", "-d", "-s", "b", "-x", str(W), "-y", str(H),
                   "-c", str(journal.parent), env + " ".join(argv))
@@ -150,8 +165,15 @@ class Term:
         self.log.unlink(missing_ok=True)
 
 
+def listed(n: int):
+    """The table is filled: the first ``n`` runs' rows are on screen."""
+    ids = [f"r{i:03d}" for i in range(n)]
+    return lambda s: " runs" in s and all(i in s for i in ids)
+
+
 def filled(s: str) -> bool:
-    return "runs" in s and "loading…" not in s and "r0" in s
+    """Every metric cell filled: the rows are listed and the top bar no longer says loading…"""
+    return " runs" in s and "loading…" not in s and "r0" in s
 
 
 def has_curve(s: str) -> bool:
@@ -177,6 +199,22 @@ def rss_tree(pid: int) -> list[float]:
         todo += [int(c) for c in subprocess.run(["pgrep", "-P", str(p)], capture_output=True,
                                                 text=True).stdout.split()]
     return out or [0.0]
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the app has used so far: the pane's process or its python
+    child (all its threads)."""
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                                     text=True).stdout.split()]
+    tick = os.sysconf("SC_CLK_TCK")
+    best = 0.0
+    for p in pids:
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            best = max(best, (int(f[11]) + int(f[12])) / tick)
+        except (OSError, IndexError, ValueError):
+            pass
+    return best
 
 
 WANDB_WRITER = """
@@ -264,11 +302,21 @@ def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float,
         make_lab(cold.parent, big, big)
     print(f"labs in {base} ({time.perf_counter() - t:.1f}s to build)")
 
-    # cold open: 20 uncached big runs -> table filled
+    if not a.no_bytecode:  # bytecode as a pip install leaves it: one launch writes it
+        Term.pyc = base / "pyc"
+        tiny = base / "tiny" / "experiments.toml"
+        if not tiny.exists():
+            make_lab(tiny.parent, 1, 0)
+        term = Term(tiny, sock)
+        term.wait_screen(has_curve)
+        term.close()
+
+    # cold open: 20 uncached big runs -> table filled (rows), then every metric cell
     drop_caches(cold.parent)
     term = Term(cold, sock)
-    fig.append((f"cold open {big} uncached runs -> table filled", f"{term.wait_screen(filled):.2f} s"))
-    term.wait_screen(has_curve)
+    fig.append((f"cold open {big} uncached runs -> table filled", f"{term.wait_screen(listed(big)):.2f} s"))
+    fig.append(("cold open -> first curve", f"{term.wait_screen(has_curve):.2f} s"))
+    fig.append(("cold open -> every metric cell filled", f"{term.wait_screen(filled):.2f} s"))
     term.close()
 
     # warm the big lab's caches once, then measure reopen / first curve / idle / keys / RSS
@@ -276,8 +324,10 @@ def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float,
     term.wait_screen(filled, limit=300)
     term.close()
     term = Term(lab, sock)
-    fig.append((f"reopen {runs} runs (warm) -> table filled", f"{term.wait_screen(filled):.2f} s"))
+    fig.append((f"reopen {runs} runs (warm) -> table filled", f"{term.wait_screen(listed(10)):.2f} s"))
     fig.append(("launch -> first curve on screen", f"{term.wait_screen(has_curve):.2f} s"))
+    fig.append(("  the app's CPU time by then", f"{cpu_s(term.pid()):.2f} s"))
+    fig.append((f"reopen {runs} runs -> every metric cell filled", f"{term.wait_screen(filled):.2f} s"))
     time.sleep(5.0)  # first polls
     fig.append(("RSS with one curve", f"{rss_mb(term.pid()):.0f} MB"))
     time.sleep(a.settle)  # the deferred loss-cliff checks of every run, the last redraws
@@ -321,6 +371,8 @@ def main() -> int:
     ap.add_argument("--leet-cache", help="folder of the offline W&B runs (written once, reused; "
                     "default /tmp/labtui-bench-wandb-<N>x100k)")
     ap.add_argument("--leet-only", action="store_true", help="measure LEET only")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="run the app under the environment's bytecode rules (PYTHONDONTWRITEBYTECODE: compile at each launch)")
     ap.add_argument("--fixed-host", action="store_true",
                     help="labtui reads fixed host figures (a fake GPU file), so on a shared box "
                     "whose CPU and load really move, the idle bytes are the app's own")

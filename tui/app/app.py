@@ -41,19 +41,29 @@ from .bindings import binding_classes
 from .events import Announcer, Event
 from .fmt import show_path, topbar_text
 from .model import Poller, PollResult
-from .screens.actions import (KillDialog, NewRunDialog, NoteDialog, ResumeDialog,
-                              TagsDialog)
-from .screens.compare import CompareScreen
-from .screens.detail import DetailScreen
-from .screens.gpus import GpuScreen
-from .screens.help import HelpScreen
-from .screens.metrics import MetricsScreen
-from .screens.queue import CancelQueuedDialog
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
 from .widgets.keys import Input
 from .widgets.plot import Curve, MetricPlot
 from .widgets.runs_table import COLUMN_ALIASES, COLUMN_NAMES, RunsTable
+
+
+def load_screens() -> None:
+    """Import the screens and dialogs into this module, once.  Deferred from start-up (they
+    cost ~85 ms of imports before the first paint): every action that opens one, the help,
+    the keymap check and a worker after the first full load call this first."""
+    global KillDialog, NewRunDialog, NoteDialog, ResumeDialog, TagsDialog, CompareScreen
+    global DetailScreen, GpuScreen, HelpScreen, MetricsScreen, CancelQueuedDialog
+    if "CancelQueuedDialog" in globals():  # bound last
+        return
+    # deferred imports: heavy (Rich tables, tomlkit, psutil...) and not needed to paint the table
+    from .screens.actions import KillDialog, NewRunDialog, NoteDialog, ResumeDialog, TagsDialog
+    from .screens.compare import CompareScreen
+    from .screens.detail import DetailScreen
+    from .screens.gpus import GpuScreen
+    from .screens.help import HelpScreen
+    from .screens.metrics import MetricsScreen
+    from .screens.queue import CancelQueuedDialog
 
 
 class Polled(Message):
@@ -137,7 +147,7 @@ class LabApp(App):
         self.poll_interval = poll_interval
         self._own_sampler = False
         self.sampler = self._make_sampler(gpu_source, gpu_interval)
-        self.poller = Poller(self.journal, self.sampler, clock=self.clock)
+        self.poller = Poller(self.journal, self.sampler, clock=self.clock, list_first=True)
         if theme:
             self.theme = theme
         self.state = AppState(self.clock)  # owned by the message handlers below
@@ -146,6 +156,7 @@ class LabApp(App):
         self._table_at = 0.0
         self._repoll = False
         self._gc_frozen = False
+        self._plot_due = False  # a new selection's plot is waiting for the table's redraw
         self._topbar_text: Text | None = None  # what the top bar shows: redrawn only on change
         self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
         self.notify_mode = notify  # "osc": desktop notifications through the terminal too
@@ -207,6 +218,8 @@ class LabApp(App):
             return
         self._poll_running = True
         self.poller.priority = self.state.priority()
+        table = self._main_widget(RunsTable)
+        self.poller.visible = table.visible_ids() if table is not None else ()
         self.run_worker(self._poll_thread, thread=True, group="poll", exit_on_error=False)
 
     def _poll_thread(self) -> None:
@@ -215,6 +228,7 @@ class LabApp(App):
         except Exception as e:  # noqa: BLE001 - a bad file must not kill the poll loop
             res = PollResult(None, [], {}, None, f"poll failed: {type(e).__name__}: {e}")
         self.post_message(Polled(res))
+        self.poller.warm()  # the first time: numpy's import overlaps the table's first paint
 
     def on_polled(self, msg: Polled) -> None:
         res = msg.result
@@ -242,6 +256,7 @@ class LabApp(App):
             # app: move it out of the collector's sight, or each full collection walks it all
             # (~50 ms: a key press that meets one redraws late).
             self._gc_frozen = True
+            self.run_worker(load_screens, thread=True, group="screens", exit_on_error=False)
             gc.collect()
             gc.freeze()
         if ch.runs or ch.loading:
@@ -340,9 +355,19 @@ class LabApp(App):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         rid = event.row_key.value if event.row_key is not None else None
         if self.state.select(rid):
-            self.refresh_plot()
+            self.poller.priority = self.state.priority()  # the next poll reads the new selection first
             if self.state.needs_data(rid):
                 self._start_poll()  # load its whole curve now
+            # The plot follows after the table's cursor has been drawn (a 100k-point curve takes
+            # tens of ms to build): a key press redraws at once, and keys that arrive together
+            # (a held key) build only the last selection's plot.
+            if not self._plot_due:
+                self._plot_due = True
+                self.call_after_refresh(self._plot_selection)
+
+    def _plot_selection(self) -> None:
+        self._plot_due = False
+        self.refresh_plot()
 
     @on(DataTable.RowSelected, "#runs")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -374,13 +399,16 @@ class LabApp(App):
         self.exit(return_code=0)
 
     def action_help(self) -> None:
+        load_screens()
         self.push_screen(HelpScreen(self, binding_classes(LabApp)))
 
     def action_detail(self) -> None:
+        load_screens()
         if self.state.selected_info() is not None:
             self.push_screen(DetailScreen(self, self.state.selected))
 
     def action_compare(self) -> None:
+        load_screens()
         ids = self.state.compare_ids()
         if ids:
             self.push_screen(CompareScreen(self, ids))
@@ -432,12 +460,14 @@ class LabApp(App):
             self.refresh_table()
 
     def action_choose_metrics(self) -> None:
+        load_screens()
         avail = self.state.available_metrics()
         if avail:
             self.push_screen(MetricsScreen(avail, self.state.current_metrics()),
                              lambda chosen: self.set_metrics(chosen) if chosen else None)
 
     def action_gpu_view(self) -> None:
+        load_screens()
         self.push_screen(GpuScreen(self))
 
     def action_panels(self) -> None:
@@ -522,6 +552,7 @@ class LabApp(App):
             self._start_poll()
 
     def action_kill(self) -> None:
+        load_screens()
         targets = self.state.targets(use_marked=True)
         if not targets:
             self.say("no run selected", severity="warning")
@@ -576,6 +607,7 @@ class LabApp(App):
         return runs_mod.kill_outcome(self.journal, rid)
 
     def _resume(self, edit: bool) -> None:
+        load_screens()
         info = self.state.selected_info()
         if info is None:
             self.say("no run selected", severity="warning")
@@ -601,6 +633,7 @@ class LabApp(App):
         self._resume(edit=True)
 
     def action_note(self) -> None:
+        load_screens()
         info = self.state.selected_info()
         if info is None:
             self.say("no run selected", severity="warning")
@@ -608,6 +641,7 @@ class LabApp(App):
         self.push_screen(NoteDialog(self, info))
 
     def action_tags(self) -> None:
+        load_screens()
         targets = self.state.targets(use_marked=True)
         if not targets:
             self.say("no run selected", severity="warning")
@@ -648,11 +682,13 @@ class LabApp(App):
         self._queue_move(+1)
 
     def action_queue_cancel(self) -> None:
+        load_screens()
         info = self._queued_selected()
         if info is not None:
             self.push_screen(CancelQueuedDialog(self, info))
 
     def action_new_run(self) -> None:
+        load_screens()
         try:
             exps = self.journal.read().get("experiments") or {}
         except UserError as e:
@@ -664,6 +700,7 @@ class LabApp(App):
 
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens: what a user keymap may rebind."""
+    load_screens()
     return {b.id for c in binding_classes(LabApp).values() for b in c.BINDINGS if isinstance(b, Binding) and b.id}
 
 
@@ -671,6 +708,7 @@ def binding_scopes() -> dict[str, list[tuple[str, str]]]:
     """Where bindings are active together, for the keymap clash check: the main screen, and
     each screen, dialog and widget with its own bindings ({scope: [(id, keys)]}, keys spelled as
     Textual normalises a keymap)."""
+    load_screens()
     return {name: [(b.id, LabApp._normalize_keymap({b.id: b.key})[b.id])
                    for b in c.BINDINGS if isinstance(b, Binding) and b.id]
             for name, c in binding_classes(LabApp).items()}
@@ -693,8 +731,10 @@ def run_app(journal_path: str | Path, colors: str = "auto", select: str | None =
     that runs keep going (the app never stops a run) and how to reopen it."""
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
-    keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
-    config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
+    keymap = {}  # no [keys]: nothing to check, and the screens' imports wait until needed
+    if "keys" in config.load_config():
+        keymap = config.load_keymap(binding_ids())  # a bad config: one line, no app
+        config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
     notify = notify_mode(config.load_config(), config.config_path())  # likewise
     columns = config.load_columns(COLUMN_NAMES, COLUMN_ALIASES)  # the same
     app = LabApp(journal_path, keymap=keymap, notify=notify, columns=columns)

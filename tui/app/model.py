@@ -24,6 +24,7 @@ from ..core.journal import Journal, JournalError
 from ..core.lineage import chain
 from ..core.errors import UserError
 from ..core.metrics import RunFlags, goal_of, lineage_curve, lower_is_better, main_metric  # noqa: F401 - app.py imports them from here
+from ..core.metrics._numeric import numpy as _numpy
 from ..core.rundir import RunDir
 from ..core.text import inert, inert_lines
 
@@ -67,7 +68,7 @@ class Poller:
     """One poll at a time (the app re-arms it after each finishes); owns the metric readers."""
 
     def __init__(self, journal: Journal, sampler=None, time_budget: float = 0.25,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, list_first: bool = False):
         self.journal = journal
         self.sampler = sampler
         self.time_budget = time_budget
@@ -78,6 +79,8 @@ class Poller:
         self._data: dict = {}
         self._last_runs: list | None = None
         self.priority: tuple[str, ...] = ()  # selected + marked runs: read first
+        self.visible: tuple[str, ...] = ()   # rows on screen: read right after the priority runs
+        self.listed_once = not list_first      # list_first: the first poll only lists (the app's table paints at once)
         self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
         self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
         self.done: set[str] = set()            # ended runs read to their end after they ended
@@ -121,16 +124,26 @@ class Poller:
         if infos is not None and isinstance(self.sampler, Sampler):
             self.sampler.set_runs(live_runs(infos))  # the sampler reads no journal of its own
         known = self._last_runs or []
+        gpu = self.sampler.latest() if self.sampler is not None else None
+        if not self.listed_once and infos is not None:
+            # The first poll reads the journal only: the table's rows paint at once, with a
+            # placeholder in the metric cells; the metrics stream in from the next polls,
+            # the selected run's first, then the rows on screen.
+            self.listed_once = True
+            return PollResult(infos, [], {}, gpu, err, bool(infos), time.perf_counter() - t0)
         updates: list[RunData] = []
         backlog = False
         # the shown runs (priority) and their lineage; released ones are read back for them
         shown = {c for rid in self.priority for c in chain(self._infos(known), rid)}
         prio = [r for r in known if r.id in self.priority]
         rest = [r for r in known if r.id not in self.priority]
-        # runs never read come before live ones: a first paint needs every row's numbers
-        rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, not r.alive))
+        # runs never read come first (rows on screen before the others), then live ones
+        visible = set(self.visible)
+        rest.sort(key=lambda r: (r.id not in self.pending and r.id in self.readers, r.id not in visible,
+                                 not r.alive))
         mtimes = {}
         cliffs = {}
+        shown_first = False  # a plotted run read for the first time: post it now, the rest next poll
         for r in prio + rest:
             rm = self.readers.get(r.id)
             if rm is None:
@@ -149,7 +162,7 @@ class Poller:
             # a run seen ended for the first time is read to its end in this very poll (its
             # last lines reach the table with its end), whatever the time budget
             ending = not r.alive and r.id not in self.done and not fresh
-            if (time.perf_counter() - t0 > self.time_budget and r.id not in self.priority
+            if ((shown_first or time.perf_counter() - t0 > self.time_budget) and r.id not in self.priority
                     and not ending):
                 backlog = True
                 continue
@@ -176,6 +189,7 @@ class Poller:
                     rd = self.run_data(r, rm, mt)
                     self.cliff_due.setdefault(r.id, 0.0)
                 updates.append(rd)
+                shown_first |= fresh and r.id in self.priority
         # loss-cliff checks scan whole series: done after the numbers are shown, within budget
         now = time.monotonic()
         if not backlog:
@@ -193,7 +207,6 @@ class Poller:
                 else:
                     self.cliff_due.pop(rid, None)
         thinned = self._release(known, shown)
-        gpu = self.sampler.latest() if self.sampler is not None else None
         return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs,
                           thinned)
 
@@ -241,6 +254,11 @@ class Poller:
         self.cliff_due.pop(info.id, None)
         self.thin.add(info.id)
         return rd
+
+    def warm(self) -> None:
+        """(Worker thread, after the listing was posted.) Import numpy, which the first metric
+        read needs (0.1-0.3 s, much of it disk reads), while the UI thread paints the table."""
+        _numpy()
 
     def run_data(self, info, rm, mtime, thin: bool = False) -> RunData:
         """What the app holds of a run: a copy of its series, or (``thin``) digests of them."""

@@ -458,8 +458,9 @@ class AppState:
         shown = PlotSettings(metrics, st.smoothing, st.log, st.axis, st.window, st.panels)
         if curves:
             msg = ""
-        elif self.loading or thin:
-            msg = "loading metrics…"
+        elif self.loading or thin or any(rid in self.infos and rid not in self.store
+                                         for rid in (self.plotted_ids() if ids is None else ids)):
+            msg = "loading metrics…"  # a plotted run's series is not read yet (or read back)
         elif self.selected:
             msg = "no metrics yet for " + self.selected
         else:

@@ -66,6 +66,7 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
                 prog.append(f" eta {age(s.eta)}", style="cyan")
     elif row.get("loading"):
         prog.append("…", style="dim")
+    loading = bool(row.get("loading"))  # metrics not read yet: a placeholder, never a stale number
     tags = Text()
     if info.verdict:
         tags.append(info.verdict, style="bold " + VERDICT_STYLE.get(str(info.verdict).lower(), "cyan"))
@@ -73,8 +74,8 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         if tags:
             tags.append(" ")
         tags.append(str(t), style="dim")
-    flags = Text()
-    for f in row["flags"]:
+    flags = Text("…", style="dim") if loading else Text()
+    for f in [] if loading else row["flags"]:
         if flags:
             flags.append(" ")
         flags.append(f, style=FLAG_STYLE.get(f, "yellow"))
@@ -90,14 +91,24 @@ def row_cells(row: dict, marked: bool) -> dict[str, Text]:
         "status": status,
         "gpus": Text(gpus_text(info.gpus)) if info.slurm is None else slurm_cell(info.slurm),
         "progress": prog,
-        "last": Text(num(row.get("last", s.last))),  # the last finite value (a NaN shows as the NaN flag)
-        "best": Text(num(row.get("best", s.best)), style="green"),
+        # the last finite value (a NaN shows as the NaN flag)
+        "last": Text("…", style="dim") if loading else Text(num(row.get("last", s.last))),
+        "best": Text("…", style="dim") if loading else Text(num(row.get("best", s.best)), style="green"),
         "flags": flags,
         "tags": tags,
         "notes": Text(str(len(info.notes)) if info.notes else ""),
         "duration": Text(row.get("duration", "")),
         "age": Text(row["age"], style="dim"),
     }
+
+
+def row_key(row: dict, marked: bool) -> tuple:
+    """Everything :func:`row_cells` reads besides the RunInfo (compared by identity: the poll
+    replaces a run's info when the journal changes): equal keys, equal cells."""
+    s = row["summary"]
+    return (marked, row["depth"], row.get("branch"), s.step, s.extra.get("unit"), s.epoch, s.total,
+            s.rate, s.eta, s.last, s.best, row.get("last"), row.get("best"), tuple(row["flags"]),
+            row.get("duration"), row["age"], bool(row.get("loading")), bool(row.get("stopping")))
 
 
 def fit_columns(cols: list[str], widths: dict[str, int], room: int) -> list[str]:
@@ -134,11 +145,22 @@ class RunsTable(DataTable):
         self._labels: dict[str, str] = {}
         self.narrow = False
         self._cell_only = False  # update_cell's whole-table refresh() is skipped: sync repaints the cell
+        self._cell_cache: dict[str, tuple] = {}  # run id -> (info, row_key, cells, cell widths)
 
     def refresh(self, *regions, **kw):
         if getattr(self, "_cell_only", False) and not regions:  # refresh() runs in __init__ too
             return self
         return super().refresh(*regions, **kw)
+
+    def _update_dimensions(self, new_rows) -> None:
+        # DataTable measures every cell of every new row (Rich render) to size auto-width
+        # columns; ours all have explicit widths and one-line rows, so that measure only cost
+        # the UI thread (~0.2 s for 200 runs before the first curve).  It still runs when a
+        # column is auto-sized or a row has a label or an auto height.
+        if any(c.auto_width for c in self.columns.values()) or any(
+                self.rows[k].label is not None or self.rows[k].auto_height for k in new_rows if k in self.rows):
+            return super()._update_dimensions(new_rows)
+        return super()._update_dimensions(())
 
     def set_narrow(self, narrow: bool) -> None:
         if narrow == self.narrow and self._cols:
@@ -154,19 +176,22 @@ class RunsTable(DataTable):
             if self.narrow is False and not any(r["info"].tags or r["info"].verdict for r in rows):
                 cols.remove("tags")  # no run has any: no empty column
         order = [r["info"].id for r in rows]
-        cells = {r["info"].id: row_cells(r, r["info"].id in marked) for r in rows}
+        cells, lens = self._row_cells(rows, marked)
         labels = labels_for(metric, self.narrow and not (self.user_columns and "best" in self.user_columns))
         # explicit widths (not DataTable's idle-time auto width): deterministic, and a
         # column only grows when its content does
-        widths = {c: max([len(labels[c])] + [cells[r][c].cell_len for r in order]) for c in cols}
+        widths = {c: max([len(labels[c])] + [lens[r][c] for r in order]) for c in cols}
         if self.user_columns and self.narrow:
             cols = fit_columns(cols, widths, self.size.width or self.app.size.width)
         if cols != self._cols or order != self._order or labels != self._labels or any(
                 widths[c] > self._widths.get(c, 0) for c in cols):
             self._rebuild(cols, order, cells, keep, widths, labels)
             return
+        changed = []
         for y, rid in enumerate(order):
             old, new = self._cells.get(rid, {}), cells[rid]
+            if old is new:
+                continue  # the row's inputs did not change (the cell cache gave the same cells)
             for x, c in enumerate(cols):
                 if old.get(c) != new[c]:
                     # DataTable.update_cell repaints the whole table (every row and the
@@ -176,8 +201,33 @@ class RunsTable(DataTable):
                         self.update_cell(rid, c, new[c])
                     finally:
                         self._cell_only = False
-                    self.refresh_coordinate(Coordinate(y, x))
+                    changed.append(Coordinate(y, x))
+        # Repaint the changed cells on screen, after every update: each update_cell drops the
+        # table's row-order cache, so a repaint between updates costs O(rows) each (200 runs
+        # filling in: ~0.6 s of the UI thread); cells off screen are drawn when scrolled to.
+        top = int(self.scroll_offset.y)
+        bottom = top + max(self.size.height, 1)
+        for co in changed:
+            if top <= co.row < bottom:
+                self.refresh_coordinate(co)
         self._cells = cells
+
+    def _row_cells(self, rows: list[dict], marked: set[str]) -> tuple[dict, dict]:
+        """Every row's cells and their widths; a row whose inputs did not change keeps its
+        cells (building 200 rows of Rich Text at each poll cost the UI thread ~40 ms)."""
+        cells, lens = {}, {}
+        cache = {}
+        for r in rows:
+            info = r["info"]
+            key = row_key(r, info.id in marked)
+            hit = self._cell_cache.get(info.id)
+            if hit is None or hit[0] is not info or hit[1] != key:
+                c = row_cells(r, info.id in marked)
+                hit = (info, key, c, {k: t.cell_len for k, t in c.items()})
+            cache[info.id] = hit
+            cells[info.id], lens[info.id] = hit[2], hit[3]
+        self._cell_cache = cache
+        return cells, lens
 
     def _rebuild(self, cols, order, cells, keep, widths, labels) -> None:
         self.clear(columns=True)
@@ -194,6 +244,12 @@ class RunsTable(DataTable):
         """Put the cursor on run ``rid`` (when it has a row)."""
         if rid in self._order and self.current_id != rid:
             self.move_cursor(row=self._order.index(rid), animate=False)
+
+    def visible_ids(self) -> tuple[str, ...]:
+        """The runs whose rows are on screen now (the poll reads their metrics first)."""
+        top = int(self.scroll_offset.y)
+        rows = max(self.size.height - 1, 0) or len(self._order)  # not laid out yet: every row
+        return tuple(self._order[top:top + rows])
 
     @property
     def current_id(self) -> str | None:
