@@ -1,0 +1,555 @@
+"""Writes the corpus samples that labtui's authors wrote themselves (tests/data/corpus).
+
+Thirty corpus files come from public repositories whose licence does not let us keep a copy (no
+licence stated, or GPL-3.0).  For each, this script writes a *sample of the same format*: the same
+file kind and name, the same line shapes and the tricky features the original exercised (banners,
+config dumps, restarts, progress-bar redraws, phase prefixes, tables, sparse rows...), the same
+series names, but its own numbers and its own text.  ``source.format_of`` in each
+``<name>.expect.json`` names the file whose format is imitated; nothing of it is copied.
+
+Each sample function prints its file and records, for every series, the values exactly as it
+printed them; ``<name>.expect.json`` is rewritten from those records (count, first, last, min and a
+few points), keeping the hand-written ``format``, ``reader``, ``x_axis``, ``not_metrics``, ``exact``
+and ``notes``.  The test (tests/test_metrics_corpus.py) compares labtui's reading of the file with
+that truth; it never uses this script's knowledge of the values.
+
+Run: python tests/data/corpus/make_samples.py [NAME ...] [--out DIR]   (deterministic: same bytes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import struct
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LICENCE = "sample written for labtui (the original {why}: not copied)"
+SAMPLES: dict[str, callable] = {}
+
+
+class Rec:
+    """The values a sample printed, per series: [(x, y)] with y the float of the printed text."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, list[tuple[float | None, float]]] = {}
+        self.xcheck: dict[str, bool] = {}
+
+    def add(self, name: str, x, text: str | float, check_x: bool = True) -> str:
+        y = text if isinstance(text, float) else float(str(text).strip().rstrip("%").replace(",", ""))
+        self.series.setdefault(name, []).append((x, y))
+        self.xcheck[name] = self.xcheck.get(name, True) and check_x and x is not None
+        return text if isinstance(text, str) else repr(text)
+
+
+def sample(filename: str):
+    def deco(fn):
+        SAMPLES[filename] = fn
+        return fn
+    return deco
+
+
+def curve(rng: random.Random, n: int, start: float, end: float, noise: float = 0.05, shape: float = 3.0):
+    """n values going from start towards end (exponential approach) with relative noise."""
+    out = []
+    for i in range(n):
+        t = i / max(1, n - 1)
+        base = end + (start - end) * math.exp(-shape * t)
+        out.append(base * (1 + rng.uniform(-noise, noise)))
+    return out
+
+
+def g3(v: float) -> str:
+    """``%-8.3g`` as OpenAI baselines' logger prints a table cell."""
+    return "%-8.3g" % v
+
+
+def _four(pts):
+    ys = [y for _, y in pts]
+    fin = [y for y in ys if not math.isnan(y)]
+
+    def j(v):
+        return "nan" if isinstance(v, float) and math.isnan(v) else v
+    return {"count": len(ys), "first": j(ys[0]), "last": j(ys[-1]), "min": j(min(fin)) if fin else "nan"}
+
+
+def truth(rec: Rec) -> dict:
+    out = {}
+    for name, pts in rec.series.items():
+        n = len(pts)
+        idx = sorted({0, 1 if n > 1 else 0, n // 3, n // 2, (2 * n) // 3, n - 1})
+        xs = rec.xcheck[name]
+        points = []
+        for i in idx:
+            x, y = pts[i]
+            points.append([float(x) if xs else None, "nan" if math.isnan(y) else y])
+        out[name] = {**_four(pts), "points": points}
+    return out
+
+
+def write(name: str, out: Path) -> None:
+    fn = SAMPLES[name]
+    rng = random.Random(zlib.crc32(name.encode()))
+    rec = Rec()
+    data, keep = fn(rng, rec)
+    (out / name).write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    stem = name.split(".")[0]
+    ej = HERE / f"{stem}.expect.json"
+    exp = json.loads(ej.read_text(encoding="utf-8"))
+    src = exp["source"]
+    if "repo" in src:  # first conversion from the excerpt's source note
+        why = "is GPL-3.0" if "GPL" in src["licence"] else "states no licence"
+        src = {"format_of": f"{src['repo']}/{src['path']} at {src['commit']}",
+               "licence": LICENCE.format(why=why),
+               "written_by": "tests/data/corpus/make_samples.py"}
+    exp["source"] = src
+    metrics = truth(rec)
+    exp["metrics"] = {k: metrics[k] for k in keep} if keep else metrics
+    (out / ej.name).write_text(json.dumps(exp, indent=1) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAI baselines DDPG: log.txt (setup dump, config, ASCII tables) and progress.csv (same run)
+
+DDPG_KEYS = ["AI_distance", "AI_return", "AI_success_rate", "obs_rms_mean", "obs_rms_std",
+             "param_noise_stddev", "reference_Q_mean", "reference_Q_std", "reference_action_mean",
+             "reference_action_std", "reference_actor_Q_mean", "reference_actor_Q_std",
+             "reference_perturbed_action_mean", "reference_perturbed_action_std", "rollout/Q_mean",
+             "rollout/actions_mean", "rollout/actions_std", "rollout/episode_steps", "rollout/episodes",
+             "rollout/return", "rollout/return_history", "total/duration", "total/episodes",
+             "total/epochs", "total/steps", "total/steps_per_second", "train/loss_actor",
+             "train/loss_critic", "train/param_noise_distance"]
+
+
+def ddpg_run(seed: int, epochs: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows, dur, eps = [], 0.0, 0
+    ret = curve(rng, epochs, -900.0, 2100.0, 0.08, 2.5)
+    for e in range(1, epochs + 1):
+        i = e - 1
+        steps = 2000 * e
+        ep_steps = 50.0 + 140.0 * (1 - math.exp(-i / 30)) + rng.uniform(-3, 3)
+        eps += int(2000 / ep_steps)
+        dur += 2000 / rng.uniform(70, 80)
+        r = ret[i]
+        q = 1000 * (1 - math.exp(-i / 25)) - 70 + rng.uniform(-40, 40)
+        rows.append({
+            "AI_distance": 12.5 - 4.5 * (1 - math.exp(-i / 40)) + rng.uniform(-0.2, 0.2),
+            "AI_return": r, "AI_success_rate": max(0.0, 0.02 * (1 - math.exp(-i / 50)) + rng.uniform(-0.003, 0.003)),
+            "obs_rms_mean": 0.25 + 0.15 * (1 - math.exp(-i / 20)) + rng.uniform(0, 0.004),
+            "obs_rms_std": 0.33 - 0.07 * (1 - math.exp(-i / 20)) + rng.uniform(0, 0.003),
+            "param_noise_stddev": 0.03 * math.exp(-i / 15) + 0.006 + rng.uniform(0, 0.001),
+            "reference_Q_mean": q, "reference_Q_std": abs(q) * 0.9 + 60 + rng.uniform(0, 30),
+            "reference_action_mean": rng.uniform(-0.05, 0.22), "reference_action_std": rng.uniform(0.88, 0.99),
+            "reference_actor_Q_mean": q * 1.05, "reference_actor_Q_std": abs(q) * 0.92 + 60,
+            "reference_perturbed_action_mean": rng.uniform(-0.1, 0.25),
+            "reference_perturbed_action_std": rng.uniform(0.9, 0.99),
+            "rollout/Q_mean": 1500 * (1 - math.exp(-i / 30)) - 60 + rng.uniform(-20, 20),
+            "rollout/actions_mean": 0.1 + 0.3 * (1 - math.exp(-i / 15)) + rng.uniform(0, 0.02),
+            "rollout/actions_std": 0.93 - 0.1 * (1 - math.exp(-i / 15)) + rng.uniform(0, 0.01),
+            "rollout/episode_steps": ep_steps, "rollout/episodes": float(eps),
+            "rollout/return": r, "rollout/return_history": r * 1.2 if i > 3 else r,
+            "total/duration": dur, "total/episodes": float(eps), "total/epochs": e, "total/steps": steps,
+            "total/steps_per_second": 79.0 - 4.0 * i / epochs + rng.uniform(-0.3, 0.3),
+            "train/loss_actor": -q * 1.1 + rng.uniform(-30, 30) + 150,
+            "train/loss_critic": 150 + 50 * abs(q) ** 1.1 / 10 + rng.uniform(0, 400),
+            "train/param_noise_distance": rng.uniform(0.18, 0.22),
+        })
+    return rows
+
+
+def _short(k: str) -> str:
+    return k[:20] + "..." if len(k) > 23 else k
+
+
+@sample("baselines_ddpg_log.txt")
+def baselines_ddpg_log(rng, rec):
+    L = ["Logging to /scratch/labtui-sample/ddpg-run-07",
+         "rank 0: seed=3, logdir=/scratch/labtui-sample/ddpg-run-07",
+         "scaling actions by [1 1 1] before executing in env",
+         "setting up param noise"]
+    for pre in ("param_noise_policy", "adaptive_param_noise_policy"):
+        for layer in ("fc", "fc_1", "fc_2", "out"):
+            for var in ("kernel", "bias"):
+                L.append(f"  {pre}/{layer}/{var}:0 <- policy/{layer}/{var}:0 + noise")
+            if layer != "out":
+                for var in ("beta", "gamma"):
+                    L.append(f"  {pre}/LN_{layer}/{var}:0 <- policy/LN_{layer}/{var}:0")
+    L += ["setting up actor optimizer",
+          "  actor shapes: [[24, 256], [256], [256], [256], [256, 512], [512], [512], [512], [512, 3], [3]]",
+          "  actor params: 140547", "setting up critic optimizer"]
+    L += [f"  regularizing: q_net/{layer}/kernel:0" for layer in ("fc", "fc_1", "fc_2", "out")]
+    L += ["  applying l2 regularization with 0.005",
+          "  critic shapes: [[24, 256], [256], [256], [256], [259, 512], [512], [512], [512], [512, 1], [1]]",
+          "  critic params: 141825"]
+    for tgt, src in (("target_policy", "policy"), ("target_q_net", "q_net")):
+        L.append("setting up target updates ...")
+        for layer in ("fc", "fc_1", "fc_2", "out"):
+            for var in ("kernel", "bias"):
+                L.append(f"  {tgt}/{layer}/{var}:0 <- {src}/{layer}/{var}:0")
+    L.append("Using agent with the following configuration:")
+    L.append("dict_items([('policy', <baselines.ddpg.models.Actor object at 0x7f00c0ffee10>), "
+             "('gamma', 0.98), ('tau', 0.005), ('param_noise_stddev', <tf.Tensor 'noise_std:0' shape=() "
+             "dtype=float32>), ('batch_size', 128), ('reward_scale', 1.0), ('critic_l2_reg', 0.005), "
+             "('normalize_observations', True), ('clip_norm', None), ('action_range', (-1.0, 1.0))])")
+    rows = ddpg_run(11, 118)
+    for row in rows:
+        x = float(row["total/steps"])
+        L.append("-" * 39)
+        for k in sorted(row):
+            if k.startswith("reference_perturbed_action_mean"):
+                continue  # baselines cuts both names to the same 'reference_perturbed_...': one kept
+            cell = g3(row[k])
+            name = _short(k)
+            if k == "total/steps_per_second" or not k.startswith(("total/", "rollout/episodes")):
+                rec.add(name, x, cell)
+            L.append(f"| {name:<23} | {cell:<9} |")
+        L.append("-" * 39)
+        L.append("")
+    return "\n".join(L) + "\n", None
+
+
+@sample("baselines_ddpg_progress.csv")
+def baselines_ddpg_progress(rng, rec):
+    cols = DDPG_KEYS[:]
+    random.Random(5).shuffle(cols)  # the logger writes its keys in no particular order
+    out = [",".join(cols)]
+    for e, row in enumerate(ddpg_run(11, 244), start=1):
+        cells = []
+        for k in cols:
+            v = row[k]
+            if k == "AI_success_rate" and e <= 7:
+                cells.append("")  # not logged yet in the first epochs: an empty cell
+                continue
+            text = str(v) if isinstance(v, int) else repr(float(v))
+            if not k.startswith(("total/", "rollout/episodes")) or k == "total/steps_per_second":
+                rec.add(k, float(row["total/steps"]), text)
+            cells.append(text)
+        out.append(",".join(cells))
+    return "\n".join(out) + "\n", None
+
+
+def stamp(t: float, sep: str = ",") -> str:
+    """A logging time stamp of our own, t seconds after a fixed start."""
+    s = int(t)
+    return f"2023-06-{14 + s // 86400:02d} {(s // 3600) % 24:02d}:{(s // 60) % 60:02d}:{s % 60:02d}{sep}{int(t * 1000) % 1000:03d}"
+
+
+@sample("conlleval_ner.log")
+def conlleval_ner(rng, rec):
+    pre = "log/ner_train.log - INFO - "
+    t = 7200.0
+    L = []
+    conf = [("num_chars", "2410"), ("char_dim", "128"), ("num_tags", "9"), ("seg_dim", "16"),
+            ("lstm_dim", "128"), ("batch_size", "32"), ("emb_file", "vectors_300.txt"), ("clip", "4"),
+            ("dropout_keep", "0.6"), ("optimizer", "adam"), ("lr", "0.002"), ("tag_schema", "iobes"),
+            ("pre_emb", "True"), ("zeros", "True"), ("lower", "False")]
+    for k, v in conf:
+        L.append(f"{stamp(t)} - {pre}{k:<15}:\t{v}")
+    L += [f"{stamp(t + 1.5)} - {pre}Created model with fresh parameters.",
+          f"{stamp(t + 3.2)} - {pre}Load pre-trained embedding.", f"{stamp(t + 3.2)} - {pre}start training"]
+    best = {"dev": -1.0, "test": -1.0}
+    f1s = curve(rng, 12, 0.0, 48.0, 0.1, 2.0)
+    for ev in range(12):
+        t += 150 + rng.uniform(0, 20)
+        for part, tokens, phrases in (("dev", 81230, 6120), ("test", 79804, 5930)):
+            f1 = 0.0 if ev < 2 else round(f1s[ev] + (1.5 if part == "test" else 0), 2)
+            acc = min(97.0, 8.0 + 11 * ev + rng.uniform(0, 2)) if ev < 7 else 90.0 + ev * 0.5 + rng.uniform(0, 0.3)
+            prec = 0.0 if ev < 2 else f1 * rng.uniform(0.95, 1.05)
+            recl = 0.0 if ev < 2 else f1 * rng.uniform(0.95, 1.05)
+            found = int(phrases * (3 - 2 * ev / 11)) if ev < 6 else int(phrases * rng.uniform(0.9, 1.1))
+            L.append(f"{stamp(t)} - {pre}evaluate:{part}")
+            t += 7.5
+            L.append(f"{stamp(t)} - {pre}processed {tokens} tokens with {phrases} phrases; found: {found} "
+                     f"phrases; correct: {int(phrases * f1 / 100)}.")
+            L.append("")
+            a, p_, r_, f_ = (rec.add(f"{part}/{k}", None, f"{v:.2f}") for k, v in
+                             (("accuracy", acc), ("precision", prec), ("recall", recl), ("FB1", f1)))
+            L.append(f"{stamp(t)} - {pre}accuracy:  {a:>6}%; precision:  {p_:>6}%; recall:  {r_:>6}%; FB1:  {f_:>6}")
+            L.append("")
+            for cls in ("CITY", "RIVER", "ORG"):
+                cf = f1 * rng.uniform(0.7, 1.2) if ev >= 2 else 0.0
+                L.append(f"{stamp(t)} - {pre}{cls:>17}: precision:  {cf:6.2f}%; recall:  {cf * 1.02:6.2f}%; "
+                         f"FB1:  {cf:6.2f}  {int(found / 3)}")
+                L.append("")
+            if f1 > best[part]:
+                best[part] = f1
+                L.append(f"{stamp(t + 0.05)} - {pre}new best {part} f1 score:{f1:.3f}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("detectron2_maskrcnn.metrics.json")
+def detectron2_maskrcnn(rng, rec):
+    out = []
+    for k in range(5):
+        it = 20 * k + 19
+        d = {"data_time": rng.uniform(0.006, 0.012), "eta_seconds": 4800.0 - 150 * k + rng.uniform(0, 5),
+             "fast_rcnn/cls_accuracy": 0.5 + 0.08 * k + rng.uniform(0, 0.05),
+             "fast_rcnn/false_negative": 0.9 - 0.15 * k + rng.uniform(0, 0.05)}
+        d["fast_rcnn/fg_cls_accuracy"] = 1 - d["fast_rcnn/false_negative"]
+        d["iteration"] = it
+        d.update({"loss_box_reg": 0.6 - 0.02 * k + rng.uniform(0, 0.03), "loss_cls": 0.8 - 0.1 * k + rng.uniform(0, 0.04),
+                  "loss_mask": 0.69 - 0.05 * k + rng.uniform(0, 0.02), "loss_rpn_cls": 0.05 / (k + 1) + rng.uniform(0, 0.01),
+                  "loss_rpn_loc": 0.008 + rng.uniform(0, 0.003), "lr": 2.5e-4 * (it + 1) / 1000 * 0.06663,
+                  "mask_rcnn/accuracy": 0.82 + 0.02 * k + rng.uniform(0, 0.01),
+                  "mask_rcnn/false_negative": rng.uniform(0.0005, 0.2), "mask_rcnn/false_positive": rng.uniform(0.01, 0.3),
+                  "roi_head/num_bg_samples": 100 + rng.randrange(0, 40) / 4, "roi_head/num_fg_samples": 0.0,
+                  "rpn/num_neg_anchors": 240 + rng.randrange(0, 40) / 2, "rpn/num_pos_anchors": 0.0,
+                  "time": rng.uniform(16, 21), "total_loss": 0.0})
+        d["roi_head/num_fg_samples"] = 128 - d["roi_head/num_bg_samples"]
+        d["rpn/num_pos_anchors"] = 256 - d["rpn/num_neg_anchors"]
+        d["total_loss"] = sum(d[n] for n in ("loss_box_reg", "loss_cls", "loss_mask", "loss_rpn_cls", "loss_rpn_loc"))
+        for n, v in d.items():
+            if n not in ("iteration", "eta_seconds"):
+                rec.add(n, float(it), repr(v))
+        out.append(json.dumps(d))
+    return "\n".join(out) + "\n", None
+
+
+@sample("dsfd_train.log")
+def dsfd_train(rng, rec):
+    home = "/home/labtui/envs/det/lib/python3.8/site-packages/torch/nn"
+    L = ["/srv/work/face-det/layers/norm.py:21: UserWarning: nn.init.constant is now deprecated in favor of nn.init.constant_.",
+         "  init.constant(self.scale, self.init_scale)",
+         "Load base network weights/backbone_reduced.pth",
+         "Initializing weights...",
+         "/srv/work/face-det/models/net.py:198: UserWarning: nn.init.xavier_uniform is now deprecated in favor of nn.init.xavier_uniform_.",
+         "  init.xavier_uniform(w)",
+         "Loading face dataset...",
+         "Using the specified args:",
+         "Namespace(batch_size=8, cuda=True, gamma=0.2, lr=0.0004, model='vgg', momentum=0.95, multigpu=True, "
+         "num_workers=6, resume=None, save_folder='ckpt/', weight_decay=0.0001)",
+         f"{home}/functional.py:2705: UserWarning: nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.",
+         '  warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.")',
+         f"{home}/_reduction.py:43: UserWarning: size_average and reduce args will be deprecated, please use reduction='sum' instead.",
+         "  warnings.warn(warning.format(ret))"]
+    it, per = 0, 1290
+    base = curve(rng, 7 * 129 + 1, 24.0, 5.5, 0.04, 4.0)
+    k = 0
+    for ep in range(8):
+        last = ep == 7
+        for j in range(1 if last else 129):
+            it = ep * per + 10 * j
+            L.append(f"Timer: {rng.uniform(0.655, 0.68):.4f}")
+            tot = base[k]
+            k += 1
+            parts = [tot * f * rng.uniform(0.85, 1.15) for f in (0.3, 0.22, 0.2, 0.28)]
+            L.append(f"epoch:{ep} || iter:{it} || {rec.add('Loss', it, f'Loss:{tot:.4f}'[5:]) and f'Loss:{tot:.4f}'}")
+            a, b, c, d = (f"{v:.4f}" for v in parts)
+            for n, v in (("pal1 conf loss", a), ("pal1 loc loss", b), ("pal2 conf loss", c), ("pal2 loc loss", d)):
+                rec.add(n, it, v)
+            L.append(f"->> pal1 conf loss:{a} || pal1 loc loss:{b}")
+            L.append(f"->> pal2 conf loss:{c} || pal2 loc loss:{d}")
+            lr = "0.0004" if ep < 5 else "8e-05"
+            rec.add("lr", it, lr)
+            L.append(f"->>lr:{lr}")
+            if ep == 2 and j == 55:
+                L.append("Saving state, iter: 3000")
+        if not last:
+            L.append("start eval..........")
+            L.append(f"Timer: {rng.uniform(130, 135):.4f}")
+            tl = f"{4.1 * math.exp(-ep / 3) + 2.6 + rng.uniform(0, 0.05):.4f}"
+            rec.add("test/Loss", it, tl)
+            L.append(f"test epoch:{ep} || Loss:{tl}")
+            L.append(f"Saving best state,epoch {ep}")
+    L.append(f"Timer: {rng.uniform(0.655, 0.68):.4f}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("es_hopper_run.csv")
+def es_hopper_run(rng, rec):
+    L = ["novelty,total_time,iteration,reward,n_koeff"]
+    t = 4.9
+    rew = curve(rng, 193, 30.0, 1150.0, 0.04, 2.0)
+    for i in range(1, 194):
+        t += rng.uniform(0.17, 4.1)
+        nov = "nan" if i == 1 else repr(0.3 * math.exp(-i / 60) + rng.uniform(0.02, 0.06))
+        rec.add("novelty", float(i), nov)
+        r = rec.add("reward", float(i), repr(rew[i - 1]))
+        L.append(f"{nov},{t!r},{i},{r},{0.0 if i < 150 else 0.25!r}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("gpt2_steps.md")
+def gpt2_steps(rng, rec):
+    L = ["", "", "First: memorise one fixed batch", "", "```", "Using device: cuda"]
+    heads = [("Second: stream batches with a small loader", 13.2, 6.1),
+             ("Third: tie the embedding and output weights", 13.0, 5.8),
+             ("Fourth: scaled init (std = 0.02) on the residual projections", 11.9, 5.6)]
+    for run in range(4):
+        if run:
+            L += ["```", "", "", heads[run - 1][0], "", "```", "Using device: cuda",
+                  "loaded 412907 tokens", "1 epoch = 3225 batches"]
+        start, end = (11.1, 0.05) if run == 0 else heads[run - 1][1:]
+        for s, v in enumerate(curve(rng, 50, start, end, 0.03, 4.0 if run == 0 else 2.0)):
+            L.append(f"step {s}, loss: {rec.add('loss', float(s), repr(v))}")
+    L += ["```", ""]
+    return "\n".join(L) + "\n", None
+
+
+def bar(i: int, n: int, width: int = 100, rate: str = "6.10s/it", el: str = "30:00", left: str = "12:00:00") -> str:
+    """A tqdm bar line (no newline)."""
+    full = width * i // n
+    return f"{100 * i // n:3d}%|{'█' * full}{'▋' if full < width else ''}{' ' * (width - full - 1)}| {i}/{n} [{el}<{left}, {rate}]"
+
+
+HF_ARGS = ["_n_gpu=1", "adafactor=False", "adam_beta1=0.85", "adam_beta2=0.995", "adam_epsilon=1e-07",
+           "auto_find_batch_size=False", "bf16=True", "data_seed=None", "dataloader_drop_last=True",
+           "dataloader_num_workers=2", "dataloader_pin_memory=True", "ddp_timeout=3600", "debug=[]",
+           "deepspeed=None", "disable_tqdm=False", "do_eval=True", "do_predict=False", "do_train=True",
+           "eval_accumulation_steps=None", "eval_delay=0", "eval_steps=150", "eval_strategy=steps",
+           "fp16=False", "fsdp=[]", "fsdp_config={'min_num_params': 0, 'xla': False}",
+           "gradient_accumulation_steps=8", "gradient_checkpointing=True", "greater_is_better=False",
+           "group_by_length=False", "hub_token=<HUB_TOKEN>", "ignore_data_skip=False", "label_names=None",
+           "learning_rate=5e-05", "length_column_name=length", "load_best_model_at_end=False",
+           "local_rank=0", "log_level=passive", "logging_dir=ckpt/quiet-river-12/runs", "logging_first_step=False",
+           "logging_steps=10", "logging_strategy=steps", "lr_scheduler_type=cosine", "max_grad_norm=0.5",
+           "max_steps=-1", "metric_for_best_model=loss", "num_train_epochs=2", "optim=adamw_torch",
+           "output_dir=ckpt/quiet-river-12", "overwrite_output_dir=True", "per_device_eval_batch_size=2",
+           "per_device_train_batch_size=2", "prediction_loss_only=False", "report_to=['tensorboard']",
+           "run_name=quiet-river-12", "save_steps=150", "save_strategy=steps", "save_total_limit=3",
+           "seed=1234", "tf32=None", "torch_compile=False", "use_cpu=False", "warmup_ratio=0.03",
+           "warmup_steps=0", "weight_decay=0.01"]
+
+
+@sample("hf_gemma_lora.log")
+def hf_gemma_lora(rng, rec):
+    n = 7410
+    parts = ["\r" + " " * 200 + "\r" + " " * 200 + "\r" + " " * 200 + "\n",
+             "\r" + " " * 200 + "\r" + " " * 200 + "\r\x1b[A" + " " * 50 + "\x1b[A\r" + bar(150, n) + "\n",
+             "\r" + " " * 200 + "\r" + bar(2210, 2210, rate="7.91it/s") + "\x1b[A\n",
+             "\r\x1b[A/opt/envs/ft/lib/python3.11/site-packages/peft/utils/other.py:580: UserWarning: Unable to "
+             "reach the hub (timeout) - silently ignoring the lookup for config.json of the base model.\n",
+             "  warnings.warn(\n",
+             "/opt/envs/ft/lib/python3.11/site-packages/peft/utils/save_and_load.py:201: UserWarning: Could not "
+             "find a config file of the base model - assuming an unmodified vocabulary.\n",
+             "  warnings.warn(\n"]
+    redraws = "".join("\r" + bar(i, n, rate=f"{rng.uniform(6.5, 90):.2f}s/it") for i in range(151, 203))
+    ev = ("{'eval_loss': %r, 'eval_log_loss': %r, 'eval_runtime': 533.2107, 'eval_samples_per_second': 4.144, "
+          "'eval_steps_per_second': 4.144, 'epoch': 0.04}" % (rng.uniform(0.5, 0.6), rng.uniform(1.0, 1.1)))
+    parts.append(redraws + ev + "\n")
+    parts.append("Saving model checkpoint to ckpt/quiet-river-12/checkpoint-150\nTrainingArguments(\n")
+    parts += [a + ",\n" for a in HF_ARGS]
+    parts.append(")\n")
+    for k, ep in enumerate((0.04, 0.04, 0.05, 0.05)):
+        loss = rec.add("loss", ep, f"{0.56 - 0.012 * k + rng.uniform(0, 0.01):.4f}")
+        gn = rec.add("grad_norm", ep, repr(rng.uniform(0.7, 2.1)))
+        lr = rec.add("learning_rate", ep, repr(4.99e-05 - 1.3e-08 * k - rng.uniform(0, 1e-09)))
+        parts.append(f"{{'loss': {loss}, 'grad_norm': {gn}, 'learning_rate': {lr}, 'epoch': {ep}}}\n")
+    parts.append("Traceback (most recent call last):\n")
+    frames = [("/srv/ft/train_lora.py", 512, "<module>", "main(cfg)"),
+              ("/srv/ft/train_lora.py", 488, "main", "trainer.train()"),
+              ("/opt/envs/ft/lib/python3.11/site-packages/transformers/trainer.py", 1885, "train",
+               "return inner_training_loop("),
+              ("/opt/envs/ft/lib/python3.11/site-packages/torch/nn/modules/module.py", 1532, "_call_impl",
+               "return forward_call(*args, **kwargs)")]
+    for f, ln, fn, code in frames * 6:
+        parts.append(f'  File "{f}", line {ln}, in {fn}\n    {code}\n')
+    parts.append("KeyboardInterrupt\n")
+    return "".join(parts), None
+
+
+@sample("hf_whisper.trainer_state.json")
+def hf_whisper(rng, rec):
+    hist = []
+    per_epoch = 420.0
+    for k in range(1, 201):
+        step = 25 * k
+        lr = 1e-05 * min(1.0, step / 500) * (1 - max(0, step - 500) / 4600)
+        loss = 0.95 * math.exp(-step / 700) + 0.004 + rng.uniform(0, 0.03)
+        e = {"epoch": round(step / per_epoch, 2), "learning_rate": lr, "loss": round(loss, 4), "step": step}
+        rec.add("learning_rate", float(step), repr(lr))
+        rec.add("loss", float(step), repr(e["loss"]))
+        hist.append(e)
+        if step % 1000 == 0:
+            ev = {"epoch": round(step / per_epoch, 2), "eval_loss": 0.31 + 0.03 * (step / 1000) ** 1.3 + rng.uniform(0, 0.01),
+                  "eval_runtime": rng.uniform(600, 720), "eval_samples_per_second": round(rng.uniform(3.9, 4.4), 3),
+                  "eval_steps_per_second": round(rng.uniform(0.24, 0.28), 3),
+                  "eval_wer": 41.0 - 7 * (1 - math.exp(-step / 1500)) + rng.uniform(0, 0.5), "step": step}
+            ev["eval_runtime"] = round(ev["eval_runtime"], 4)
+            for n in ("eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "eval_wer"):
+                rec.add(n, float(step), repr(ev[n]))
+            hist.append(ev)
+    hist.append({"epoch": round(5000 / per_epoch, 2), "step": 5000, "total_flos": 1.9873310225301504e+19,
+                 "train_loss": 0.0712390468120575, "train_runtime": 15922.7065, "train_samples_per_second": 5.024,
+                 "train_steps_per_second": 0.314})
+    wer = [y for _, y in rec.series["eval_wer"]]
+    state = {"best_metric": min(wer), "best_model_checkpoint": f"./asr-small-ft/checkpoint-{1000 * (wer.index(min(wer)) + 1)}",
+             "epoch": 5000 / per_epoch, "global_step": 5000, "is_hyper_param_search": False,
+             "is_local_process_zero": True, "is_world_process_zero": True, "log_history": hist, "max_steps": 5000,
+             "num_train_epochs": 12, "total_flos": 1.9873310225301504e+19, "trial_name": None, "trial_params": None}
+    return json.dumps(state, indent=2, sort_keys=True) + "\n", None
+
+
+@sample("imagenet_md_table.md")
+def imagenet_md_table(rng, rec):
+    tl = curve(rng, 90, 6.6, 1.15, 0.01, 2.6)
+    ta = [min(93.0, 92.0 * (1 - math.exp(-(e + 1) / 22)) + rng.uniform(0, 0.4)) for e in range(90)]
+    vl = curve(rng, 90, 6.0, 0.95, 0.02, 3.0)
+    va = [min(78.9, 80.0 * (1 - math.exp(-(e + 1) / 18)) + rng.uniform(0, 0.5)) for e in range(90)]
+    best = max(va)
+    L = ["# Run notes - ResNet-50 on ImageNet-1k (our sample)", "",
+         "**Goal:** 76% top-1 on the validation split  ",
+         f"**Reached:** {best:.2f}% top-1 ✅  ", "**Epochs run:** 90  ",
+         "**Wall time:** 402 minutes (~6.7 hours)", "", "---", "", "## Per-epoch results (1 to 90)", "",
+         "### Epochs 1-90 (single schedule, last 8 at a larger crop)", "",
+         "| Epoch | Train Loss | Train Acc | Val Loss | Val Acc |",
+         "|-------|-----------|-----------|----------|---------|"]
+    for e in range(90):
+        x = float(e + 1)
+        a, b, c, d = (f"{tl[e]:.4f}", f"{ta[e]:.2f}", f"{vl[e]:.4f}", f"{va[e]:.2f}")
+        rec.add("Train Loss", x, a)
+        rec.add("Train Acc", x, b)
+        rec.add("Val Loss", x, c)
+        rec.add("Val Acc", x, d)
+        mark = f"**{d}%** 🏆" if va[e] == best else f"**{d}%** ⭐" if e >= 81 and va[e] >= 76.0 else f"{d}%"
+        L.append(f"| {e + 1} | {a} | {b}% | {c} | {mark} |")
+    L += ["", "**Note:** the last epochs train at a larger crop, which lifts validation accuracy by about one "
+          "point; the goal was first met late in the schedule.", ""]
+    return "\n".join(L), None
+
+
+@sample("imagenet_resnet50.md")
+def imagenet_resnet50(rng, rec):
+    L = ["```bash"]
+    loss = curve(rng, 80, 6.1, 1.3, 0.01, 3.0)
+    for e in range(1, 81):
+        lr = 0.004 + 0.01 * (e - 1) if e <= 5 else 0.044 * 0.5 * (1 + math.cos(math.pi * (e - 5) / 76))
+        a1 = min(72.0, 75.0 * (1 - math.exp(-e / 12)) + rng.uniform(0, 0.5))
+        a5 = min(91.0, a1 + 28 * math.exp(-e / 40) + 15)
+        nb = 10010 if e < 4 else 5005
+        L.append(f"Epoch: {e}")
+        L.append(f"Learning rate: {rec.add('Learning rate', None, f'{lr:.6f}')}")
+        rate = f"{rng.uniform(1.3, 2.9):.2f}it/s" if e > 1 else "1.07s/it"
+        L.append(f"Train Epoch: {e} Loss: {rec.add('Loss', None, f'{loss[e - 1]:.3f}')} "
+                 f"Acc@1 {rec.add('Acc@1', None, f'{a1:.3f}')} Acc@5 {rec.add('Acc@5', None, f'{a5:.3f}')}: "
+                 f"100%|██████████| {nb}/{nb} [{'3:01:10' if e == 1 else f'{rng.randrange(55, 62)}:{rng.randrange(10, 59)}'}<00:00, {rate}]")
+        L.append("")
+        tl = f"{loss[e - 1] * 0.82 + rng.uniform(0, 0.05):.4f}"
+        t1 = f"{min(78.0, a1 * 1.07 + rng.uniform(0, 0.4)):.3f}"
+        t5 = f"{min(94.0, a5 * 1.03):.3f}"
+        L.append(f"Test set: Average loss: {rec.add('test/Average loss', None, tl)}, "
+                 f"Acc@1: {rec.add('test/Acc@1', None, t1)}%, Acc@5: {rec.add('test/Acc@5', None, t5)}%")
+        L += ["", "", f"GPU Memory: {rng.uniform(0.3, 0.5):.2f} GB (Max: {rng.uniform(10, 16):.2f} GB)", ""]
+    L.append("```")
+    return "\n".join(L) + "\n", None
+
+
+@sample("jax_sandbox_readme.md")
+def jax_sandbox_readme(rng, rec):
+    L = ["# tiny-lm sandbox", "", "A char-level model trained three ways on one small text.", ""]
+    for title, val, el in (("PyTorch (eager)", True, 0.71), ("JAX (eager)", False, 1.62), ("JAX + jit", True, 0.55)):
+        L += [f"## {title}:", "(timings leave out evaluation)" if not val else "", "```"]
+        n = 6
+        for k in range(n):
+            s = 100 * k
+            loss = rec.add("loss", float(s), f"{4.3 - 0.55 * k + rng.uniform(-0.05, 0.05):.2f}")
+            line = f"step {s} | elapsed {el * (k + 1) + rng.uniform(0, 0.02):.2f}m | loss: {loss}"
+            if val:
+                line += f" | val: {rec.add('val', float(s), f'{3.7 - 0.45 * k + rng.uniform(-0.05, 0.05):.2f}')}"
+            L.append(line)
+        L += ["```", ""]
+    return "\n".join(L), None
