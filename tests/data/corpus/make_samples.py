@@ -553,3 +553,354 @@ def jax_sandbox_readme(rng, rec):
             L.append(line)
         L += ["```", ""]
     return "\n".join(L), None
+
+
+@sample("keras_lstm_grid.log")
+def keras_lstm_grid(rng, rec):
+    L = []
+    for r, (cell, opt, drop) in enumerate((("GRU", "adam", "0.2"), ("GRU", "sgd", "0.2"),
+                                           ("GRU", "adam", "0.3"), ("GRU", "nadam", "0.3"))):
+        if r:
+            L.append(" ")
+        L += ["Building and compiling model ...",
+              f"------------- Model compiled in {rng.uniform(2, 5):.2f}s ---------------",
+              f"('Cell type: {cell}', 'Drop Input: {drop}', 'Cell Count: 128')",
+              f"('Multi-layer: False', 'Drop Recurrent: 0.1', 'Optimizer: {opt}')",
+              "Train on 9000 samples, validate on 1000 samples"]
+        tl = curve(rng, 15, 2.6, 0.25, 0.03, 3.0)
+        for e in range(15):
+            x = float(e + 1)
+            vl = 2.2 - 0.5 * math.sin(e / 5) + 0.02 * e
+            L.append(f"Epoch {e + 1}/15")
+            L.append(f"{rng.randrange(58, 70)}s - loss: {rec.add('loss', x, f'{tl[e]:.4f}')} - acc: "
+                     f"{rec.add('acc', x, f'{min(0.95, 0.2 + 0.06 * e + rng.uniform(0, 0.02)):.4f}')} - val_loss: "
+                     f"{rec.add('val_loss', x, f'{vl:.4f}')} - val_acc: "
+                     f"{rec.add('val_acc', x, f'{0.4 + 0.1 * math.sin(e / 5) + rng.uniform(0, 0.01):.4f}')}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("lightning_opal.csv")
+def lightning_opal(rng, rec):
+    L = ["epoch,lr-Adam,step,train/nll_loss,val/rmse_loss"]
+    per = 641
+    vals = []
+    for step in range(49, 8 * per, 50):
+        ep = step // per
+        while vals and vals[0][0] < step:
+            vals.pop(0)
+        lr = 0.0028 + step / 500 * 0.0021 if step < 500 else 0.0012 * (1 - step / 6000)
+        L.append(f",{rec.add('lr-Adam', float(step), repr(lr))},{step},,")
+        loss = 0.06 * math.exp(-step / 600) + 0.009 + rng.uniform(0, 0.003)
+        L.append(f"{rec.add('epoch', float(step), str(ep))},,{step},{rec.add('train/nll_loss', float(step), repr(loss))},")
+        end = (ep + 1) * per - 1
+        if step + 50 > end and end < 8 * per:
+            v = 0.0178 + 0.002 * math.exp(-ep) + rng.uniform(0, 0.0003)
+            L.append(f"{rec.add('epoch', float(end), str(ep))},,{end},,{rec.add('val/rmse_loss', float(end), repr(v))}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("lightning_probe.csv")
+def lightning_probe(rng, rec):
+    L = ["train_loss,train_acc,epoch,step"]
+    for k in range(28):
+        step = 50 * k + 49
+        ep = k * 2 // 3
+        L.append(f"{rec.add('train_loss', float(step), repr(2.9 - 0.05 * k + rng.uniform(-0.4, 0.4)))},"
+                 f"{rec.add('train_acc', float(step), repr(rng.randrange(1, 8) / 16))},"
+                 f"{rec.add('epoch', float(step), str(ep))},{step}")
+    return "\n".join(L) + "\n", None
+
+
+def clock(t: float) -> str:
+    s = int(t)
+    return f"{(s // 3600) % 24:02d}:{(s // 60) % 60:02d}:{s % 60:02d}.{int(t * 1000) % 1000:03d}"
+
+
+@sample("missformer_log.txt")
+def missformer_log(rng, rec):
+    t = 9 * 3600 + 612.4
+    ns = ("Namespace(base_lr=0.01, batch_size=2, cfg='configs/seg_small.yaml', dataset='Organs', deterministic=1, "
+          "eval=False, img_size=256, list_dir='{d}', max_epochs=300, max_iterations=60000, n_gpu=1, "
+          "num_classes=14, output_dir='{o}', root_path='data/organs/train_npz', seed=42, test_path=None, "
+          "zip=False)")
+    L = [f"[{clock(t)}] " + ns.format(d="./lists/organs", o="/data/runs/seg_try0")]
+    t += 95.3
+    L.append(f"[{clock(t)}] " + ns.format(d="/data/projects/seg-bridge/lists/organs", o="/data/runs/seg_try1"))
+    t += 0.1
+    L.append(f"[{clock(t)}] 1845 iterations per epoch. 553500 max iterations ")
+    t += 3.9
+    for i in range(1, 21):
+        t += rng.uniform(0.1, 0.13)
+        ce = rng.uniform(0.01, 2.9) if i > 4 else 3.0 - 0.7 * i
+        loss = 0.5 + ce * 0.42 + rng.uniform(-0.01, 0.01)
+        L.append(f"[{clock(t)}] iteration {i} : loss : {rec.add('loss', float(i), f'{loss:.6f}')}, "
+                 f"loss_ce: {rec.add('loss_ce', float(i), f'{ce:.6f}')}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("mobilenet_liveness_train.log")
+def mobilenet_liveness_train(rng, rec):
+    L = ["total sample is 71204, postive sample is 30118, negative sample is 41086",
+         "total sample is 65532, postive sample is 21770, negative sample is 43762", "Training..."]
+    for e in range(1, 43):
+        run = 0.6 * math.exp(-e / 6) + 0.001
+        for k in range(10):
+            v = run * (1.0 - 0.45 * k / 10) * rng.uniform(0.98, 1.02)
+            L.append(f"Epoch: {e}| train loss: {rec.add('train loss', float(e), repr(v))}")
+        acc = 100 * min(0.995, 0.84 + 0.15 * (1 - math.exp(-e / 8)) + rng.uniform(-0.01, 0.004))
+        L.append(f"Epoch {e}: Val acc is {rec.add('Val acc', float(e), repr(acc))}%")
+    return "\r\n".join(L), None  # Windows line ends, and no newline after the last line
+
+
+@sample("nmt_en2zh_train.log")
+def nmt_en2zh_train(rng, rec):
+    L = ["/home/dev/.venvs/nmt/bin/python /srv/nmt/train/run_train.py --epochs=60 --lr=3e-4 --dp=true "
+         "--batch_size=96 --workers=4 --save_every=5 --pin_memory=true",
+         "loading training pairs...", "Building prefix dict from the default dictionary ...",
+         "Loading model from cache /var/tmp/segmenter.cache", "Loading model cost 0.702 seconds.",
+         "Prefix dict has been built successfully.", "training pairs loaded...", "training starts...",
+         "No checkpoint found, starting fresh training.", "Starting Training From Epoch 0"]
+    t = 8 * 3600 + 14 * 60
+
+    def stage(t):
+        return [f"STAGE:2024-11-19 {clock(t + d)[:8]} 31337:31337 ActivityProfilerController.cpp:{ln}] Completed Stage: {what}"
+                for d, ln, what in ((0, 312, "Warm Up"), (1, 318, "Collection"), (1, 322, "Post Processing"))]
+    tl = curve(rng, 52, 11.0, 3.1, 0.005, 2.2)
+    vl = curve(rng, 52, 10.8, 3.6, 0.005, 2.4)
+    for e in range(52):
+        L += stage(t)
+        t += 165
+        L += stage(t)
+        t += 30
+        x = float(e)
+        ta = f"{0.05 + 0.45 * (1 - math.exp(-e / 15)):.4f}"
+        sa = f"{0.0 if e < 6 else 0.002 * (e - 5):.4f}"
+        va = f"{0.066 + 0.38 * (1 - math.exp(-e / 16)):.4f}"
+        vs = f"{0.0 if e < 8 else 0.0015 * (e - 7):.4f}"
+        L.append(f"Epoch {e} |             Train Loss: {rec.add('Train Loss', x, f'{tl[e]:.4f}')} | "
+                 f"Token Acc: {rec.add('Token Acc', x, ta)} | Seq Acc: {rec.add('Seq Acc', x, sa)} |             "
+                 f"Val Loss: {rec.add('Val Loss', x, f'{vl[e]:.4f}')} | Token Acc: {rec.add('val/Token Acc', x, va)} | "
+                 f"Seq Acc: {rec.add('val/Seq Acc', x, vs)}")
+    L += stage(t)
+    return "\n".join(L) + "\n", None
+
+
+@sample("noprop_cifar100.md")
+def noprop_cifar100(rng, rec):
+    L = ["## cifar-100, wide backbone, batch 1024 ", "", "", "```",
+         "args parsed Namespace(dataset='cifar100', data_root='/data/cifar', backbone='wrn16', time_emb_dim=48, "
+         "embed_dim=192, epoches=600)", "begin", "Files already downloaded and verified",
+         "Files already downloaded and verified", "--- wrn16 / CIFAR-100 (100 classes) on cuda:0 ---",
+         "building data", "building model", "prototypes ready", "training"]
+    loss = curve(rng, 225, 19.5, 0.06, 0.02, 7.0)
+    for e in range(1, 226):
+        line = f"Epoch {e:03d} loss {rec.add('loss', float(e), f'{loss[e - 1]:8.4f}'):>8} | train {rng.uniform(2.4, 2.7):.1f}s"
+        if e % 5 == 0:
+            acc = 44.0 * (1 - math.exp(-e / 25)) + 4 + rng.uniform(0, 0.8)
+            line += f" | Acc {rec.add('Acc', float(e), f'{acc:.2f}')}% | infer {rng.uniform(4.0, 4.3):.1f}s"
+        L.append(line)
+    L += ["```", ""]
+    return "\n".join(L) + "\n", None
+
+
+def sb3_table(rows: list[tuple[str, str]]) -> list[str]:
+    """Stable-Baselines3's HumanOutputFormat: sections 'name/' then indented keys, width to fit."""
+    kw = max(len(k) for k, _ in rows)
+    vw = max(max(len(v) for _, v in rows), 8)
+    dash = "-" * (kw + vw + 7)
+    return [dash] + [f"| {k:<{kw}} | {v:<{vw}} |" for k, v in rows] + [dash]
+
+
+@sample("sb3_breakout_stdout.md")
+def sb3_breakout_stdout(rng, rec):
+    banner = ["A.L.E: Arcade Learning Environment (version 0.9.0+a1b2c3d)", "[Powered by Stella]",
+              "Using cuda device", "Wrapping the env with a `Monitor` wrapper", "Wrapping the env in a DummyVecEnv.",
+              "Wrapping the env in a VecTransposeImage."]
+    L = ["# PPO run", "```"] + banner
+    elapsed = 0
+    for it in range(1, 50):
+        ts = 2048 * it
+        x = float(ts)
+        elapsed += rng.randrange(30, 45)
+        rows = [("rollout/", ""), ("    ep_len_mean", rec.add("rollout/ep_len_mean", x, "%.3g" % (190 + 2.5 * it + rng.uniform(-8, 8)))),
+                ("    ep_rew_mean", rec.add("rollout/ep_rew_mean", x, "%.3g" % (1.3 + 0.09 * it + rng.uniform(-0.2, 0.2)))),
+                ("time/", ""), ("    fps", rec.add("time/fps", x, str(160 if it == 1 else rng.randrange(48, 70)))),
+                ("    iterations", str(it)), ("    time_elapsed", str(elapsed)), ("    total_timesteps", str(ts))]
+        if it > 1:
+            rows += [("train/", ""), ("    approx_kl", rec.add("train/approx_kl", x, repr(rng.uniform(0.01, 0.35))[:12])),
+                     ("    clip_fraction", rec.add("train/clip_fraction", x, "%.3g" % rng.uniform(0.05, 0.55))),
+                     ("    clip_range", rec.add("train/clip_range", x, "0.1")),
+                     ("    entropy_loss", rec.add("train/entropy_loss", x, "%.3g" % (-1.39 + 0.015 * it))),
+                     ("    explained_variance", rec.add("train/explained_variance", x, "%.3g" % (0.9 * (1 - math.exp(-it / 5)) - 0.03))),
+                     ("    learning_rate", rec.add("train/learning_rate", x, "0.00025")),
+                     ("    loss", rec.add("train/loss", x, "%.3g" % rng.uniform(-0.12, 0.02))),
+                     ("    n_updates", str(10 * (it - 1))),
+                     ("    policy_gradient_loss", rec.add("train/policy_gradient_loss", x, "%.3g" % rng.uniform(-0.09, -0.005))),
+                     ("    value_loss", rec.add("train/value_loss", x, "%.3g" % rng.uniform(0.005, 0.06)))]
+        L += sb3_table(rows)
+    L += ["```", "", "# DQN run", "```"] + banner
+    ts = eps = el = upd = 0
+    for k in range(1, 15):
+        eps += 4
+        ts += rng.randrange(650, 900)
+        el += rng.randrange(50, 80)
+        upd = (ts - 100) // 4
+        x = float(ts)
+        rows = [("rollout/", ""), ("    ep_len_mean", rec.add("rollout/ep_len_mean", x, "%.3g" % rng.uniform(170, 215))),
+                ("    ep_rew_mean", rec.add("rollout/ep_rew_mean", x, "%.3g" % rng.uniform(1.1, 2.4))),
+                ("    exploration_rate", rec.add("rollout/exploration_rate", x, "%.3g" % (1 - 0.95 * ts / 12000))),
+                ("time/", ""), ("    episodes", str(eps)), ("    fps", rec.add("time/fps", x, str(rng.randrange(10, 19)))),
+                ("    time_elapsed", str(el)), ("    total_timesteps", str(ts)),
+                ("train/", ""), ("    learning_rate", rec.add("train/learning_rate", x, "5e-05")),
+                ("    loss", rec.add("train/loss", x, "%.3g" % rng.uniform(3e-05, 0.02))), ("    n_updates", str(upd))]
+        L += sb3_table(rows)
+    L += ["Killed", "```", ""]
+    return "\n".join(L), None
+
+
+@sample("sb3_cartpole.monitor.csv")
+def sb3_cartpole(rng, rec):
+    L = ['#{"t_start": 1699990000.125, "env_id": "CartPole-v1"}', "r,l,t"]
+    total, t = 0, 3.5
+    for k in range(358):
+        ln = min(500, int(12 + 500 * (1 - math.exp(-k / 120)) * rng.uniform(0.3, 1.3)))
+        total += ln
+        t += ln * 0.00038 + rng.uniform(0.001, 0.01)
+        rec.add("r", float(total), f"{ln:.1f}")
+        rec.add("l", float(total), str(ln))
+        L.append(f"{ln:.1f},{ln},{t:.6f}")
+    return "\n".join(L) + "\n", None
+
+
+def _g5(v: float) -> str:
+    return f"{v:.5g}"
+
+
+YOLO11_COLS = ["train/box_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision(B)", "metrics/recall(B)",
+               "metrics/mAP50(B)", "metrics/mAP50-95(B)", "val/box_loss", "val/cls_loss", "val/dfl_loss",
+               "lr/pg0", "lr/pg1", "lr/pg2"]
+
+
+def yolo_rows(rng, n: int, cls: bool = True) -> list[list[float]]:
+    rows = []
+    for e in range(n):
+        p = 1 - math.exp(-e / 25)
+        warm = min(1.0, (e + 1) / 3)
+        lr12 = 0.0033 * (e + 1) if e < 3 else 0.01 * (1 - e / n) + 0.0001
+        rows.append([2.9 - 1.6 * p + rng.uniform(-0.03, 0.03), (3.4 - 2.7 * p + rng.uniform(-0.03, 0.03)) if cls else 0.0,
+                     3.3 - 1.9 * p + rng.uniform(-0.03, 0.03), 0.3 + 0.55 * p + rng.uniform(-0.05, 0.05),
+                     0.05 + 0.7 * p + rng.uniform(-0.03, 0.03), 0.01 + 0.75 * p + rng.uniform(-0.02, 0.02),
+                     0.002 + 0.45 * p + rng.uniform(-0.01, 0.01), 3.2 - 1.7 * p + rng.uniform(-0.05, 0.05),
+                     (9.0 * math.exp(-e / 3) + 0.8 + rng.uniform(0, 0.05)) if cls else 0.0,
+                     4.4 - 2.6 * p + rng.uniform(-0.05, 0.05),
+                     0.07 - 0.066 * warm if e < 3 else lr12, lr12, lr12])
+    return rows
+
+
+@sample("yolo11_results.csv")
+def yolo11_results(rng, rec):
+    L = ["epoch,time," + ",".join(YOLO11_COLS)]
+    t = 0.0
+    for e, row in enumerate(yolo_rows(rng, 100), start=1):
+        t += rng.uniform(48, 60) if e > 1 else 70.1
+        cells = [rec.add(c, float(e), _g5(v)) for c, v in zip(YOLO11_COLS, row)]
+        L.append(f"{e},{t:.6g}," + ",".join(cells))
+    return "\n".join(L) + "\n", None
+
+
+YOLO5_COLS = ["train/box_loss", "train/obj_loss", "train/cls_loss", "metrics/precision", "metrics/recall",
+              "metrics/mAP_0.5", "metrics/mAP_0.5:0.95", "val/box_loss", "val/obj_loss", "val/cls_loss",
+              "x/lr0", "x/lr1", "x/lr2"]
+
+
+def yolov5_values(n: int = 150) -> list[list[float]]:
+    rng = random.Random(2024)
+    out = []
+    for e, r in enumerate(yolo_rows(rng, n, cls=False)):
+        out.append([r[0] / 25, 0.025 - 0.01 * (1 - math.exp(-e / 40)) + rng.uniform(-0.001, 0.001), 0.0,
+                    r[3], r[4], r[5], r[6], r[7] / 28, 0.017 - 0.004 * (1 - math.exp(-e / 40)), 0.0,
+                    0.09 - 0.08 * min(1, e / 3) if e < 3 else r[11] * 0.9, r[11] * 0.9, r[11] * 0.9])
+    return out
+
+
+@sample("yolov5_helmet.csv")
+def yolov5_helmet(rng, rec):
+    L = [",".join(f"{c:>20}" for c in ["epoch"] + YOLO5_COLS)]
+    for e, row in enumerate(yolov5_values()):
+        cells = [f"{e:>20}"] + [f"{rec.add(c, float(e), _g5(v)):>20}" for c, v in zip(YOLO5_COLS, row)]
+        L.append(",".join(cells))
+    return "\n".join(L) + "\n", None
+
+
+def _crc32c_table() -> list[int]:
+    tab = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        tab.append(c)
+    return tab
+
+
+_CRC_TAB = _crc32c_table()
+
+
+def _masked_crc(data: bytes) -> int:
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC_TAB[(c ^ b) & 0xFF] ^ (c >> 8)
+    c ^= 0xFFFFFFFF
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def _field(num: int, wire: int, payload: bytes) -> bytes:
+    return _varint(num << 3 | wire) + payload
+
+
+def _record(event: bytes) -> bytes:
+    head = struct.pack("<Q", len(event))
+    return head + struct.pack("<I", _masked_crc(head)) + event + struct.pack("<I", _masked_crc(event))
+
+
+def _event(wall: float, step: int | None, file_version: str | None = None, scalar: tuple[str, float] | None = None) -> bytes:
+    ev = _field(1, 1, struct.pack("<d", wall))
+    if step is not None:
+        ev += _field(2, 0, _varint(step))
+    if file_version is not None:
+        ev += _field(3, 2, _varint(len(file_version)) + file_version.encode())
+    if scalar is not None:
+        tag = scalar[0].encode()
+        value = _field(1, 2, _varint(len(tag)) + tag) + _field(2, 5, struct.pack("<f", scalar[1]))
+        summ = _field(1, 2, _varint(len(value)) + value)
+        ev += _field(5, 2, _varint(len(summ)) + summ)
+    return ev
+
+
+def f32(v: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+@sample("yolov5_helmet_tb.events.out.tfevents.1700000000.labtui-sample.4242.0")
+def yolov5_helmet_tb(rng, rec):
+    """The TensorBoard event file of the same run as yolov5_helmet.csv: a file_version record, then one
+    scalar summary per column and epoch (float32), in TFRecord framing (masked crc32c)."""
+    wall = 1700000000.5
+    out = _record(_event(wall, None, file_version="brain.Event:2"))
+    for e, row in enumerate(yolov5_values()):
+        wall += 41.0 + rng.uniform(0, 3)
+        for c, v in zip(YOLO5_COLS, row):
+            v32 = f32(float(_g5(v)))
+            rec.add(c, float(e), v32)
+            out += _record(_event(wall, e, scalar=(c, v32)))
+    return out, None
