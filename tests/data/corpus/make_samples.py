@@ -106,9 +106,86 @@ def write(name: str, out: Path) -> None:
                "licence": LICENCE.format(why=why),
                "written_by": "tests/data/corpus/make_samples.py"}
     exp["source"] = src
+    if stem in DESCR:
+        exp["format"] = DESCR[stem][0]
+        if DESCR[stem][1] is not None:
+            exp["notes"] = DESCR[stem][1]
     metrics = truth(rec)
     exp["metrics"] = {k: metrics[k] for k in keep} if keep else metrics
     (out / ej.name).write_text(json.dumps(exp, indent=1) + "\n", encoding="utf-8")
+
+
+# The hand-written description of the samples whose format note quoted the original's own lines:
+# (format, notes) written for our sample.  The others keep their note (it quotes no line of theirs).
+DESCR: dict[str, tuple[str, str | None]] = {
+    "conlleval_ner": (
+        "BiLSTM-CRF NER train.log (Python logging): config echo 'name : value' with tabs, conlleval evaluations "
+        "in sections ('evaluate:dev' / 'evaluate:test' line, then 'accuracy:   9.24%; precision: ...; FB1: 0.00' "
+        "and per-class lines), blank lines between records, 'new best dev f1 score:...' lines",
+        "no step or epoch anywhere: evaluations are counted (line axis); the section is named on the line before "
+        "(evaluate:dev / evaluate:test); per-class lines (CITY, RIVER, ORG) and the best-score lines are not checked"),
+    "dsfd_train": (
+        "face-detector (DSFD-style) train.log: warnings, Namespace(...) args, 'epoch:0 || iter:10 || Loss:..', "
+        "'->> pal1 conf loss:.. || pal1 loc loss:..', '->>lr:0.0004', 'Timer: 0.66..', per-epoch "
+        "'test epoch:0 || Loss:..', 'Saving state, iter: 3000'",
+        "iter is global (1290 at the start of epoch 1); a test line reports at the last iter; Timer (seconds per "
+        "10 iterations, printed before the iter line) is not checked"),
+    "gpt2_steps": (
+        "build-nanogpt style 'step N, loss: x' prints pasted in a markdown log: four runs, each starting again at "
+        "step 0, with prose and code fences between them",
+        "four runs pasted one after the other: the step counter starts again at 0 three times; \"1 epoch = 3225 "
+        "batches\" and \"std = 0.02\" are setup facts, not points"),
+    "hf_gemma_lora": (
+        "HF Trainer stdout (LoRA fine-tune): tqdm bars redrawn with \\r and cursor-up escapes, an eval dict glued "
+        "after a bar, warnings, the TrainingArguments(...) dump (one key=value per line), then {'loss': .., "
+        "'grad_norm': .., 'learning_rate': .., 'epoch': ..} lines, a traceback (KeyboardInterrupt)",
+        "learning_rate=5e-05 in the TrainingArguments dump is a parameter, not a point of the learning_rate series; "
+        "the single eval dict (one point) is not checked"),
+    "imagenet_md_table": (
+        "Markdown report: prose with percentages, then a table with a header row '| Epoch | Train Loss | Train Acc "
+        "| Val Loss | Val Acc |' and one row per epoch (e.g. '| 85 | 1.2431 | 90.12% | 0.9571 | **77.02%** ⭐ |', "
+        "bold and emoji marks)", None),
+    "imagenet_resnet50": (
+        "ImageNet ResNet-50 stdout pasted in markdown: 'Epoch: N', 'Learning rate: 0.004000', the final tqdm bar "
+        "of the epoch with a description 'Train Epoch: 1 Loss: .. Acc@1 .. Acc@5 ..: 100%|..| 10010/10010 "
+        "[3:01:10<00:00, 1.07s/it]', 'Test set: Average loss: .., Acc@1: ..%, Acc@5: ..%', "
+        "'GPU Memory: 0.41 GB (Max: 12.02 GB)'", None),
+    "jax_sandbox_readme": (
+        "README with three runs: 'step 0 | elapsed 0.72m | loss: 4.31 | val: 3.69' (val in the first and the "
+        "third run only)", None),
+    "keras_lstm_grid": (
+        "Keras 1.x verbose=2 grid search: 4 runs concatenated, each with a tuple config echo ('Cell Count: 128', "
+        "'Drop Input: 0.2'), 'Model compiled in 3.12s', 'Epoch 1/15' then '61s - loss: .. - acc: .. - "
+        "val_loss: .. - val_acc: ..'", None),
+    "missformer_log": (
+        "segmentation (Swin-Unet style) log.txt: '[09:10:16.502] iteration 1 : loss : 1.6, loss_ce: 2.3', "
+        "Namespace(...) echo, two starts", None),
+    "mobilenet_liveness_train": (
+        "liveness classifier train.log (Windows CRLF line ends, no newline after the last line): 'Epoch: 3| train "
+        "loss: 0.1234..' per batch and 'Epoch 3: Val acc is 97.5..%', sample counts", None),
+    "noprop_cifar100": (
+        "training log pasted in markdown: Namespace echo, 'Epoch 001 loss  19.4211 | train 2.5s', every 5th epoch "
+        "'| Acc 9.32% | infer 4.1s'", None),
+    "shakespeare_gpt": (
+        "GPT-2 (build-nanogpt) run pasted in markdown: parameter counts with thousands separators, model summary "
+        "and repr, 'step 0 | loss: 11.0.. | dt: 23990.50ms | tok/sec: 5463.49 | norm: 6.0.. | lr: 0.000060'",
+        "dt is ms per step and tok/sec the throughput (both series); parameter counts like 124,318,464 and the "
+        "model repr are never metrics"),
+    "t5_bleu_train": (
+        "Python logging train.log of a T5 fine-tune: dates, '##### Epoch N #####', 'Epoch N - Batch loss: x', "
+        "per-epoch average, 'Validation BLEU: BLEU-1 70.9, BLEU-2 ...' and 'Dev BLEU: ...' sections, best-model "
+        "announcements", None),
+    "xgb_grid_bosch": (
+        "R xgboost grid search log: per trial a date, the sampled hyperparameters (depth=7, min_child_weight=30, "
+        "...), 'For 0120 rounds: train_mcc: 0 - test_mcc: 0.47..', two confusion matrices, 'Iteration 1 "
+        "(base=0.1..): MCC=0.47.. | threshold=0.36..'", None),
+    "xgboost_gpu_readme": (
+        "XGBoost verbose output pasted in a README: '[0]\\ttrain-rmse:24.00000' rounds, a '[09:41:57] WARNING: "
+        "D:/.../learner.cc:767:' block, then a second fit '[0]\\tvalidation_0-rmse:18.50000'", None),
+    "baselines_ddpg_log": (
+        "OpenAI baselines DDPG log.txt: variable setup dump, dict_items config, then one ASCII key/value table "
+        "per epoch (%-8.3g cells, truncated names 'reference_perturbed_...', total/steps as x)", None),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,21 +799,21 @@ def sb3_breakout_stdout(rng, rec):
         ts = 2048 * it
         x = float(ts)
         elapsed += rng.randrange(30, 45)
-        rows = [("rollout/", ""), ("    ep_len_mean", rec.add("rollout/ep_len_mean", x, "%.3g" % (190 + 2.5 * it + rng.uniform(-8, 8)))),
-                ("    ep_rew_mean", rec.add("rollout/ep_rew_mean", x, "%.3g" % (1.3 + 0.09 * it + rng.uniform(-0.2, 0.2)))),
-                ("time/", ""), ("    fps", rec.add("time/fps", x, str(160 if it == 1 else rng.randrange(48, 70)))),
-                ("    iterations", str(it)), ("    time_elapsed", str(elapsed)), ("    total_timesteps", str(ts))]
+        rows = [("rollout/", ""), ("   ep_len_mean", rec.add("rollout/ep_len_mean", x, "%.3g" % (190 + 2.5 * it + rng.uniform(-8, 8)))),
+                ("   ep_rew_mean", rec.add("rollout/ep_rew_mean", x, "%.3g" % (1.3 + 0.09 * it + rng.uniform(-0.2, 0.2)))),
+                ("time/", ""), ("   fps", rec.add("time/fps", x, str(160 if it == 1 else rng.randrange(48, 70)))),
+                ("   iterations", str(it)), ("   time_elapsed", str(elapsed)), ("   total_timesteps", str(ts))]
         if it > 1:
-            rows += [("train/", ""), ("    approx_kl", rec.add("train/approx_kl", x, repr(rng.uniform(0.01, 0.35))[:12])),
-                     ("    clip_fraction", rec.add("train/clip_fraction", x, "%.3g" % rng.uniform(0.05, 0.55))),
-                     ("    clip_range", rec.add("train/clip_range", x, "0.1")),
-                     ("    entropy_loss", rec.add("train/entropy_loss", x, "%.3g" % (-1.39 + 0.015 * it))),
-                     ("    explained_variance", rec.add("train/explained_variance", x, "%.3g" % (0.9 * (1 - math.exp(-it / 5)) - 0.03))),
-                     ("    learning_rate", rec.add("train/learning_rate", x, "0.00025")),
-                     ("    loss", rec.add("train/loss", x, "%.3g" % rng.uniform(-0.12, 0.02))),
-                     ("    n_updates", str(10 * (it - 1))),
-                     ("    policy_gradient_loss", rec.add("train/policy_gradient_loss", x, "%.3g" % rng.uniform(-0.09, -0.005))),
-                     ("    value_loss", rec.add("train/value_loss", x, "%.3g" % rng.uniform(0.005, 0.06)))]
+            rows += [("train/", ""), ("   approx_kl", rec.add("train/approx_kl", x, repr(rng.uniform(0.01, 0.35))[:12])),
+                     ("   clip_fraction", rec.add("train/clip_fraction", x, "%.3g" % rng.uniform(0.05, 0.55))),
+                     ("   clip_range", rec.add("train/clip_range", x, "0.1")),
+                     ("   entropy_loss", rec.add("train/entropy_loss", x, "%.3g" % (-1.39 + 0.015 * it))),
+                     ("   explained_variance", rec.add("train/explained_variance", x, "%.3g" % (0.9 * (1 - math.exp(-it / 5)) - 0.03))),
+                     ("   learning_rate", rec.add("train/learning_rate", x, "0.00025")),
+                     ("   loss", rec.add("train/loss", x, "%.3g" % rng.uniform(-0.12, 0.02))),
+                     ("   n_updates", str(10 * (it - 1))),
+                     ("   policy_gradient_loss", rec.add("train/policy_gradient_loss", x, "%.3g" % rng.uniform(-0.09, -0.005))),
+                     ("   value_loss", rec.add("train/value_loss", x, "%.3g" % rng.uniform(0.005, 0.06)))]
         L += sb3_table(rows)
     L += ["```", "", "# DQN run", "```"] + banner
     ts = eps = el = upd = 0
@@ -746,13 +823,13 @@ def sb3_breakout_stdout(rng, rec):
         el += rng.randrange(50, 80)
         upd = (ts - 100) // 4
         x = float(ts)
-        rows = [("rollout/", ""), ("    ep_len_mean", rec.add("rollout/ep_len_mean", x, "%.3g" % rng.uniform(170, 215))),
-                ("    ep_rew_mean", rec.add("rollout/ep_rew_mean", x, "%.3g" % rng.uniform(1.1, 2.4))),
-                ("    exploration_rate", rec.add("rollout/exploration_rate", x, "%.3g" % (1 - 0.95 * ts / 12000))),
-                ("time/", ""), ("    episodes", str(eps)), ("    fps", rec.add("time/fps", x, str(rng.randrange(10, 19)))),
-                ("    time_elapsed", str(el)), ("    total_timesteps", str(ts)),
-                ("train/", ""), ("    learning_rate", rec.add("train/learning_rate", x, "5e-05")),
-                ("    loss", rec.add("train/loss", x, "%.3g" % rng.uniform(3e-05, 0.02))), ("    n_updates", str(upd))]
+        rows = [("rollout/", ""), ("   ep_len_mean", rec.add("rollout/ep_len_mean", x, "%.3g" % rng.uniform(170, 215))),
+                ("   ep_rew_mean", rec.add("rollout/ep_rew_mean", x, "%.3g" % rng.uniform(1.1, 2.4))),
+                ("   exploration_rate", rec.add("rollout/exploration_rate", x, "%.3g" % (1 - 0.95 * ts / 12000))),
+                ("time/", ""), ("   episodes", str(eps)), ("   fps", rec.add("time/fps", x, str(rng.randrange(10, 19)))),
+                ("   time_elapsed", str(el)), ("   total_timesteps", str(ts)),
+                ("train/", ""), ("   learning_rate", rec.add("train/learning_rate", x, "5e-05")),
+                ("   loss", rec.add("train/loss", x, "%.3g" % rng.uniform(3e-05, 0.02))), ("   n_updates", str(upd))]
         L += sb3_table(rows)
     L += ["Killed", "```", ""]
     return "\n".join(L), None
@@ -904,3 +981,171 @@ def yolov5_helmet_tb(rng, rec):
             rec.add(c, float(e), v32)
             out += _record(_event(wall, e, scalar=(c, v32)))
     return out, None
+
+
+@sample("shakespeare_gpt.md")
+def shakespeare_gpt(rng, rec):
+    L = [" % python3 train_small_gpt.py", "using device: cuda", "loaded 301544 tokens", "1 epoch = 9 batches",
+         "num decayed parameter tensors: 50, with 124,318,464 parameters",
+         "num non-decayed parameter tensors: 98, with 121,344 parameters", "using fused AdamW: True", "",
+         "Model Summary:", "=" * 50, "", "Total Parameters: 124,439,808", "Trainable Parameters: 124,439,808",
+         "Non-trainable Parameters: 0", "", "Layer Details:", "-" * 50,
+         "transformer: ModuleDict (124,439,808 parameters)", "  └─wte: Embedding (38,597,376 parameters)",
+         "  └─wpe: Embedding (786,432 parameters)", "  └─h: ModuleList (85,054,464 parameters)",
+         "    └─Transformer Blocks:"]
+    L += [f"      └─Block {b}: (7,087,872 parameters)" for b in range(12)]
+    L += ["  └─ln_f: LayerNorm (1,536 parameters)", "lm_head: Linear (38,597,376 parameters)", "",
+          "Model Architecture:", "-" * 50, "GPT(", "  (transformer): ModuleDict(",
+          "    (wte): Embedding(50257, 768)", "    (wpe): Embedding(1024, 768)", "    (h): ModuleList(",
+          "      (0-11): 12 x Block(", "        (ln_1): LayerNorm((768,), eps=1e-05, elementwise_affine=True)",
+          "        (attn): CausalSelfAttention(",
+          "          (c_attn): Linear(in_features=768, out_features=2304, bias=True)",
+          "          (c_proj): Linear(in_features=768, out_features=768, bias=True)", "        )",
+          "        (ln_2): LayerNorm((768,), eps=1e-05, elementwise_affine=True)", "        (mlp): MLP(",
+          "          (c_fc): Linear(in_features=768, out_features=3072, bias=True)",
+          "          (gelu): GELU(approximate='tanh')",
+          "          (c_proj): Linear(in_features=3072, out_features=768, bias=True)", "        )", "      )",
+          "    )", "    (ln_f): LayerNorm((768,), eps=1e-05, elementwise_affine=True)", "  )",
+          "  (lm_head): Linear(in_features=768, out_features=50257, bias=False)", ")", "=" * 50, "",
+          "Starting training...", ""]
+    loss = curve(rng, 26, 11.0, 0.004, 0.05, 6.0)
+    for k in range(26):
+        s = 10 * k
+        x = float(s)
+        dt = rng.uniform(17000, 21000) if k else 23990.5
+        lr = 6e-4 * (k + 1) / 10 if k < 10 else 6e-4 * (0.55 + 0.45 * math.cos(math.pi * (k - 10) / 40))
+        L.append(f"step {s} | loss: {rec.add('loss', x, f'{loss[k]:.4f}')} | dt: {rec.add('dt', x, f'{dt:.2f}')}ms | "
+                 f"tok/sec: {rec.add('tok/sec', x, f'{131072 / dt * 1000:.2f}')} | "
+                 f"norm: {rec.add('norm', x, f'{max(0.02, 6.0 * math.exp(-k / 4) + rng.uniform(0, 0.1)):.2f}')} | "
+                 f"lr: {rec.add('lr', x, f'{lr:.6f}')}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("t5_bleu_train.log")
+def t5_bleu_train(rng, rec):
+    L = []
+    t = 3 * 3600 + 40 * 60 + 2.25
+    for e in range(1, 10):
+        L.append(f"{stamp(t)} - INFO - ##### Epoch {e} #####")
+        n = 389 if e < 9 else 75
+        avg = 0.0
+        for b in range(n):
+            t += rng.uniform(1.2, 1.32)
+            v = (14.0 * math.exp(-b / 60) + 0.6) / e ** 0.8 * rng.uniform(0.85, 1.15) if e == 1 else (0.9 / e) * rng.uniform(0.5, 1.5)
+            txt = f"{v:.4f}"
+            avg += float(txt)
+            L.append(f"{stamp(t)} - INFO - Epoch {e} - Batch loss: {rec.add('Batch loss', float(e), txt)}")
+        if e == 9:
+            break
+        t += 2.1
+        L.append(f"{stamp(t)} - INFO - Epoch {e} - Average Train Loss: {rec.add('Average Train Loss', float(e), f'{avg / n:.4f}')}")
+        if e % 2 == 0:
+            t += 61.7
+            vb = [70.0 + e * 0.4, 64.0 + e * 0.45, 45.5 + e * 0.4, 30.9 + e * 0.3]
+            cells = ", ".join(f"BLEU-{i + 1} {rec.add(f'val/BLEU-{i + 1}', float(e), f'{v + rng.uniform(0, 0.3):.2f}')}"
+                              for i, v in enumerate(vb))
+            L.append(f"{stamp(t)} - INFO - Epoch {e} - Validation BLEU: {cells}")
+            L.append(f"{stamp(t + 0.9)} - INFO - Epoch {e} - New best model saved with BLEU-2: "
+                     f"{rec.series['val/BLEU-2'][-1][1]:.2f}")
+            t += 20.5
+            db = [62.5 + e * 0.3, 58.0 + e * 0.2, 42.9 + e * 0.35, 31.0 + e * 0.3]
+            cells = ", ".join(f"BLEU-{i + 1} {rec.add(f'dev/BLEU-{i + 1}', float(e), f'{v + rng.uniform(0, 0.3):.2f}')}"
+                              for i, v in enumerate(db))
+            L.append(f"{stamp(t)} - INFO - Epoch {e} - Dev BLEU: {cells}")
+    return "\n".join(L) + "\n", None
+
+
+@sample("torchvision_maskrcnn.log")
+def torchvision_maskrcnn(rng, rec):
+    L = []
+    names = ["loss_classifier", "loss_box_reg", "loss_mask", "loss_objectness", "loss_rpn_box_reg"]
+    mem = 2410
+    for e in range(10):
+        hist = {n: [] for n in names + ["loss"]}
+        for i in range(6):
+            x = e + i / 6  # [i/N] inside epoch e: a fractional epoch
+            lr = 0.0008 * (i + 1) + 0.000002 if e == 0 else 0.005 * (0.1 if e >= 3 else 1) * (0.1 if e >= 6 else 1)
+            parts = [0.75 * math.exp(-e / 6), 0.78 * math.exp(-e / 8), 1.9 * math.exp(-e / 2) + 0.35,
+                     4.5 * math.exp(-(6 * e + i) / 2) + 0.09, 0.19 * math.exp(-e / 3) + 0.012]
+            parts = [p * rng.uniform(0.94, 1.06) for p in parts]
+            cur = {n: p for n, p in zip(names, parts)}
+            cur["loss"] = sum(parts)
+            cells = []
+            for n in ["loss"] + names:
+                hist[n].append(cur[n])
+                avg = sum(hist[n]) / len(hist[n])
+                cells.append(f"{n}: {rec.add(n, x, f'{cur[n]:.4f}')} ({avg:.4f})")
+            mem += rng.choice((0, 0, 17, 64))
+            tm = 3.8 / (i + 1) + 0.5 if e == 0 else rng.uniform(0.52, 0.61)
+            eta = f"0:00:{max(0, int(tm * (5 - i))):02d}"
+            L.append(f"Epoch: [{e}]  [{i}/6]  eta: {eta}  lr: {rec.add('lr', x, f'{lr:.6f}')}  " + "  ".join(cells) +
+                     f"  time: {rec.add('time', x, f'{tm:.4f}')}  data: {rec.add('data', x, f'{tm * 0.3:.4f}')}  "
+                     f"max mem: {rec.add('max mem', x, str(mem))}")
+        L.append(f"Epoch: [{e}] Total time: 0:00:0{4 if e == 0 else 3} ({rng.uniform(0.52, 0.95):.4f} s / it)")
+    return "\n".join(L) + "\n", None
+
+
+def rdate(t: float) -> str:
+    """An R-style date of our own: 'Mon Mar 04 2019 10:02:33 AM'."""
+    s = int(t)
+    h = (s // 3600) % 24
+    return f"Mon Mar 04 2019 {h % 12 or 12:02d}:{(s // 60) % 60:02d}:{s % 60:02d} {'AM' if h < 12 else 'PM'}"
+
+
+@sample("xgb_grid_bosch.md")
+def xgb_grid_bosch(rng, rec):
+    t = 7 * 3600 + 12 * 60 + 5
+    L = ["```r", f"Starting modeling... on {rdate(t)}", "", "", "", "", ""]
+    for k in range(1, 21):
+        L += [f"Iteration {k} on {rdate(t)}", "",
+              f"depth={rng.randrange(4, 12)}, min_child_weight={rng.randrange(1, 50)}, subsample={rng.uniform(0.5, 1):.7g}, "
+              f"colsample_bytree={rng.uniform(0.5, 1):.7g}, base_score={rng.uniform(0.03, 0.25):.7g}", ""]
+        t += rng.uniform(900, 3000)
+        mcc = f"{rng.uniform(0.44, 0.49):.7g}"
+        L += [f"Time: {rdate(t)}",
+              f"For {rng.randrange(40, 200):04d} rounds: train_mcc: {rec.add('train_mcc', None, '0')} - "
+              f"test_mcc: {rec.add('test_mcc', None, mcc)}", "Confusion matrix:"]
+        tn, fn_, fp, tp = 234000 + rng.randrange(0, 900), 900 + rng.randrange(0, 90), 90 + rng.randrange(0, 90), 380 + rng.randrange(0, 60)
+        tot = tn + fn_ + fp + tp
+        L += ["     truth", "preds      0      1", f"    0 {tn:6d} {fn_:6d}", f"    1 {fp:6d} {tp:6d}",
+              "     truth", "preds            0            1", f"    0 {tn / tot:.10f} {fn_ / tot:.10f}",
+              f"    1 {fp / tot:.10f} {tp / tot:.10f}"]
+        L.append(f"Iteration {k} (base={rng.uniform(0.03, 0.25):.7g}): MCC={rec.add('MCC', float(k), mcc)} | "
+                 f"threshold={rec.add('threshold', float(k), f'{rng.uniform(0.33, 0.41):.7g}')}")
+        L += ["", "", ""] if k < 20 else []
+        t += 2
+    L.append("```")
+    return "\n".join(L) + "\n", None
+
+
+@sample("xgboost_gpu_readme.md")
+def xgboost_gpu_readme(rng, rec):
+    L = ["## usage", "", "```", "$ pip install scikit-learn", "$ pip install xgboost", "$ python fit_gpu.py"]
+    for r, v in enumerate(curve(rng, 10, 24.0, 2.0, 0.0, 0.6)):
+        L.append(f"[{r}]\ttrain-rmse:{rec.add('train-rmse', float(r), f'{v:.5f}')}")
+    L += ["[09:41:57] WARNING: D:/build/xgboost-1.7.3/src/learner.cc:767: ", 'Parameters: { "silent" } are not used.',
+          "", "  This may not be accurate due to some parameters are only used in language bindings but",
+          "  passed down to XGBoost core.  Or some parameters are not used but slip through this",
+          "  verification. Please open an issue if you find above cases.", "", ""]
+    for r, v in enumerate(curve(rng, 10, 18.5, 1.2, 0.0, 2.0)):
+        L.append(f"[{r}]\tvalidation_0-rmse:{rec.add('validation_0-rmse', float(r), f'{v:.5f}')}")
+    L += ["```", "", "## links", "", "- XGBoost docs: building from source, GPU support (see the project site)", ""]
+    return "\n".join(L), None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="file names of samples (default: all)")
+    ap.add_argument("--out", default=str(HERE), help="folder to write into (default: the corpus)")
+    args = ap.parse_args()
+    main_into(Path(args.out), args.names)
+
+
+def main_into(out: Path, names: list[str] | None = None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names or sorted(SAMPLES):
+        write(name, out)
+
+
+if __name__ == "__main__":
+    main()
