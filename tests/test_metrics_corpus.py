@@ -63,10 +63,10 @@ def test_corpus_file_read_right(ej, data):
 
 def test_corpus_dir_holds_only_cases():
     """Every file of the corpus belongs to a case (no excerpt without its truth, no stray file but
-    the samples' generator)."""
+    the samples' generator and the README)."""
     paired = {p for pair in CASES for p in pair}
     assert sorted(p.name for p in CORPUS.iterdir() if p not in paired and p.name != "__pycache__") == [
-        "make_samples.py"]
+        "README.md", "make_samples.py"]
 
 
 def test_the_samples_are_what_their_generator_writes(tmp_path):
