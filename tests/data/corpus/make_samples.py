@@ -269,6 +269,7 @@ def baselines_ddpg_log(rng, rec):
                 L.append(f"  {tgt}/{layer}/{var}:0 <- {src}/{layer}/{var}:0")
     L.append("Using agent with the following configuration:")
     L.append("dict_items([('policy', <baselines.ddpg.models.Actor object at 0x7f00c0ffee10>), "
+             "('policy_grads', <tf.Tensor 'concat_2:0' shape=(140547,) dtype=float32>), "
              "('gamma', 0.98), ('tau', 0.005), ('param_noise_stddev', <tf.Tensor 'noise_std:0' shape=() "
              "dtype=float32>), ('batch_size', 128), ('reward_scale', 1.0), ('critic_l2_reg', 0.005), "
              "('normalize_observations', True), ('clip_norm', None), ('action_range', (-1.0, 1.0))])")
@@ -317,7 +318,7 @@ def stamp(t: float, sep: str = ",") -> str:
 
 @sample("conlleval_ner.log")
 def conlleval_ner(rng, rec):
-    pre = "log/ner_train.log - INFO - "
+    pre = "logs\\ner_train.log - INFO - "  # a Windows path as the logger's name
     t = 7200.0
     L = []
     conf = [("num_chars", "2410"), ("char_dim", "128"), ("num_tags", "9"), ("seg_dim", "16"),
@@ -402,7 +403,10 @@ def dsfd_train(rng, rec):
          f"{home}/functional.py:2705: UserWarning: nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.",
          '  warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.")',
          f"{home}/_reduction.py:43: UserWarning: size_average and reduce args will be deprecated, please use reduction='sum' instead.",
-         "  warnings.warn(warning.format(ret))"]
+         "  warnings.warn(warning.format(ret))",
+         f"{home}/functional.py:2790: UserWarning: The default align_corners of bilinear upsampling changed "
+         "to False; pass align_corners=True for the old behaviour.",
+         '  "See the docs of nn.Upsample for more.".format(mode))']
     it, per = 0, 1290
     base = curve(rng, 7 * 129 + 1, 24.0, 5.5, 0.04, 4.0)
     k = 0
@@ -517,15 +521,34 @@ def hf_gemma_lora(rng, rec):
         lr = rec.add("learning_rate", ep, repr(4.99e-05 - 1.3e-08 * k - rng.uniform(0, 1e-09)))
         parts.append(f"{{'loss': {loss}, 'grad_norm': {gn}, 'learning_rate': {lr}, 'epoch': {ep}}}\n")
     parts.append("Traceback (most recent call last):\n")
+    lib = "/opt/envs/ft/lib/python3.11/site-packages"
     frames = [("/srv/ft/train_lora.py", 512, "<module>", "main(cfg)"),
               ("/srv/ft/train_lora.py", 488, "main", "trainer.train()"),
-              ("/opt/envs/ft/lib/python3.11/site-packages/transformers/trainer.py", 1885, "train",
-               "return inner_training_loop("),
-              ("/opt/envs/ft/lib/python3.11/site-packages/torch/nn/modules/module.py", 1532, "_call_impl",
-               "return forward_call(*args, **kwargs)")]
-    for f, ln, fn, code in frames * 6:
+              (f"{lib}/transformers/trainer.py", 1885, "train", "return inner_training_loop("),
+              (f"{lib}/transformers/trainer.py", 2203, "_inner_training_loop",
+               "tr_loss_step = self.training_step(model, inputs)"),
+              ("/srv/ft/train_lora.py", 131, "training_step", "loss = self.compute_loss(model, inputs)"),
+              (f"{lib}/transformers/trainer.py", 3161, "compute_loss", "outputs = model(**inputs)")]
+    frames += [(f"{lib}/torch/nn/modules/module.py", 1532, "_wrapped_call_impl", "return self._call_impl(*args, **kwargs)"),
+               (f"{lib}/torch/nn/modules/module.py", 1541, "_call_impl", "return forward_call(*args, **kwargs)"),
+               (f"{lib}/peft/peft_model.py", 1577, "forward", "return self.base_model(")] * 3
+    frames += [(f"{lib}/accelerate/hooks.py", 169, "new_forward", "output = module._old_forward(*args, **kwargs)"),
+               (f"{lib}/transformers/models/llama/modeling_llama.py", 308, "forward",
+                "down = self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))")]
+    for f, ln, fn, code in frames:
         parts.append(f'  File "{f}", line {ln}, in {fn}\n    {code}\n')
     parts.append("KeyboardInterrupt\n")
+    parts.append("Exception ignored in atexit callback: <function _Service._atexit_cleanup.<locals>.<lambda> at "
+                 "0x7f3a1b2c4d50>\nTraceback (most recent call last):\n")
+    for f, ln, fn, code in ((f"{lib}/tracker/sdk/manager.py", 151, "<lambda>", "self._cb = lambda: self._teardown()"),
+                            (f"{lib}/tracker/sdk/manager.py", 170, "_teardown", "result = self._service.join()"),
+                            (f"{lib}/tracker/sdk/service.py", 240, "join", "ret = self._proc.wait()"),
+                            ("/usr/lib/python3.11/subprocess.py", 1264, "wait", "return self._wait(timeout=timeout)"),
+                            ("/usr/lib/python3.11/subprocess.py", 2046, "_wait", "(pid, sts) = self._try_wait(0)"),
+                            ("/usr/lib/python3.11/subprocess.py", 2004, "_try_wait",
+                             "(pid, sts) = os.waitpid(self.pid, wait_flags)")):
+        parts.append(f'  File "{f}", line {ln}, in {fn}\n    {code}\n')
+    parts.append("KeyboardInterrupt: \n")
     return "".join(parts), None
 
 
