@@ -25,10 +25,12 @@ import random
 import struct
 import zlib
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 LICENCE = "sample written for labtui (the original {why}: not copied)"
-SAMPLES: dict[str, callable] = {}
+# file name -> function(rng, rec) returning (the file's text or bytes, the series to keep or None: all)
+SAMPLES: dict[str, Callable] = {}
 
 
 class Rec:
@@ -418,7 +420,7 @@ def dsfd_train(rng, rec):
             tot = base[k]
             k += 1
             parts = [tot * f * rng.uniform(0.85, 1.15) for f in (0.3, 0.22, 0.2, 0.28)]
-            L.append(f"epoch:{ep} || iter:{it} || {rec.add('Loss', it, f'Loss:{tot:.4f}'[5:]) and f'Loss:{tot:.4f}'}")
+            L.append(f"epoch:{ep} || iter:{it} || Loss:{rec.add('Loss', it, f'{tot:.4f}')}")
             a, b, c, d = (f"{v:.4f}" for v in parts)
             for n, v in (("pal1 conf loss", a), ("pal1 loc loss", b), ("pal2 conf loss", c), ("pal2 loc loss", d)):
                 rec.add(n, it, v)
