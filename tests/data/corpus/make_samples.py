@@ -184,6 +184,10 @@ DESCR: dict[str, tuple[str, str | None]] = {
     "xgboost_gpu_readme": (
         "XGBoost verbose output pasted in a README: '[0]\\ttrain-rmse:24.00000' rounds, a '[09:41:57] WARNING: "
         "D:/.../learner.cc:767:' block, then a second fit '[0]\\tvalidation_0-rmse:18.50000'", None),
+    "es_hopper_run": (
+        "evolution-strategies run CSV (novelty,total_time,iteration,reward,n_koeff), nan in the first row",
+        "x is the iteration column; total_time is seconds since the start; n_koeff (a schedule coefficient) is "
+        "not checked"),
     "baselines_ddpg_log": (
         "OpenAI baselines DDPG log.txt: variable setup dump, dict_items config, then one ASCII key/value table "
         "per epoch (%-8.3g cells, truncated names 'reference_perturbed_...', total/steps as x)", None),
