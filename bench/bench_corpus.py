@@ -1,5 +1,7 @@
 """Corpus score: the parser over every tests/data/logs/* sample that has an .expected.json, and over
-the real public logs of tests/data/corpus (their hand-checked .expect.json, tests/corpus_truth.py).
+the 40 files of tests/data/corpus (their hand-checked .expect.json, tests/corpus_truth.py): 11
+licensed excerpts of real public logs and 29 samples of real formats written by us where the
+original states no licence or is GPL-3.0 (tests/data/corpus/README.md).
 
 Run: python bench/bench_corpus.py [-v] [DIR]
 
@@ -98,8 +100,8 @@ def main() -> None:
 
 
 def real_corpus(verbose: bool) -> None:
-    """The real public logs: a file is read right when every expected series, the axis, the
-    reader and the forbidden names all match its truth."""
+    """The corpus of real formats: a file is read right when every expected series, the axis,
+    the reader and the forbidden names all match its truth."""
     right = ser_ok = ser = 0
     all_cases = cases(CORPUS)
     for ej, data in all_cases:
@@ -110,7 +112,7 @@ def real_corpus(verbose: bool) -> None:
         if verbose:
             for p in problems:
                 print(f"    {p[:300]}")
-    print(f"real logs: {right}/{len(all_cases)} files read right, {ser_ok}/{ser} series right")
+    print(f"real-format corpus: {right}/{len(all_cases)} files read right, {ser_ok}/{ser} series right")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,21 @@
 """The real-log corpus (tests/data/corpus) and its hand-checked truth: one reader, one comparison,
 shared by tests/test_metrics_corpus.py and bench/bench_corpus.py.
 
-Each ``<name>.expect.json`` sits beside its excerpt ``<name>.<ext>`` (a log excerpt taken from a
-public repository, never written by us) and says:
+Each ``<name>.expect.json`` sits beside its data file ``<name>.<ext>``, which is one of two kinds
+(tests/data/corpus/README.md lists them):
 
-- ``source``: repo, path, commit, licence (as the repository states it), which lines were kept;
+- an excerpt of a real log from a public repository whose licence lets us keep it (MIT, BSD,
+  Apache-2.0): ``source`` gives repo, path, commit, licence (as the repository states it) and which
+  lines were kept; its truth was read by eye from the raw text;
+- a sample of a format written by us, where the repository we found the format in states no
+  licence or is GPL-3.0 (no copy of those is kept): ``source`` gives ``format_of`` ("<repo>/<path>
+  at <commit>", the imitated file), ``licence`` and ``written_by`` (tests/data/corpus/make_samples.py,
+  which prints the sample with its own numbers and text and writes the truth from the values it
+  printed; the truth stays a small hand-checkable file, and labtui's reading is compared with it).
+
+Every expect.json says:
+
+- ``source``: as above;
 - ``reader``: how labtui reads the file when it is found beside a run or declared
   (``files.declared_kind``: ``text``, ``csv``, ``tsv``, ``jsonl``, ``hfstate``...);
 - ``x_axis``: the axis labtui must pick (``step``, ``epoch`` or ``line``);

@@ -46,10 +46,10 @@ def test_config_dumps_are_read_and_metrics_dicts_are_not(tmp_path):
 def test_real_logs_configs():
     hf = logged_config(ROOT / "tests/data/corpus/hf_gemma_lora.log")
     assert [n for n, _ in hf] == ["TrainingArguments"]
-    assert hf[0][1]["warmup_steps"] == "30" and hf[0][1]["output_dir"] == "output/toasty-sponge-403"
+    assert hf[0][1]["warmup_steps"] == "20" and hf[0][1]["output_dir"] == "ckpt/quiet-river-12"
     assert hf[0][1]["push_to_hub_token"] == "<PUSH_TO_HUB_TOKEN>" and len(hf[0][1]) == 125
     ms = logged_config(ROOT / "tests/data/corpus/missformer_log.txt")
-    assert [n for n, _ in ms] == ["Namespace", "Namespace"] and ms[0][1]["base_lr"] == "0.05"
+    assert [n for n, _ in ms] == ["Namespace", "Namespace"] and ms[0][1]["base_lr"] == "0.01"
     assert logged_config(ROOT / "tests/data/corpus/resnet_compare.md") == []  # data sizes, not config
 
 
