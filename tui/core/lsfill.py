@@ -191,8 +191,9 @@ def fill_enabled() -> bool:
 
 def start_fill(j: Journal) -> bool:
     """Start the lab's background fill unless one runs (or ``LABTUI_LS_FILL=0``); whether one
-    was started.  Detached (own session, stdio away), niced; it forks once so the caller can
-    reap it at once."""
+    was started.  Detached (own session, stdio away), niced.  Not waited for (its start-up,
+    ~0.4 s of imports, must not delay the listing): the CLI exits right after, and the fill,
+    orphaned, is reaped by init."""
     if not fill_enabled() or not j.logs_dir.is_dir() or fill_running(j):
         return False
     try:
@@ -200,7 +201,7 @@ def start_fill(j: Journal) -> bool:
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
                              cwd=str(j.root), env=shim_env())
-        p.wait()
+        p.returncode = 0  # detached on purpose: no "still running" warning when the CLI exits
     except OSError:
         return False
     return True
@@ -228,8 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m tui.core.lsfill JOURNAL", file=sys.stderr)
         return 2
-    if os.fork() > 0:  # the starter reaps this process at once; the grandchild fills
-        os._exit(0)
     try:
         os.nice(10)
     except OSError:
