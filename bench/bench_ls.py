@@ -127,6 +127,9 @@ def once(base: Path, runs: int, rows: int, full: bool = True) -> dict[str, float
         print(f"  stderr: {err.strip()}")
     t = time.perf_counter()
     deadline = t + 1800
+    # ls does not wait for the fill's start-up: first its lock taken, then released
+    while unread and not fill_running(j) and time.perf_counter() < t + 30:
+        time.sleep(0.02)
     while unread and fill_running(j) and time.perf_counter() < deadline:
         time.sleep(0.2)
     fig["fill"] = time.perf_counter() - t
