@@ -87,6 +87,39 @@ def test_a_changed_line_repaints_only_that_line():
     asyncio.run(main())
 
 
+def test_a_wrapped_line_makes_the_next_change_repaint_the_whole_widget():
+    """Bug (seen in a 120-column terminal): the GPU panel's "NVML ... not found" and CPU lines
+    wrapped, so text line i was screen row i+2, and repainting row i left the changed figures of
+    the lines below stale on screen.  While any line is wider than the widget, a change repaints
+    the whole widget."""
+    class One(App):
+        def compose(self):
+            yield LineStatic(id="p")
+
+    async def main():
+        app = One()
+        async with app.run_test(size=(30, 20)) as pilot:
+            w = app.query_one(LineStatic)
+            w.styles.height = 10
+            w.styles.width = 20
+            await pilot.pause()
+            long = "CPU 100%  load 3.9 1.6 1.5  2 cores"  # 35 cells in 20: wraps
+            w.update_lines(Text(f"{long}\nrun a cpu 48%\nrun b cpu 0%"))
+            await pilot.pause()
+            full, part = w.full_repaints, w.line_repaints
+            w.update_lines(Text(f"{long}\nrun a cpu 48%\nrun b cpu 46%"))
+            await pilot.pause()
+            assert (w.full_repaints, w.line_repaints) == (full + 1, part)
+            assert "run b cpu 46%" in str(w.render())
+            w.update_lines(Text("CPU 9%\nrun a cpu 48%\nrun b cpu 0%"))   # nothing wraps now
+            await pilot.pause()
+            full = w.full_repaints
+            w.update_lines(Text("CPU 9%\nrun a cpu 48%\nrun b cpu 7%"))
+            await pilot.pause()
+            assert w.full_repaints == full and w.line_repaints == part + 1
+    asyncio.run(main())
+
+
 def test_table_cell_change_repaints_only_its_cell(app_factory):
     async def main():
         app = app_factory(poll_interval=0.05)

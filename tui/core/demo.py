@@ -32,7 +32,7 @@ JOURNAL_TEMPLATE = '''\
 # A small GAN on a 2-D ring of 8 Gaussians with two learning rates (TTUR).
 # Converges with the defaults; r1 = 0 collapses to one mode; g_lr = d_lr = 1e-2 oscillates.
 command = "python -m trainers.gan --steps {steps} --g-lr {g_lr} --d-lr {d_lr} --g-weight {g_weight} --r1 {r1} --ckpt-every {ckpt_every}"
-params = { steps = 6000, g_lr = 3e-4, d_lr = 1e-3, g_weight = 1.0, r1 = 0.1, ckpt_every = 250 }
+params = { steps = 30000, g_lr = 3e-4, d_lr = 1e-3, g_weight = 1.0, r1 = 0.1, ckpt_every = 250 }
 
 [experiments.charlm]
 # A character-level transformer on Python docstrings (train/val loss, lr schedule, tokens/s).

@@ -3,8 +3,9 @@
 ``Static.update`` marks the whole widget dirty, and Textual then writes every cell of it to
 the terminal again, blank rows included: a 25-row panel where one figure moved costs ~3 kB.
 ``LineStatic.update_lines`` compares the new text with the shown one line by line and, when
-only some lines differ (same line count, so the same size), marks just those rows dirty -
-and of a row only the cells from the first to the last that differ, when it can tell.
+only some lines differ (same line count, so the same size) and no line is wider than the
+widget (a wrapped line would shift the rows below it), marks just those rows dirty - and of a
+row only the cells from the first to the last that differ, when it can tell.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ class LineStatic(Static):
         """Show ``txt``; repaint only its changed lines when its line count is unchanged."""
         lines = txt.split("\n", allow_blank=True)
         old, self._lines = self._lines, lines
-        if old is not None and len(old) == len(lines):
+        w = self.content_size.width
+        # Rows are lines only while no line wraps: a wrapped line shifts every row below it,
+        # and repainting "row i" would repaint the wrong row (stale figures on screen).
+        if (old is not None and len(old) == len(lines) and w
+                and all(t.cell_len <= w for t in old) and all(t.cell_len <= w for t in lines)):
             changed = [i for i, (a, b) in enumerate(zip(old, lines)) if a != b]
             if not changed:
                 return
-            w = max(self.content_size.width, 1)
             self._only = tuple(_span(old[i], lines[i], i, w) for i in changed)
             self.line_repaints += len(changed)
             self.update(txt, layout=False)
