@@ -426,6 +426,11 @@ def pick_source(rd: RunDir, patterns: Patterns | None = None) -> Path | None:
     file found in the run folder (``files.metric_files``), else ``output.log``; with user
     patterns always ``output.log``.  None: nothing yet.  (The working folder is not looked at.)"""
     if not patterns:
+        try:  # metric_files puts a non-empty metrics.jsonl first: no need to walk the folder
+            if rd.metrics.stat().st_size > 0:
+                return rd.metrics
+        except OSError:
+            pass
         found = metric_files(rd, with_cwd=False)
         if found:
             return found[0]
