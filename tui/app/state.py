@@ -437,13 +437,11 @@ class AppState:
         st = self.plot
         curves: list[tuple] = []
         key = []
-        thin = False
         for rid in self.plotted_ids() if ids is None else ids:
             if rid not in self.infos:
                 continue
             if any(self.store[c].thin for c in chain(self.infos, rid) if c in self.store):
-                thin = True  # released while not shown: its series are being read back
-                continue
+                continue  # released while not shown: its series are being read back (needs_data)
             key.append((rid, tuple((c, self.store[c].version, self.infos[c].resume_step)
                                    for c in chain(self.infos, rid) if c in self.store)))
             for m in metrics:
@@ -458,8 +456,7 @@ class AppState:
         shown = PlotSettings(metrics, st.smoothing, st.log, st.axis, st.window, st.panels)
         if curves:
             msg = ""
-        elif self.loading or thin or any(rid in self.infos and rid not in self.store
-                                         for rid in (self.plotted_ids() if ids is None else ids)):
+        elif self.loading or any(map(self.needs_data, self.plotted_ids() if ids is None else ids)):
             msg = "loading metrics…"  # a plotted run's series is not read yet (or read back)
         elif self.selected:
             msg = "no metrics yet for " + self.selected

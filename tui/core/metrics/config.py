@@ -83,10 +83,9 @@ def _one_line(line: str) -> tuple[str, dict[str, str]] | None:
     return "config", items
 
 
-def _balanced(s: str, start: int) -> str | None:
-    """The text inside the bracket at ``s[start]`` up to its match (quotes respected)."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    stack = []
+def _unquoted(s: str, start: int = 0):
+    """``(index, char)`` of each character of ``s`` from ``start`` outside quotes (the quote marks
+    themselves left out; a backslash-escaped quote does not end a quoted part)."""
     quote = ""
     for j in range(start, len(s)):
         c = s[j]
@@ -95,7 +94,16 @@ def _balanced(s: str, start: int) -> str | None:
                 quote = ""
         elif c in "'\"":
             quote = c
-        elif c in pairs:
+        else:
+            yield j, c
+
+
+def _balanced(s: str, start: int) -> str | None:
+    """The text inside the bracket at ``s[start]`` up to its match (quotes respected)."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack = []
+    for j, c in _unquoted(s, start):
+        if c in pairs:
             stack.append(pairs[c])
         elif stack and c == stack[-1]:
             stack.pop()
@@ -106,27 +114,18 @@ def _balanced(s: str, start: int) -> str | None:
 
 def _split_top(s: str, sep: str) -> list[str]:
     """``s`` split at ``sep`` outside brackets and quotes."""
-    parts, depth, quote, cur = [], 0, "", []
-    j = 0
-    while j < len(s):
-        c = s[j]
-        if quote:
-            if c == quote and s[j - 1] != "\\":
-                quote = ""
-        elif c in "'\"":
-            quote = c
-        elif c in "([{<":
+    parts, depth, last = [], 0, 0
+    for j, c in _unquoted(s):
+        if j < last:
+            continue  # inside the separator just split at
+        if c in "([{<":
             depth += 1
         elif c in ")]}>" and depth:
             depth -= 1
         elif depth == 0 and s.startswith(sep, j):
-            parts.append("".join(cur))
-            cur = []
-            j += len(sep)
-            continue
-        cur.append(c)
-        j += 1
-    parts.append("".join(cur))
+            parts.append(s[last:j])
+            last = j + len(sep)
+    parts.append(s[last:])
     return parts
 
 
