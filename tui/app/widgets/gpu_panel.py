@@ -49,18 +49,21 @@ def render_gpus(snap, history, width: int, known=None) -> Text:
     if not snap.ok:
         t.append("no NVIDIA GPU", style="bold yellow")
         why = no_gpu_reason(snap)
-        if why:
-            t.append(f"  {why}", style="dim")
+        if why:  # on its own line where both do not fit (the panel never wraps: it crops)
+            t.append(f"  {why}" if len("no NVIDIA GPU  " + why) <= width else f"\n{why}", style="dim")
         h = snap.host
         t.append("\n")
         cpu = None if h.cpu_percent is NA else h.cpu_percent
-        t.append("CPU ", style="bold")
-        t.append_text(bar(None if cpu is None else cpu / 100, bw, "green"))
-        t.append(f" {fmt(h.cpu_percent, '%'):>4}")
-        if h.load1 is not NA:
-            t.append(f"  load {h.load1:g} {h.load5:g} {h.load15:g}", style="dim")
-        if h.cpu_count is not NA:
-            t.append(f"  {h.cpu_count} cores", style="dim")
+        line = Text()
+        line.append("CPU ", style="bold")
+        line.append_text(bar(None if cpu is None else cpu / 100, bw, "green"))
+        line.append(f" {fmt(h.cpu_percent, '%'):>4}")
+        pieces = ([f"  load {h.load1:g} {h.load5:g} {h.load15:g}"] if h.load1 is not NA else []) + (
+            [f"  {h.cpu_count} cores"] if h.cpu_count is not NA else [])
+        for piece in pieces:
+            if line.cell_len + len(piece) <= width:  # whole figures or none: never cropped
+                line.append(piece, style="dim")
+        t.append_text(line)
         t.append("\nRAM ", style="bold")
         t.append_text(bar(_frac(h.mem_used, h.mem_total), bw, "cyan"))
         t.append(f" {_gib(h.mem_used)}/{_gib(h.mem_total)}")

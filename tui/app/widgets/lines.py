@@ -29,9 +29,11 @@ class LineStatic(Static):
         old, self._lines = self._lines, lines
         w = self.content_size.width
         # Rows are lines only while no line wraps: a wrapped line shifts every row below it,
-        # and repainting "row i" would repaint the wrong row (stale figures on screen).
+        # and repainting "row i" would repaint the wrong row (stale figures on screen).  A
+        # widget styled `text-wrap: nowrap` crops instead: its rows are always its lines.
         if (old is not None and len(old) == len(lines) and w
-                and all(t.cell_len <= w for t in old) and all(t.cell_len <= w for t in lines)):
+                and (self.styles.text_wrap == "nowrap"
+                     or all(t.cell_len <= w for t in old) and all(t.cell_len <= w for t in lines))):
             changed = [i for i, (a, b) in enumerate(zip(old, lines)) if a != b]
             if not changed:
                 return
