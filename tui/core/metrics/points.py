@@ -80,7 +80,7 @@ def _downsample_np(x, y, n, k):
             sel.append(np.array([m + int(np.nanargmin(rr)), m + int(np.nanargmax(rr))]))
         if not np.isfinite(r).all():
             sel.append(np.array([m + int(np.argmax(~np.isfinite(r)))]))
-    order = np.unique(np.concatenate(sel))
+    order = _sorted_unique(np, np.concatenate(sel))
     if len(order) > k:  # the remainder bucket can push us over by a couple
         must = [0, n - 1]
         if allfin:
@@ -92,15 +92,28 @@ def _downsample_np(x, y, n, k):
                 must += [int(fi[yf.argmin()]), int(fi[yf.argmax()])]
             if not fin.all():
                 must.append(int(np.argmax(~fin)))
-        must = np.unique(np.array(must))
+        must = _sorted_unique(np, np.array(must))
         rest = np.setdiff1d(order, must, assume_unique=True)
         room = k - len(must)
         if room > 0 and len(rest):
-            rest = rest[np.unique(np.linspace(0, len(rest) - 1, room).astype(int))]
+            rest = rest[_sorted_unique(np, np.linspace(0, len(rest) - 1, room).astype(int))]
         else:
             rest = rest[:0]
-        order = np.union1d(must, rest)
+        order = _sorted_unique(np, np.concatenate((must, rest)))
     return array("d", xa[order].tobytes()), array("d", ya[order].tobytes())
+
+
+def _sorted_unique(np, a):
+    """``np.unique(a)`` for a 1-d integer array, without its first call's cost: numpy 2's
+    ``unique`` imports ``numpy.ma`` (~40-120 ms of CPU) on the thread that draws the app's
+    first curve."""
+    a = np.sort(a)
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
 
 
 def ema(y: Iterable[float], weight: float) -> array:
