@@ -25,12 +25,13 @@ is looked at again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import textual
 from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.widgets import Input as _Input
-from textual.widgets import TextArea as _TextArea
 
 TESTED_MAJORS = ("8",)  # Textual major versions the workaround was verified on
 
@@ -39,10 +40,19 @@ def _version_ok(version: str) -> bool:
     return version.split(".", 1)[0] in TESTED_MAJORS
 
 
-# The private names the workaround relies on, checked once: a Textual that renamed them
-# gets no workaround rather than a crash.
-PATCHED = (_version_ok(getattr(textual, "__version__", "0"))
-           and hasattr(App, "_check_bindings") and hasattr(Message, "_stop_propagation"))
+_patched: bool | None = None
+
+
+def patched() -> bool:
+    """Whether the workaround is on (``PATCHED``), checked once, on first use: a Textual that
+    renamed the private names it relies on gets no workaround rather than a crash.  Not at
+    import: ``textual.__version__`` imports ``importlib.metadata`` (~15 ms before the first
+    paint); the dialogs' import (a worker, after the first load) or the first key asks."""
+    global _patched
+    if _patched is None:
+        _patched = (_version_ok(getattr(textual, "__version__", "0"))
+                    and hasattr(App, "_check_bindings") and hasattr(Message, "_stop_propagation"))
+    return _patched
 
 
 class KeysInOrder:
@@ -57,7 +67,7 @@ class KeysInOrder:
         return self.check_consume_key(event.key, event.character)  # type: ignore[attr-defined]
 
     async def _on_key(self, event: events.Key) -> None:
-        if not PATCHED or self._consumes(event):
+        if not patched() or self._consumes(event):
             return
         app = self.app  # type: ignore[attr-defined]
         if app.focused is not self:  # the binding chain starts at the focused widget
@@ -71,10 +81,29 @@ class Input(KeysInOrder, _Input):
     """Textual's Input, keys in order."""
 
 
-class TextArea(KeysInOrder, _TextArea):
-    """Textual's TextArea, keys in order."""
+def _text_area() -> type:
+    # deferred: Textual's TextArea costs ~10 ms of imports and only the note dialog has one
+    from textual.widgets import TextArea as _TextArea
 
-    def _consumes(self, event: events.Key) -> bool:
-        # TextArea._on_key also inserts enter (and, when tab indents, takes tab and escape)
-        extra = {"enter", "tab", "escape"} if self.tab_behavior == "indent" else {"enter"}
-        return self.read_only is False and (event.key in extra or super()._consumes(event))
+    class TextArea(KeysInOrder, _TextArea):
+        """Textual's TextArea, keys in order."""
+
+        def _consumes(self, event: events.Key) -> bool:
+            # TextArea._on_key also inserts enter (and, when tab indents, takes tab and escape)
+            extra = {"enter", "tab", "escape"} if self.tab_behavior == "indent" else {"enter"}
+            return self.read_only is False and (event.key in extra or super()._consumes(event))
+
+    TextArea.__module__, TextArea.__qualname__ = __name__, "TextArea"
+    return TextArea
+
+
+def __getattr__(name: str) -> Any:
+    """``PATCHED`` and ``TextArea`` on first use (module ``__getattr__``, PEP 562): neither is
+    needed to paint the main screen."""
+    if name == "PATCHED":
+        return patched()
+    if name == "TextArea":
+        patched()  # the dialogs import this from a worker: the version check is done there too
+        cls = globals()["TextArea"] = _text_area()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
