@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from ..core.errors import UserError
@@ -25,6 +26,10 @@ def open_app(args) -> int:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors]
     # Imported here, not at the top: the env var above must be set first, and the headless
     # verbs never pay for importing textual.
-    from ..app.app import run_app
+    gc.disable()  # no collection while Textual and the app import (nothing to free): ~10% less CPU
+    try:
+        from ..app.app import run_app
+    finally:
+        gc.enable()
 
     return run_app(path, colors=colors, select=getattr(args, "select", None))
