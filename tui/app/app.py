@@ -356,17 +356,18 @@ class LabApp(App):
         rid = event.row_key.value if event.row_key is not None else None
         if self.state.select(rid):
             self.poller.priority = self.state.priority()  # the next poll reads the new selection first
-            if self.state.needs_data(rid):
-                self._start_poll()  # load its whole curve now
             # The plot follows after the table's cursor has been drawn (a 100k-point curve takes
             # tens of ms to build): a key press redraws at once, and keys that arrive together
-            # (a held key) build only the last selection's plot.
+            # (a held key) build only the last selection's plot.  So does the read of a released
+            # run's curve: its worker would hold the GIL while the cursor is drawn.
             if not self._plot_due:
                 self._plot_due = True
                 self.call_after_refresh(self._plot_selection)
 
     def _plot_selection(self) -> None:
         self._plot_due = False
+        if self.state.needs_data(self.state.selected):
+            self._start_poll()  # load its whole curve now
         self.refresh_plot()
 
     @on(DataTable.RowSelected, "#runs")
