@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.events import Key
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
@@ -40,6 +41,7 @@ from ..core.text import inert
 from .bindings import binding_classes
 from .events import Announcer, Event
 from .fmt import show_path, topbar_text
+from .gcpace import GcPacer
 from .model import Poller, PollResult
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
@@ -156,6 +158,7 @@ class LabApp(App):
         self._table_at = 0.0
         self._repoll = False
         self._gc_frozen = False
+        self.gc_pacer = GcPacer()  # full collections while the user is idle (after the freeze)
         self._plot_due = False  # a new selection's plot is waiting for the table's redraw
         self._topbar_text: Text | None = None  # what the top bar shows: redrawn only on change
         self.kill_grace = runs_mod.DEFAULT_GRACE  # seconds after SIGINT and after SIGTERM
@@ -209,6 +212,7 @@ class LabApp(App):
 
     def on_unmount(self) -> None:
         self._stopping = True
+        self.gc_pacer.stop()
         if self._own_sampler:
             self.sampler.stop(timeout=1.0)
 
@@ -234,6 +238,7 @@ class LabApp(App):
         res = msg.result
         self._poll_running = False
         self.apply(res)
+        self.gc_pacer.tick()
         if not self._stopping:
             again, self._repoll = self._repoll, False
             again = again or self.state.loading  # a shown run released meanwhile: read it back now
@@ -259,12 +264,18 @@ class LabApp(App):
             self.run_worker(load_screens, thread=True, group="screens", exit_on_error=False)
             gc.collect()
             gc.freeze()
+            self.gc_pacer.start()
         if ch.runs or ch.loading:
             self._update_topbar()
         if ch.runs & set(self.state.plotted_ids()) or ch.listed:
             self.refresh_plot()
         if ch.gpu:
             self.refresh_gpus()
+
+    async def on_event(self, event) -> None:
+        if isinstance(event, Key):
+            self.gc_pacer.key()  # no full collection while the user types
+        await super().on_event(event)
 
     # ------------------------------------------------------------------ redraws
     def _main_widget(self, selector):
@@ -356,17 +367,18 @@ class LabApp(App):
         rid = event.row_key.value if event.row_key is not None else None
         if self.state.select(rid):
             self.poller.priority = self.state.priority()  # the next poll reads the new selection first
-            if self.state.needs_data(rid):
-                self._start_poll()  # load its whole curve now
             # The plot follows after the table's cursor has been drawn (a 100k-point curve takes
             # tens of ms to build): a key press redraws at once, and keys that arrive together
-            # (a held key) build only the last selection's plot.
+            # (a held key) build only the last selection's plot.  So does the read of a released
+            # run's curve: its worker would hold the GIL while the cursor is drawn.
             if not self._plot_due:
                 self._plot_due = True
                 self.call_after_refresh(self._plot_selection)
 
     def _plot_selection(self) -> None:
         self._plot_due = False
+        if self.state.needs_data(self.state.selected):
+            self._start_poll()  # load its whole curve now
         self.refresh_plot()
 
     @on(DataTable.RowSelected, "#runs")

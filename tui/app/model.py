@@ -83,6 +83,7 @@ class Poller:
         self.listed_once = not list_first      # list_first: the first poll only lists (the app's table paints at once)
         self.cliff_due: dict[str, float] = {}  # run id -> when to (re)check its cliff flag
         self.cliff_every = 30.0                # live runs: at most every 30 s (it scans the series)
+        self.cliff_known: dict[str, float | None] = {}  # ended runs: their cliff, checked once (read-backs reuse it)
         self.done: set[str] = set()            # ended runs read to their end after they ended
         self.thin: set[str] = set()            # ended runs not shown: series released (memory)
 
@@ -156,6 +157,7 @@ class Poller:
             fresh = r.id in self.pending
             if r.alive:
                 self.done.discard(r.id)
+                self.cliff_known.pop(r.id, None)
             elif (r.id in self.done and not fresh and r.id not in self.priority and rm.version
                   and not (r.id in self.thin and r.id in shown)):
                 continue  # ended and read once since it ended: nothing new will come
@@ -181,13 +183,19 @@ class Poller:
             mt = _mtime(r.run_dir)
             mtimes[r.id] = mt
             if changed or fresh or r.id in self.thin:  # (thin here: shown, read back)
+                # an ended run read back: the same series, so the same cliff (no second scan:
+                # ~25 ms of a 100k-point run's read-back, while the user waits for its curve)
+                same_cliff = r.id in self.thin and not r.alive and r.id in self.cliff_known
                 self.thin.discard(r.id)  # a released run read back (or new data): whole again
                 # (nothing shown yet: the app is opening, and the run it selects is read now)
                 rd = (None if r.alive or r.id in shown or not shown
                       else self._release_one(r, rm, mt, cliffs))
                 if rd is None:
                     rd = self.run_data(r, rm, mt)
-                    self.cliff_due.setdefault(r.id, 0.0)
+                    if same_cliff:
+                        cliffs[r.id] = self.cliff_known[r.id]
+                    else:
+                        self.cliff_due.setdefault(r.id, 0.0)
                 updates.append(rd)
                 shown_first |= fresh and r.id in self.priority
         # loss-cliff checks scan whole series: done after the numbers are shown, within budget
@@ -206,6 +214,7 @@ class Poller:
                     self.cliff_due[rid] = now + self.cliff_every
                 else:
                     self.cliff_due.pop(rid, None)
+                    self.cliff_known[rid] = cliffs[rid]
         thinned = self._release(known, shown)
         return PollResult(infos, updates, mtimes, gpu, err, backlog, time.perf_counter() - t0, cliffs,
                           thinned)
@@ -249,7 +258,7 @@ class Poller:
             if not rm.releasable():
                 return None
             rd = self.run_data(info, rm, mtime, thin=True)
-            cliffs[info.id] = _cliff(rm)
+            cliffs[info.id] = self.cliff_known[info.id] = _cliff(rm)
             rm.release()
         self.cliff_due.pop(info.id, None)
         self.thin.add(info.id)
