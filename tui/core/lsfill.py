@@ -33,6 +33,7 @@ from typing import Callable, Iterable
 from .errors import UserError
 from .journal import Journal
 from .metrics import flags_for_run
+from .metrics.flags import flags_and_cache
 from .metrics.progress import reader as progress_reader
 from .rundir import FILL_LOCK
 from .runs import RunInfo, list_runs
@@ -155,9 +156,8 @@ def warm_run(journal_path: str, run_id: str, metrics=None, log: Callable[[str], 
         j = Journal(journal_path)
         data = j.read()
         rec = (data.get("runs") or {}).get(run_id) or {}
-        flags_for_run(j, run_id, alive=False, data=data, status=rec.get("status"), metrics=metrics)
-        return flags_for_run(j, run_id, alive=False, data=data, status=rec.get("status"),
-                             cached_only=True) is not None
+        return flags_and_cache(j, run_id, alive=False, data=data, status=rec.get("status"),
+                               metrics=metrics)[1]
     except Exception as e:  # noqa: BLE001 - a cache: never the run's problem
         if log is not None:
             log(f"metrics cache not warmed: {type(e).__name__}: {e}")
