@@ -77,15 +77,13 @@ def _one(j: Journal, info: RunInfo, data: dict, cached_only: bool) -> RunRead | 
     """The run's flags and finals (None: not cached and ``cached_only``); never raises for a
     strange log (its error is the flag)."""
     try:
-        if not info.run_dir.is_dir():
+        if not cached_only and not info.run_dir.is_dir():
             return RunRead(True, [], {})
-        if cached_only and not info.rundir.flags_cache.exists():
-            return None  # never read (an imported folder): cold, without looking for its files
         into: dict = {}
         fl = flags_for_run(j, info.id, alive=info.alive, data=data, status=info.status,
                            into=into, cached_only=cached_only)
-        if fl is None:
-            return None
+        if fl is None:  # (cached_only: no cache there; never read, or no folder)
+            return None if info.run_dir.is_dir() else RunRead(True, [], {})
         return RunRead(True, fl.labels(), into)
     except UserError:
         return RunRead(True, [], {})

@@ -181,12 +181,20 @@ _TM_WIDTH = 20
 def _load_flags_cache(path) -> tuple[dict | None, int]:
     """(the cache, or None; its inode)."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read(1 << 22)
-            ino = os.fstat(f.fileno()).st_ino
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None, 0
+    try:
+        st = os.fstat(fd)
+        if st.st_size > 1 << 22:
+            return None, 0
+        raw = os.read(fd, st.st_size + 1)  # (one read: the file is small)
+        ino = st.st_ino
         doc = json.loads(raw)
     except (OSError, ValueError):
         return None, 0
+    finally:
+        os.close(fd)
     if not (isinstance(doc, dict) and doc.get("v") == FLAGS_VERSION):
         return None, 0
     walk = doc.get("walk")
@@ -265,18 +273,23 @@ def flags_and_cache(journal, run_id: str, alive: bool | None = None, now: float 
     data = data if data is not None else j.read()
     rec = (data.get("runs") or {}).get(run_id) or {}
     rd = RunDir(j.run_dir(run_id))
+    cache_path = rd.flags_cache
+    cache, ino = _load_flags_cache(cache_path)
+    if cache is None and cached_only:
+        return None, False  # never read (or the cache is gone): cold, without looking for files
     try:
         pats = patterns_for_run(data, run_id)
     except UserError:
         pats = Patterns()
-    cache, ino = _load_flags_cache(rd.flags_cache)
     old_walk = (cache or {}).get("walk") or {}
     walk = dict(old_walk)
-    src = pick_source(rd, pats, walk) or rd.log
-    src_name = os.path.relpath(src, rd.path)
+    log = rd.log
+    src = pick_source(rd, pats, walk) or log
+    src_name = _rel(src, rd.path)
     src_key = _stat_key(src)
-    log_key = src_key if src == rd.log else _stat_key(rd.log)
-    sig = [_pattern_sig(pats), json.dumps(pats.goals, sort_keys=True), PARSER_VERSION, src_name, src_key]
+    log_key = src_key if src == log else _stat_key(log)
+    sig = [_pattern_sig(pats), json.dumps(pats.goals, sort_keys=True) if pats.goals else "{}",
+           PARSER_VERSION, src_name, src_key]
     fresh = True   # the cache on disk answers for the files as they are now
     dirty = bool(walk) and {k: v for k, v in walk.items() if k != "tm"} != {
         k: v for k, v in old_walk.items() if k != "tm"}   # a new walk record to keep
@@ -301,8 +314,8 @@ def flags_and_cache(journal, run_id: str, alive: bool | None = None, now: float 
         if not (isinstance(hit, list) and len(hit) == 2 and hit[0] == log_key):
             if cached_only:
                 return None, False
-            hit = [log_key, bool(last_traceback(rd.log))]
-            if log_key is None or _stat_key(rd.log) == log_key:
+            hit = [log_key, bool(last_traceback(log))]
+            if log_key is None or _stat_key(log) == log_key:
                 cache["tb"] = hit
                 dirty = True
             else:
@@ -311,13 +324,21 @@ def flags_and_cache(journal, run_id: str, alive: bool | None = None, now: float 
     if walk:
         cache["walk"] = walk
     if dirty:
-        fresh = _save_flags_cache(rd.flags_cache, cache) and fresh
+        fresh = _save_flags_cache(cache_path, cache) and fresh
     elif walk.get("tm") and walk.get("tm") != old_walk.get("tm"):
-        _settle(rd.flags_cache, ino, walk["tm"])
+        _settle(cache_path, ino, walk["tm"])
     if into is not None:
         st = cache.get("stats")
         into.update(finals(st if isinstance(st, dict) else {}, pats.goals))
     return RunFlags(_num(cache.get("nan")), _num(cache.get("cliff")), silent, tb), fresh
+
+
+def _rel(p, root) -> str:
+    """``os.path.relpath(p, root)`` for a path inside ``root`` (without its cost)."""
+    s, r = str(p), str(root)
+    if s.startswith(r) and s[len(r):len(r) + 1] == os.sep:
+        return s[len(r) + 1:]
+    return os.path.relpath(s, r)
 
 
 def _num(v) -> float | None:
