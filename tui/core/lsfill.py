@@ -23,7 +23,6 @@ from __future__ import annotations
 import fcntl
 import math
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from .journal import Journal
 from .metrics import flags_for_run
 from .metrics.flags import flags_and_cache
 from .metrics.progress import reader as progress_reader
+from .procs import spawn_detached
 from .rundir import FILL_LOCK
 from .runs import RunInfo, list_runs
 from .runs.launch import shim_env
@@ -189,20 +189,13 @@ def fill_enabled() -> bool:
 
 def start_fill(j: Journal) -> bool:
     """Start the lab's background fill unless one runs (or ``LABTUI_LS_FILL=0``); whether one
-    was started.  Detached (own session, stdio away), niced.  Not waited for (its start-up,
-    ~0.4 s of imports, must not delay the listing): the CLI exits right after, and the fill,
-    orphaned, is reaped by init."""
+    was started.  Fully detached (``procs.spawn_detached``: own session, stdio away, not our
+    child), niced (by itself).  Not waited for beyond its exec (its start-up, ~0.4 s of
+    imports, must not delay the listing)."""
     if not fill_enabled() or not j.logs_dir.is_dir() or fill_running(j):
         return False
-    try:
-        p = subprocess.Popen([sys.executable, "-m", "tui.core.lsfill", str(j.path)],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
-                             cwd=str(j.root), env=shim_env())
-        p.returncode = 0  # detached on purpose: no "still running" warning when the CLI exits
-    except OSError:
-        return False
-    return True
+    return spawn_detached([sys.executable, "-m", "tui.core.lsfill", str(j.path)],
+                          cwd=str(j.root), env=shim_env()) is not None
 
 
 def fill(j: Journal) -> int:
