@@ -287,7 +287,7 @@ def flags_and_cache(journal, run_id: str, alive: bool | None = None, now: float 
     src = pick_source(rd, pats, walk) or log
     src_name = _rel(src, rd.path)
     src_key = _stat_key(src)
-    log_key = src_key if src == log else _stat_key(log)
+    log_key = src_key if src_name == RunDir.LOG else _stat_key(log)
     sig = [_pattern_sig(pats), json.dumps(pats.goals, sort_keys=True) if pats.goals else "{}",
            PARSER_VERSION, src_name, src_key]
     fresh = True   # the cache on disk answers for the files as they are now
@@ -305,7 +305,7 @@ def flags_and_cache(journal, run_id: str, alive: bool | None = None, now: float 
     status = rec.get("status") if status is None else status
     if alive is None:
         alive = Status.parse(status) in (Status.STARTING, Status.RUNNING) and not rd.has_exit()
-    met_key = src_key if src == rd.metrics else _stat_key(rd.metrics)
+    met_key = src_key if src_name == RunDir.METRICS else _stat_key(rd.metrics)
     mts = [k[1] / 1e9 for k in (log_key, met_key) if k]
     silent = silence(max(mts), alive, now) if mts else None
     tb = False

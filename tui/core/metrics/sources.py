@@ -428,9 +428,10 @@ def pick_source(rd: RunDir, patterns: Patterns | None = None, walk: dict | None 
     ``walk``: a dict holding the record of the folder's last walk (``files.own_files``), or
     empty; updated in place (emptied when the walk cannot be kept)."""
     if not patterns:
+        met = rd.metrics
         try:  # metric_files puts a non-empty metrics.jsonl first: no need to walk the folder
-            if rd.metrics.stat().st_size > 0:
-                return rd.metrics
+            if os.stat(met).st_size > 0:
+                return met
         except OSError:
             pass
         if walk is None:
@@ -439,7 +440,7 @@ def pick_source(rd: RunDir, patterns: Patterns | None = None, walk: dict | None 
             found, rec = own_files(rd, walk or None)
             walk.clear()
             walk.update(rec or {})
-            found = [p for p in found if p != rd.metrics]  # empty (metric_files' rule)
+            found = [p for p in found if p != met]  # empty (metric_files' rule)
         if found:
             return found[0]
     return rd.log if rd.log.exists() else None
