@@ -211,7 +211,8 @@ def spawn_detached(argv: list[str], cwd: str | os.PathLike | None = None,
     """Start ``argv`` fully detached (a double fork): its own session, stdio on /dev/null, no
     other file descriptor, and not this process's child (the intermediate process, reaped here
     at once, leaves it to init), so nothing waits for it or warns about it.  Waits for its
-    ``exec`` only, never for what it does; its pid, or None when it could not be started."""
+    ``exec`` only, never for what it does; its pid, or None when it could not be started.
+    (A fork: for the CLI and the core's own processes, not a threaded app.)"""
     r, w = os.pipe()  # the intermediate writes the pid; an exec failure writes "!errno"; EOF at exec
     try:
         pid = os.fork()

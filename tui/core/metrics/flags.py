@@ -188,7 +188,12 @@ def _load_flags_cache(path) -> tuple[dict | None, int]:
         st = os.fstat(fd)
         if st.st_size > 1 << 22:
             return None, 0
-        raw = os.read(fd, st.st_size + 1)  # (one read: the file is small)
+        raw = os.read(fd, st.st_size + 1)  # one read for a small file (no 4 MiB buffer)
+        while len(raw) < st.st_size:  # (a short read)
+            more = os.read(fd, st.st_size - len(raw))
+            if not more:
+                break
+            raw += more
         ino = st.st_ino
         doc = json.loads(raw)
     except (OSError, ValueError):
