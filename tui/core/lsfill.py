@@ -23,7 +23,6 @@ from __future__ import annotations
 import fcntl
 import math
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,7 +32,9 @@ from typing import Callable, Iterable
 from .errors import UserError
 from .journal import Journal
 from .metrics import flags_for_run
+from .metrics.flags import flags_and_cache
 from .metrics.progress import reader as progress_reader
+from .procs import spawn_detached
 from .rundir import FILL_LOCK
 from .runs import RunInfo, list_runs
 from .runs.launch import shim_env
@@ -76,15 +77,13 @@ def _one(j: Journal, info: RunInfo, data: dict, cached_only: bool) -> RunRead | 
     """The run's flags and finals (None: not cached and ``cached_only``); never raises for a
     strange log (its error is the flag)."""
     try:
-        if not info.run_dir.is_dir():
+        if not cached_only and not info.run_dir.is_dir():
             return RunRead(True, [], {})
-        if cached_only and not info.rundir.flags_cache.exists():
-            return None  # never read (an imported folder): cold, without looking for its files
         into: dict = {}
         fl = flags_for_run(j, info.id, alive=info.alive, data=data, status=info.status,
                            into=into, cached_only=cached_only)
-        if fl is None:
-            return None
+        if fl is None:  # (cached_only: no cache there; never read, or no folder)
+            return None if info.run_dir.is_dir() else RunRead(True, [], {})
         return RunRead(True, fl.labels(), into)
     except UserError:
         return RunRead(True, [], {})
@@ -155,9 +154,8 @@ def warm_run(journal_path: str, run_id: str, metrics=None, log: Callable[[str], 
         j = Journal(journal_path)
         data = j.read()
         rec = (data.get("runs") or {}).get(run_id) or {}
-        flags_for_run(j, run_id, alive=False, data=data, status=rec.get("status"), metrics=metrics)
-        return flags_for_run(j, run_id, alive=False, data=data, status=rec.get("status"),
-                             cached_only=True) is not None
+        return flags_and_cache(j, run_id, alive=False, data=data, status=rec.get("status"),
+                               metrics=metrics)[1]
     except Exception as e:  # noqa: BLE001 - a cache: never the run's problem
         if log is not None:
             log(f"metrics cache not warmed: {type(e).__name__}: {e}")
@@ -191,20 +189,13 @@ def fill_enabled() -> bool:
 
 def start_fill(j: Journal) -> bool:
     """Start the lab's background fill unless one runs (or ``LABTUI_LS_FILL=0``); whether one
-    was started.  Detached (own session, stdio away), niced.  Not waited for (its start-up,
-    ~0.4 s of imports, must not delay the listing): the CLI exits right after, and the fill,
-    orphaned, is reaped by init."""
+    was started.  Fully detached (``procs.spawn_detached``: own session, stdio away, not our
+    child), niced (by itself).  Not waited for beyond its exec (its start-up, ~0.4 s of
+    imports, must not delay the listing)."""
     if not fill_enabled() or not j.logs_dir.is_dir() or fill_running(j):
         return False
-    try:
-        p = subprocess.Popen([sys.executable, "-m", "tui.core.lsfill", str(j.path)],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
-                             cwd=str(j.root), env=shim_env())
-        p.returncode = 0  # detached on purpose: no "still running" warning when the CLI exits
-    except OSError:
-        return False
-    return True
+    return spawn_detached([sys.executable, "-m", "tui.core.lsfill", str(j.path)],
+                          cwd=str(j.root), env=shim_env()) is not None
 
 
 def fill(j: Journal) -> int:

@@ -1,7 +1,8 @@
 """Process identity and kill waits: a pid is only ever trusted with its create time and run tag.
 
 The one home for "is this the process we started?", "is it still alive?", "signal it", "wait
-until it is gone" and "which processes carry this run's tag?".  Shared by the runs core, the
+until it is gone", "which processes carry this run's tag?" and "start this fully detached"
+(``spawn_detached``).  Shared by the runs core, the
 shim and the GPU attribution code.
 
 A run's tag is two environment variables the shim puts into the trainer's environment:
@@ -27,6 +28,7 @@ HOOK_ENV = "LABTUI_EVENT"  # a user hook (tui.core.hooks): it names a run, but i
 # Everything that ties a process to a run: a run launched from inside another run (a sweep
 # driver) is its own run, so its shim and trainer inherit none of these from the launcher.
 RUN_ENV = (RUN_TAG, LAB_TAG, RUN_DIR_ENV, RESUME_ENV, SHIM_ENV, INIT_ENV, HOOK_ENV)
+MAXFD = os.sysconf("SC_OPEN_MAX")  # spawn_detached closes every fd below it (as subprocess does)
 
 
 def lab_id(journal_path: str | os.PathLike) -> str:
@@ -202,3 +204,66 @@ def environ(p: psutil.Process) -> dict:
         return p.environ()
     except (psutil.Error, OSError):
         return {}
+
+
+def spawn_detached(argv: list[str], cwd: str | os.PathLike | None = None,
+                   env: dict | None = None) -> int | None:
+    """Start ``argv`` fully detached (a double fork): its own session, stdio on /dev/null, no
+    other file descriptor, and not this process's child (the intermediate process, reaped here
+    at once, leaves it to init), so nothing waits for it or warns about it.  Waits for its
+    ``exec`` only, never for what it does; its pid, or None when it could not be started.
+    (A fork: for the CLI and the core's own processes, not a threaded app.)"""
+    r, w = os.pipe()  # the intermediate writes the pid; an exec failure writes "!errno"; EOF at exec
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    if pid == 0:
+        _detached_child(list(argv), cwd, env, r, w)  # never returns
+    os.close(w)
+    got = b""
+    try:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        while True:
+            chunk = os.read(r, 64)
+            if not chunk:
+                break
+            got += chunk
+    finally:
+        os.close(r)
+    head, _, _ = got.partition(b"\n")
+    if b"!" in got or not head.strip().isdigit():
+        return None
+    return int(head)
+
+
+def _detached_child(argv: list[str], cwd, env: dict | None, r: int, w: int) -> None:
+    """(In the forked child.) New session, fork the program, exit; never returns."""
+    try:
+        os.close(r)
+        os.setsid()
+        pid = os.fork()
+        if pid:
+            os.write(w, b"%d\n" % pid)
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, w)
+        os.closerange(w + 1, MAXFD)
+        if cwd is not None:
+            os.chdir(cwd)
+        if env is None:
+            os.execvp(argv[0], argv)
+        os.execvpe(argv[0], argv, env)
+    except BaseException as e:  # noqa: BLE001 - a forked child must never return into the caller
+        try:
+            os.write(w, b"!%d" % (getattr(e, "errno", None) or 0))
+        finally:
+            os._exit(127)
+    os._exit(127)

@@ -171,20 +171,76 @@ def _pattern_sig(pats: Patterns) -> str:
     return pats.signature()
 
 
-def _load_flags_cache(path) -> dict | None:
-    try:
-        with open(path, "rb") as f:
-            doc = json.loads(f.read(1 << 22))
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) and doc.get("v") == FLAGS_VERSION else None
+# The cache starts with the run folder's mtime its walk record was last found to hold at (``tm``,
+# fixed width): a later call that finds the record still holding overwrites those digits in
+# place (``_settle``), since replacing the file would change the folder's mtime again.
+_TM_HEAD = b'{"tm": "'
+_TM_WIDTH = 20
 
 
-def _save_flags_cache(path, doc: dict) -> None:
+def _load_flags_cache(path) -> tuple[dict | None, int]:
+    """(the cache, or None; its inode)."""
     try:
-        write_atomic(path, json.dumps(doc))
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
-        pass  # a cache: the next reader recomputes
+        return None, 0
+    try:
+        st = os.fstat(fd)
+        if st.st_size > 1 << 22:
+            return None, 0
+        raw = os.read(fd, st.st_size + 1)  # one read for a small file (no 4 MiB buffer)
+        while len(raw) < st.st_size:  # (a short read)
+            more = os.read(fd, st.st_size - len(raw))
+            if not more:
+                break
+            raw += more
+        ino = st.st_ino
+        doc = json.loads(raw)
+    except (OSError, ValueError):
+        return None, 0
+    finally:
+        os.close(fd)
+    if not (isinstance(doc, dict) and doc.get("v") == FLAGS_VERSION):
+        return None, 0
+    walk = doc.get("walk")
+    if isinstance(walk, dict) and raw.startswith(_TM_HEAD) and str(doc.get("tm", "")).isdigit():
+        walk["tm"] = int(doc["tm"])
+    else:
+        doc.pop("walk", None)
+    return doc, ino
+
+
+def _save_flags_cache(path, doc: dict) -> bool:
+    """Write the cache (its walk record's ``tm`` first); whether it was written."""
+    walk = dict(doc.get("walk") or {})
+    tm = walk.pop("tm", 0)
+    out = {"tm": f"{tm if isinstance(tm, int) and tm > 0 else 0:0{_TM_WIDTH}d}"}
+    out.update((k, v) for k, v in doc.items() if k not in ("tm", "walk"))
+    if walk:
+        out["walk"] = walk
+    try:
+        write_atomic(path, json.dumps(out))
+    except OSError:
+        return False  # a cache: the next reader recomputes
+    return True
+
+
+def _settle(path, ino: int, tm: int) -> None:
+    """Put ``tm`` into the cache file in place (same width: a reader sees a valid document)."""
+    digits = f"{tm:0{_TM_WIDTH}d}".encode()
+    if len(digits) != _TM_WIDTH:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        if os.fstat(fd).st_ino == ino:  # still the file read (not one renamed over it since)
+            os.pwrite(fd, digits, len(_TM_HEAD))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _metric_flags(rd: RunDir, pats: Patterns, rm: RunMetrics | None = None
@@ -209,33 +265,52 @@ def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | 
     step, best, best_step per metric), from the same cache.  ``cached_only``: read no metric
     file, return None (``into`` untouched) unless the cache is up to date (``tui.core.lsfill``).
     ``metrics``: the run's reader if one is already polled (``tui.core.watch``)."""
+    return flags_and_cache(journal, run_id, alive, now, data, status, into, cached_only, metrics)[0]
+
+
+def flags_and_cache(journal, run_id: str, alive: bool | None = None, now: float | None = None,
+                    data: dict | None = None, status: object = None,
+                    into: dict | None = None, cached_only: bool = False,
+                    metrics: RunMetrics | None = None) -> tuple[RunFlags | None, bool]:
+    """``flags_for_run`` and whether the run's flags cache is up to date afterwards (a
+    ``cached_only`` call would answer from it)."""
     j = as_journal(journal)
     data = data if data is not None else j.read()
     rec = (data.get("runs") or {}).get(run_id) or {}
     rd = RunDir(j.run_dir(run_id))
+    cache_path = rd.flags_cache
+    cache, ino = _load_flags_cache(cache_path)
+    if cache is None and cached_only:
+        return None, False  # never read (or the cache is gone): cold, without looking for files
     try:
         pats = patterns_for_run(data, run_id)
     except UserError:
         pats = Patterns()
-    src = pick_source(rd, pats) or rd.log
-    src_name = os.path.relpath(src, rd.path)
+    old_walk = (cache or {}).get("walk") or {}
+    walk = dict(old_walk)
+    log = rd.log
+    src = pick_source(rd, pats, walk) or log
+    src_name = _rel(src, rd.path)
     src_key = _stat_key(src)
-    log_key = src_key if src == rd.log else _stat_key(rd.log)
-    sig = [_pattern_sig(pats), json.dumps(pats.goals, sort_keys=True), PARSER_VERSION, src_name, src_key]
-    cache = _load_flags_cache(rd.flags_cache)
-    dirty = False
+    log_key = src_key if src_name == RunDir.LOG else _stat_key(log)
+    sig = [_pattern_sig(pats), json.dumps(pats.goals, sort_keys=True) if pats.goals else "{}",
+           PARSER_VERSION, src_name, src_key]
+    fresh = True   # the cache on disk answers for the files as they are now
+    dirty = bool(walk) and {k: v for k, v in walk.items() if k != "tm"} != {
+        k: v for k, v in old_walk.items() if k != "tm"}   # a new walk record to keep
     if cache is None or cache.get("sig") != sig:
         if cached_only:
-            return None
+            return None, False
         nan, cliff, mstats = _metric_flags(rd, pats, metrics)
         # the metrics were read from the file as it is now: the cache is written only when its
         # stat did not change meanwhile (else the key could claim data that was not read)
         cache = {"v": FLAGS_VERSION, "sig": sig, "nan": nan, "cliff": cliff, "stats": mstats}
-        dirty = _stat_key(src) == src_key
+        fresh = _stat_key(src) == src_key
+        dirty = dirty or fresh
     status = rec.get("status") if status is None else status
     if alive is None:
         alive = Status.parse(status) in (Status.STARTING, Status.RUNNING) and not rd.has_exit()
-    met_key = src_key if src == rd.metrics else _stat_key(rd.metrics)
+    met_key = src_key if src_name == RunDir.METRICS else _stat_key(rd.metrics)
     mts = [k[1] / 1e9 for k in (log_key, met_key) if k]
     silent = silence(max(mts), alive, now) if mts else None
     tb = False
@@ -243,18 +318,32 @@ def flags_for_run(journal, run_id: str, alive: bool | None = None, now: float | 
         hit = cache.get("tb")
         if not (isinstance(hit, list) and len(hit) == 2 and hit[0] == log_key):
             if cached_only:
-                return None
-            hit = [log_key, bool(last_traceback(rd.log))]
-            if log_key is None or _stat_key(rd.log) == log_key:
+                return None, False
+            hit = [log_key, bool(last_traceback(log))]
+            if log_key is None or _stat_key(log) == log_key:
                 cache["tb"] = hit
                 dirty = True
+            else:
+                fresh = False
         tb = bool(hit[1])
+    if walk:
+        cache["walk"] = walk
     if dirty:
-        _save_flags_cache(rd.flags_cache, cache)
+        fresh = _save_flags_cache(cache_path, cache) and fresh
+    elif walk.get("tm") and walk.get("tm") != old_walk.get("tm"):
+        _settle(cache_path, ino, walk["tm"])
     if into is not None:
         st = cache.get("stats")
         into.update(finals(st if isinstance(st, dict) else {}, pats.goals))
-    return RunFlags(_num(cache.get("nan")), _num(cache.get("cliff")), silent, tb)
+    return RunFlags(_num(cache.get("nan")), _num(cache.get("cliff")), silent, tb), fresh
+
+
+def _rel(p, root) -> str:
+    """``os.path.relpath(p, root)`` for a path inside ``root`` (without its cost)."""
+    s, r = str(p), str(root)
+    if s.startswith(r) and s[len(r):len(r) + 1] == os.sep:
+        return s[len(r) + 1:]
+    return os.path.relpath(s, r)
 
 
 def _num(v) -> float | None:

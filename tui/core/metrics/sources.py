@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..rundir import RunDir
-from .files import declared_kind, kind_of, metric_files
+from .files import declared_kind, kind_of, metric_files, own_files
 from .formats import CsvParser, HfStateParser, JsonlParser
 from .parse import TextParser, split_lines
 from .patterns import Patterns
@@ -421,17 +421,26 @@ def _run_start(rd: RunDir) -> float | None:
     return None
 
 
-def pick_source(rd: RunDir, patterns: Patterns | None = None) -> Path | None:
+def pick_source(rd: RunDir, patterns: Patterns | None = None, walk: dict | None = None) -> Path | None:
     """The run folder's primary source: ``metrics.jsonl`` (non-empty), else the first metric
     file found in the run folder (``files.metric_files``), else ``output.log``; with user
-    patterns always ``output.log``.  None: nothing yet.  (The working folder is not looked at.)"""
+    patterns always ``output.log``.  None: nothing yet.  (The working folder is not looked at.)
+    ``walk``: a dict holding the record of the folder's last walk (``files.own_files``), or
+    empty; updated in place (emptied when the walk cannot be kept)."""
     if not patterns:
+        met = rd.metrics
         try:  # metric_files puts a non-empty metrics.jsonl first: no need to walk the folder
-            if rd.metrics.stat().st_size > 0:
-                return rd.metrics
+            if os.stat(met).st_size > 0:
+                return met
         except OSError:
             pass
-        found = metric_files(rd, with_cwd=False)
+        if walk is None:
+            found = metric_files(rd, with_cwd=False)
+        else:
+            found, rec = own_files(rd, walk or None)
+            walk.clear()
+            walk.update(rec or {})
+            found = [p for p in found if p != met]  # empty (metric_files' rule)
         if found:
             return found[0]
     return rd.log if rd.log.exists() else None
