@@ -159,7 +159,9 @@ def test_shim_killed_run_is_never_running_forever(lab):
     # Re-attached honestly: the trainer itself is still alive, so it is running...
     assert runs.get_run(lab.journal, "orphan").status == "running"
     # ...and once it ends with no shim to write exit.json, the run is lost, not running.
-    assert wait_for(lambda: gone(state["pid"]), timeout=20)
+    # (The shim too: a SIGKILL waits for the end of an uninterruptible write, e.g. its fsync on a
+    # loaded disk, and until then the shim is alive and the run rightly running.)
+    assert wait_for(lambda: gone(state["pid"]) and gone(state["shim_pid"]), timeout=20)
     assert runs.get_run(lab.journal, "orphan").status == "lost"
     lab.labtui("ls", check=True)
     assert Journal(lab.journal).read()["runs"]["orphan"]["status"] == "lost"
