@@ -205,7 +205,7 @@ def test_polls_with_jittering_host_figures_repaint_nothing(lab):
             assert "CPU" in str(panel.render()) and "load 1." in str(panel.render())
             calls = count_refreshes(app.screen)
             deadline = time.monotonic() + 60
-            while True:  # until 8 polls in a row, each with a new host sample, repaint nothing
+            while True:  # until 8 polls in a row, while the host figures move, repaint nothing
                 calls.clear()
                 seen = set()
                 start = app.polls
@@ -216,7 +216,8 @@ def test_polls_with_jittering_host_figures_repaint_nothing(lab):
                         seen.add(snap.host.cpu_percent)
                     await pilot.pause(0.02)
                 await pilot.pause()
-                if not calls or time.monotonic() > deadline:
+                # (a loaded box may starve the sampler thread for 8 polls: then look again)
+                if (not calls and len(seen) >= 2) or time.monotonic() > deadline:
                     break
             assert len(seen) >= 2, f"the host figures did not move during the polls: {seen}"
             names = {f"{type(w).__name__}#{w.id}": len(c) for w, c in calls.items()}
