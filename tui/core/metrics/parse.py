@@ -71,6 +71,7 @@ class TextParser(Sink):
     TB_MAX = 60
     BLOCK_MAX = 2000   # lines of one repr/argument dump at most (an unbalanced "(" ends it)
     MAX_SEGMENTS = 50  # earlier attempts of a restarted log kept (the oldest are dropped)
+    SHAPES = True       # False: every batch is read by the split path (tests compare the two)
     MAX_SHAPES = 5000   # line shapes remembered (the memo is emptied when full)
     SHAPE_KEY_MAX = 4096  # longer lines are read by their shape but it is not remembered
     SHAPE_NEW_MAX = 64  # new shapes a batch may bring (or a quarter of its lines) before the split path reads it
@@ -141,7 +142,8 @@ class TextParser(Sink):
         digit made ``0`` (one ``bytes.translate`` of the whole batch).  ``NUM_RE`` treats all ASCII
         digits alike, so lines of one shape have their tokens at the same offsets: the first line
         of a shape is split by the regex, the others are cut at those offsets by one
-        ``itemgetter`` call (``_shapes``).  A batch where most lines have a new shape (numbers
+        ``itemgetter`` call (``_shapes``); where the texts of a shape hold digits (``pal1 loss:``
+        and ``pal2 loss:``), each distinct texts has its own template.  A batch where most lines have a new shape (numbers
         of varying width) is split by one ``NUM_RE.split`` of the lines joined instead.  The
         per-line Python work is a shape lookup, what the template's plan says, and a ``float``
         of each number the plan uses."""
@@ -150,7 +152,7 @@ class TextParser(Sink):
         if self.patterns.items:
             return self._feed_user(lines, w0, w1)
         nums: list[str] = []
-        ents = self._shape_entries(lines) if self._shape_skip <= 0 else None
+        ents = self._shape_entries(lines) if self.SHAPES and self._shape_skip <= 0 else None
         if ents is None:
             ents, nums = self._split_entries(lines)
         n = len(lines)
@@ -310,6 +312,7 @@ class TextParser(Sink):
         shapes = self._shapes
         ents = list(map(shapes.get, keys))
         missed = [i for i, e in enumerate(ents) if e is None]
+        digits = self._digit_shapes > 0   # before a full memo is emptied below
         budget = max(self.SHAPE_NEW_MAX, len(lines) // 4)
         for i in missed:
             key = keys[i]
@@ -320,14 +323,16 @@ class TextParser(Sink):
                     self._shape_skip = self.SHAPE_PAUSE
                     return None
                 e = _shape_entry(lines[i])
-                self._digit_shapes += e[4] is not None
+                if e[4] is not None:
+                    digits = True
+                    self._digit_shapes += 1
                 if len(key) <= self.SHAPE_KEY_MAX:
                     if len(shapes) >= self.MAX_SHAPES:
                         shapes.clear()
-                        self._digit_shapes = e[4] is not None
+                        self._digit_shapes = int(e[4] is not None)
                     shapes[key] = e
             ents[i] = e
-        if self._digit_shapes:  # shapes whose texts hold digits ("pal1 loss:"): the entry of the texts
+        if digits:  # shapes whose texts hold digits ("pal1 loss:"): the entry of the texts
             for i, e in enumerate(ents):
                 if e[4] is not None:
                     ents[i] = _texts_entry(e, lines[i])
@@ -615,8 +620,7 @@ def _shape_entry(line: str) -> list:
             spans.append(slice(end, pos))
         gaps.append(slice(pos, None))
         getter = itemgetter(*spans, _NO_TOKEN)
-        if any(c in "0123456789" for c in line[:spans[0].start]) or any(
-                c in "0123456789" for g in gaps[1:] for c in line[g]):
+        if any(c in "0123456789" for g in gaps for c in line[g]):
             texts_of = (itemgetter(*gaps), {})
     return [k, getter, None, _template_key(texts, line), texts_of]
 
