@@ -107,12 +107,14 @@ def test_a_batch_of_new_shapes_goes_to_the_split_path_and_reads_the_same():
 
 def test_a_full_shape_memo_is_emptied_and_reads_the_same():
     rnd = random.Random(4)
-    lines = [f"pal{i % 7} step {i} loss {'0' * (i % 37)}.{rnd.randint(0, 9)} x{'1' * (i % 41)}" for i in range(3000)]
+    # every line other texts with digits too (a hash): the memo of texts is bounded as well
+    lines = [f"pal{i % 7} id{rnd.getrandbits(32):08x} step {i} loss {'0' * (i % 37)}.{rnd.randint(0, 9)} x{'1' * (i % 41)}"
+             for i in range(3000)]
     shape, split = TextParser(), SplitParser()
     shape.MAX_SHAPES = 50
     shape.SHAPE_NEW_MAX = 10 ** 6
     for j in range(0, 3000, 300):
         shape.feed(lines[j:j + 300], float(j), float(j + 300))
         split.feed(lines[j:j + 300], float(j), float(j + 300))
-    assert len(shape._shapes) <= 50
+    assert len(shape._shapes) <= 50 and len(shape._by_texts) <= 50
     assert _dump(shape) == _dump(split)

@@ -85,6 +85,7 @@ class TextParser(Sink):
                                    if g not in ("key", "value", "step", "iter", "iteration", "global_step", "epoch"))
         self._plans: dict[str, Any] = {}
         self._shapes: dict[bytes, list] = {}   # a line's shape -> its entry (see ``feed``)
+        self._by_texts: dict[tuple, list] = {}   # (shape getter, texts) -> entry, for shapes whose texts hold digits
         self._digit_shapes = 0                 # shapes in _shapes whose texts hold an ASCII digit
         self._shape_skip = 0                   # batches the split path reads before shapes are tried again
         self.in_tb = False
@@ -332,10 +333,20 @@ class TextParser(Sink):
                         self._digit_shapes = int(e[4] is not None)
                     shapes[key] = e
             ents[i] = e
-        if digits:  # shapes whose texts hold digits ("pal1 loss:"): the entry of the texts
+        if digits:  # shapes whose texts hold digits ("pal1 loss:"): an entry per shape and texts
+            by_texts = self._by_texts
             for i, e in enumerate(ents):
-                if e[4] is not None:
-                    ents[i] = _texts_entry(e, lines[i])
+                texts_of = e[4]
+                if texts_of is not None:
+                    line = lines[i]
+                    texts = texts_of(line)
+                    key = (e[1], texts)   # e[1]: the shape's getter (kept alive by the key)
+                    t = by_texts.get(key)
+                    if t is None:
+                        if len(by_texts) >= self.MAX_SHAPES:
+                            by_texts.clear()
+                        t = by_texts[key] = [e[0], e[1], None, _template_key(list(texts), line), None]
+                    ents[i] = t
         return ents
 
     def _split_entries(self, lines: list[str]) -> tuple[list[list], list[str]]:
@@ -603,7 +614,7 @@ def _shape_entry(line: str) -> list:
     """The entry of a line's shape: ``[k, getter, None, template key, texts]``; ``getter(line)``
     (of any line of this shape) is the tuple of its k number tokens (and a last empty string).
     ``texts``: None, or where the template's texts hold an ASCII digit (``pal1 loss: 3.2``: lines
-    of this shape may differ there) ``(textgetter, {template key: entry})``."""
+    of this shape may differ there) the getter of a line's texts."""
     rx = NUM_RE if not line.isascii() and SLOW_CHARS_RE.search(line) else FAST_NUM_RE
     parts = rx.split(line)
     texts = parts[0::2]
@@ -621,25 +632,12 @@ def _shape_entry(line: str) -> list:
         gaps.append(slice(pos, None))
         getter = itemgetter(*spans, _NO_TOKEN)
         if any(c in "0123456789" for g in gaps for c in line[g]):
-            texts_of = (itemgetter(*gaps), {})
+            texts_of = itemgetter(*gaps)
     return [k, getter, None, _template_key(texts, line), texts_of]
 
 
 def _template_key(texts: list[str], line: str) -> str | list[str]:
     return "\x00".join(texts) if "\x00" not in line else texts
-
-
-def _texts_entry(shape: list, line: str) -> list:
-    """The entry of a line whose shape's texts hold digits: one per distinct texts."""
-    textgetter, by_texts = shape[4]
-    texts = textgetter(line)
-    key = "\x00".join(texts)   # one shape: every text has a fixed length, so the join is unambiguous
-    e = by_texts.get(key)
-    if e is None:
-        if len(by_texts) >= 1000:
-            by_texts.clear()
-        e = by_texts[key] = [shape[0], shape[1], None, _template_key(list(texts), line), None]
-    return e
 
 
 # characters that may end each line of a joined batch or join a template's texts (a template key is
