@@ -144,10 +144,10 @@ class TextParser(Sink):
         digits alike, so lines of one shape have their tokens at the same offsets: the first line
         of a shape is split by the regex, the others are cut at those offsets by one
         ``itemgetter`` call (``_shapes``); where the texts of a shape hold digits (``pal1 loss:``
-        and ``pal2 loss:``), each distinct texts has its own template.  A batch where most lines have a new shape (numbers
-        of varying width) is split by one ``NUM_RE.split`` of the lines joined instead.  The
-        per-line Python work is a shape lookup, what the template's plan says, and a ``float``
-        of each number the plan uses."""
+        and ``pal2 loss:``), each distinct texts has its own template.  A batch where most lines
+        have a new shape (numbers of varying width) is split by one ``NUM_RE.split`` of the
+        lines joined instead.  The per-line Python work is a shape lookup, what the template's
+        plan says, and a ``float`` of each number the plan uses."""
         if not lines:
             return False
         if self.patterns.items:
