@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from operator import itemgetter
 from typing import Any
 
 from .patterns import Patterns
@@ -70,6 +71,11 @@ class TextParser(Sink):
     TB_MAX = 60
     BLOCK_MAX = 2000   # lines of one repr/argument dump at most (an unbalanced "(" ends it)
     MAX_SEGMENTS = 50  # earlier attempts of a restarted log kept (the oldest are dropped)
+    SHAPES = True       # False: every batch is read by the split path (tests compare the two)
+    MAX_SHAPES = 5000   # line shapes remembered (the memo is emptied when full)
+    SHAPE_KEY_MAX = 4096  # longer lines are read by their shape but it is not remembered
+    SHAPE_NEW_MAX = 64  # new shapes a batch may bring (or a quarter of its lines) before the split path reads it
+    SHAPE_PAUSE = 8     # batches then read by the split path before shapes are tried again
 
     def __init__(self, patterns: Patterns | None = None):
         super().__init__()
@@ -78,6 +84,10 @@ class TextParser(Sink):
             self.user_names.update(g for g in rx.groupindex
                                    if g not in ("key", "value", "step", "iter", "iteration", "global_step", "epoch"))
         self._plans: dict[str, Any] = {}
+        self._shapes: dict[bytes, list] = {}   # a line's shape -> its entry (see ``feed``)
+        self._by_texts: dict[tuple, list] = {}   # (shape getter, texts) -> entry, for shapes whose texts hold digits
+        self._digit_shapes = 0                 # shapes in _shapes whose texts hold an ASCII digit
+        self._shape_skip = 0                   # batches the split path reads before shapes are tried again
         self.in_tb = False
         self.tb: list[str] = []
         self.last_traceback: str | None = None
@@ -129,33 +139,30 @@ class TextParser(Sink):
     def feed(self, lines: list[str], w0: float, w1: float) -> bool:
         """Parse complete lines (no terminators); wall times are spread from w0 to w1.
 
-        The whole batch is split by one ``NUM_RE.split`` call on the lines joined, the templates
-        of all lines come from one join and one split of that: the
-        per-line Python work is a template lookup, what the template's plan says, and a
-        ``float`` of each number the plan uses."""
+        Each line's number tokens and template come from its *shape*: the line with every ASCII
+        digit made ``0`` (one ``bytes.translate`` of the whole batch).  ``NUM_RE`` treats all ASCII
+        digits alike, so lines of one shape have their tokens at the same offsets: the first line
+        of a shape is split by the regex, the others are cut at those offsets by one
+        ``itemgetter`` call (``_shapes``); where the texts of a shape hold digits (``pal1 loss:``
+        and ``pal2 loss:``), each distinct texts has its own template.  A batch where most lines
+        have a new shape (numbers of varying width) is split by one ``NUM_RE.split`` of the
+        lines joined instead.  The per-line Python work is a shape lookup, what the template's
+        plan says, and a ``float`` of each number the plan uses."""
         if not lines:
             return False
         if self.patterns.items:
             return self._feed_user(lines, w0, w1)
-        text, nl, sep = _joined(lines)
-        rx = NUM_RE if not text.isascii() and SLOW_CHARS_RE.search(text) else FAST_NUM_RE
-        parts = rx.split(text)
-        templates = sep.join(parts[0::2]).split(nl)
-        nums = parts[1::2]   # the number tokens of all lines, in order
-        del parts, text
-        plans = self._plans if sep == "\x00" else {}   # keys with another separator: this batch only
+        nums: list[str] = []
+        ents = self._shape_entries(lines) if self.SHAPES and self._shape_skip <= 0 else None
+        if ents is None:
+            ents, nums = self._split_entries(lines)
         n = len(lines)
         dw = (w1 - w0) / n
         changed = False
         get = self.get
-        base = 0   # the index in nums of the line's first number
-        for li, tkey in enumerate(templates):
-            ent = plans.get(tkey)
-            if ent is None:
-                k = tkey.count(sep)
-                plan = None
-            else:
-                k, plan = ent
+        base = 0   # split path: the index in nums of the line's first number
+        for li, ent in enumerate(ents):
+            k = ent[0]
             b = base
             base += k
             if self.in_tb:
@@ -184,11 +191,9 @@ class TextParser(Sink):
                     elif self.axis is not None and BANNER_RE.search(line):
                         self.banner = True
                 continue
-            if ent is None:
-                if len(plans) >= self.MAX_TEMPLATES:
-                    plans.clear()
-                plan = derive_plan(tkey.split(sep))
-                plans[tkey] = (k, plan)
+            plan = ent[2]
+            if plan is None:
+                plan = ent[2] = self._plan(ent[3])
             if plan is NO_PLAN:
                 continue
             if plan is CONFIG_PLAN:
@@ -198,20 +203,22 @@ class TextParser(Sink):
                 self.header_section = plan[1]
                 continue
             metrics, si, ei, batch, phase = plan
+            getter = ent[1]
+            toks = getter(line) if getter is not None else nums[b:b + k]   # the line's number tokens
             if si >= 0 or ei >= 0:
                 self.header_section = None  # a new step or epoch: the evaluation section is over
                 if self.banner:
                     self.banner = False
-                    self._restart(nums[b + si] if si >= 0 else None, nums[b + ei] if ei >= 0 else None)
+                    self._restart(toks[si] if si >= 0 else None, toks[ei] if ei >= 0 else None)
             try:
                 if si >= 0:
-                    self.last_step = float(nums[b + si])
+                    self.last_step = float(toks[si])
                 if ei >= 0:
-                    e = float(nums[b + ei])
+                    e = float(toks[ei])
                     if batch is not None:
-                        bn = float(nums[b + batch[1]])
+                        bn = float(toks[batch[1]])
                         if bn > 0:
-                            e += float(nums[b + batch[0]]) / bn
+                            e += float(toks[batch[0]]) / bn
                         self.last_epoch = e
                     else:
                         le = self.last_epoch  # "Epoch: [3] Total time" after [3][k/N]: stays 3.x
@@ -259,9 +266,9 @@ class TextParser(Sink):
                 for name, idx, den in metrics:
                     if name in user_names:
                         continue
-                    v = float(nums[b + idx])
+                    v = float(toks[idx])
                     if den >= 0:
-                        d = float(nums[b + den])
+                        d = float(toks[den])
                         v = v / d if d else math.nan
                     # Series.put inlined (the hot loop: one call less per point)
                     s = series.get(name)
@@ -279,6 +286,89 @@ class TextParser(Sink):
             except (ValueError, OverflowError, ZeroDivisionError):
                 continue
         return changed
+
+    def _plan(self, key: str | list[str]):
+        """The plan of a template: ``key`` is its texts joined by ``"\x00"`` (plans cached), or
+        the texts themselves (a line holding ``"\x00"``: not cached)."""
+        if not isinstance(key, str):
+            return derive_plan(key)
+        plans = self._plans
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) >= self.MAX_TEMPLATES:
+                plans.clear()
+            plan = plans[key] = derive_plan(key.split("\x00"))
+        return plan
+
+    def _shape_entries(self, lines: list[str]) -> list[list] | None:
+        """Per line its entry ``[k, getter, plan, template key]`` by the line's shape (see
+        :meth:`feed`); None when too many lines have a new shape (the split path reads the batch,
+        and the next ``SHAPE_PAUSE`` batches)."""
+        text = "\n".join(lines)
+        if text.count("\n") == len(lines) - 1:
+            keys = text.encode("utf-8", "surrogatepass").translate(_ZEROS).split(b"\n")
+        else:  # a line holds a "\n"
+            keys = [ln.encode("utf-8", "surrogatepass").translate(_ZEROS) for ln in lines]
+        del text
+        shapes = self._shapes
+        ents = list(map(shapes.get, keys))
+        missed = [i for i, e in enumerate(ents) if e is None]
+        digits = self._digit_shapes > 0   # before a full memo is emptied below
+        budget = max(self.SHAPE_NEW_MAX, len(lines) // 4)
+        for i in missed:
+            key = keys[i]
+            e = shapes.get(key)
+            if e is None:
+                budget -= 1
+                if budget < 0:
+                    self._shape_skip = self.SHAPE_PAUSE
+                    return None
+                e = _shape_entry(lines[i])
+                if e[4] is not None:
+                    digits = True
+                    self._digit_shapes += 1
+                if len(key) <= self.SHAPE_KEY_MAX:
+                    if len(shapes) >= self.MAX_SHAPES:
+                        shapes.clear()
+                        self._digit_shapes = int(e[4] is not None)
+                    shapes[key] = e
+            ents[i] = e
+        if digits:  # shapes whose texts hold digits ("pal1 loss:"): an entry per shape and texts
+            by_texts = self._by_texts
+            for i, e in enumerate(ents):
+                texts_of = e[4]
+                if texts_of is not None:
+                    line = lines[i]
+                    texts = texts_of(line)
+                    key = (e[1], texts)   # e[1]: the shape's getter (kept alive by the key)
+                    t = by_texts.get(key)
+                    if t is None:
+                        if len(by_texts) >= self.MAX_SHAPES:
+                            by_texts.clear()
+                        t = by_texts[key] = [e[0], e[1], None, _template_key(list(texts), line), None]
+                    ents[i] = t
+        return ents
+
+    def _split_entries(self, lines: list[str]) -> tuple[list[list], list[str]]:
+        """Per line its entry ``[k, None, plan, template key]``, and the number tokens of all
+        lines in order: one ``NUM_RE.split`` of the lines joined, the templates of all lines
+        from one join and one split of that."""
+        if self._shape_skip > 0:
+            self._shape_skip -= 1
+        text, nl, sep = _joined(lines)
+        rx = NUM_RE if not text.isascii() and SLOW_CHARS_RE.search(text) else FAST_NUM_RE
+        parts = rx.split(text)
+        templates = sep.join(parts[0::2]).split(nl)
+        nums = parts[1::2]
+        del parts, text
+        batch: dict[str, list] = {}
+        ents = []
+        for t in templates:
+            e = batch.get(t)
+            if e is None:  # keys with another separator than "\x00": plans for this batch only
+                e = batch[t] = [t.count(sep), None, None, t if sep == "\x00" else t.split(sep)]
+            ents.append(e)
+        return ents, nums
 
     def _block_line(self, line: str) -> bool:
         """A line of a multi-line repr or argument dump (``TrainingArguments(`` ... ``)``, a model
@@ -514,6 +604,40 @@ class TextParser(Sink):
         return changed
 
 
+
+
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")   # a line's shape: its ASCII digits made 0
+_NO_TOKEN = slice(0, 0)   # a last item of every getter: itemgetter of 2+ items returns a tuple
+
+
+def _shape_entry(line: str) -> list:
+    """The entry of a line's shape: ``[k, getter, None, template key, texts]``; ``getter(line)``
+    (of any line of this shape) is the tuple of its k number tokens (and a last empty string).
+    ``texts``: None, or where the template's texts hold an ASCII digit (``pal1 loss: 3.2``: lines
+    of this shape may differ there) the getter of a line's texts."""
+    rx = NUM_RE if not line.isascii() and SLOW_CHARS_RE.search(line) else FAST_NUM_RE
+    parts = rx.split(line)
+    texts = parts[0::2]
+    k = len(parts) // 2
+    getter = texts_of = None
+    if k:
+        spans = []
+        gaps = []
+        pos = 0
+        for j in range(k):
+            end = pos + len(parts[2 * j])
+            gaps.append(slice(pos, end))
+            pos = end + len(parts[2 * j + 1])
+            spans.append(slice(end, pos))
+        gaps.append(slice(pos, None))
+        getter = itemgetter(*spans, _NO_TOKEN)
+        if any(c in "0123456789" for g in gaps for c in line[g]):
+            texts_of = itemgetter(*gaps)
+    return [k, getter, None, _template_key(texts, line), texts_of]
+
+
+def _template_key(texts: list[str], line: str) -> str | list[str]:
+    return "\x00".join(texts) if "\x00" not in line else texts
 
 
 # characters that may end each line of a joined batch or join a template's texts (a template key is
