@@ -95,10 +95,16 @@ async def test_the_app_opens_on_a_chosen_run(app_factory):
     """`labtui demo` opens the app on a run whose curve moves (run_app(select=...))."""
     app = app_factory()
     app.state.select_pending = "lab12"
+    chosen = []  # every selection the app made, in order
+    select = app.state.select
+    app.state.select = lambda rid: chosen.append(rid) or select(rid)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.selected == "lab12" and app.query_one("#runs").current_id == "lab12"
         assert [c.label for c in app.query_one("#plot").curves] == ["lab12"]
+        # never the first row on the way (its highlight event, stale once the cursor moved on,
+        # once left training_8 selected when the test looked on a loaded box)
+        assert set(chosen) == {"lab12"}, chosen
 
 
 @sync

@@ -365,6 +365,11 @@ class LabApp(App):
     @on(DataTable.RowHighlighted, "#runs")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         rid = event.row_key.value if event.row_key is not None else None
+        if rid != getattr(event.data_table, "current_id", rid):
+            # A stale event: the cursor moved on before it was handled (the table's first row
+            # is highlighted as rows arrive, then the cursor is put on a chosen run; held keys):
+            # the cursor's own event follows, and no other run is selected, plotted or read meanwhile.
+            return
         if self.state.select(rid):
             self.poller.priority = self.state.priority()  # the next poll reads the new selection first
             # The plot follows after the table's cursor has been drawn (a 100k-point curve takes
