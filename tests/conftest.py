@@ -94,13 +94,18 @@ class Lab:
         raise AssertionError(f"{run_id} stayed {st}, wanted {statuses}")
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Lab:
-    (tmp_path / "experiments.toml").write_text(
+def new_lab(root: Path) -> Lab:
+    """The test lab (one experiment, ``count``) in ``root``."""
+    (root / "experiments.toml").write_text(
         "# test lab\n"
         "[experiments.count]  # counts lines\n"
         'command = "python {prog} --n {n} --code {code}"\n'
         f'params = {{ prog = "{PROGS / "count.py"}", n = 5, code = 0 }}\n',
         encoding="utf-8",
     )
-    return Lab(tmp_path)
+    return Lab(root)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Lab:
+    return new_lab(tmp_path)

@@ -54,17 +54,28 @@ def test_polls_with_unchanged_data_repaint_nothing(app_factory):
     asyncio.run(main())
 
 
-def test_a_changed_line_repaints_only_that_line():
-    class One(App):
-        def compose(self):
-            yield LineStatic(id="p")
+class OneLineStatic(App):
+    """A bare app of one LineStatic, for repaint counts of that widget alone."""
 
+    def compose(self):
+        yield LineStatic(id="p")
+
+
+async def fixed_line_static(pilot, width: int | None = None) -> LineStatic:
+    """The app's LineStatic at a fixed size, as the GPU panel's (a resize repaints all)."""
+    w = pilot.app.query_one(LineStatic)
+    w.styles.height = 10
+    if width is not None:
+        w.styles.width = width
+    await pilot.pause()
+    return w
+
+
+def test_a_changed_line_repaints_only_that_line():
     async def main():
-        app = One()
+        app = OneLineStatic()
         async with app.run_test(size=(60, 20)) as pilot:
-            w = app.query_one(LineStatic)
-            w.styles.height = 10  # a fixed size, as the GPU panel's (a resize repaints all)
-            await pilot.pause()
+            w = await fixed_line_static(pilot)
             w.update_lines(Text("a\nb\nc\n\n\n"))
             await pilot.pause()
             calls = count_refreshes(w, "_set_dirty")
@@ -92,17 +103,10 @@ def test_a_wrapped_line_makes_the_next_change_repaint_the_whole_widget():
     wrapped, so text line i was screen row i+2, and repainting row i left the changed figures of
     the lines below stale on screen.  While any line is wider than the widget, a change repaints
     the whole widget."""
-    class One(App):
-        def compose(self):
-            yield LineStatic(id="p")
-
     async def main():
-        app = One()
+        app = OneLineStatic()
         async with app.run_test(size=(30, 20)) as pilot:
-            w = app.query_one(LineStatic)
-            w.styles.height = 10
-            w.styles.width = 20
-            await pilot.pause()
+            w = await fixed_line_static(pilot, width=20)
             long = "CPU 100%  load 3.9 1.6 1.5  2 cores"  # 35 cells in 20: wraps
             w.update_lines(Text(f"{long}\nrun a cpu 48%\nrun b cpu 0%"))
             await pilot.pause()

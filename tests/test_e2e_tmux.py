@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from tui.core import metrics, procs, runs
@@ -76,6 +77,16 @@ class Pane:
     def kill_server(self) -> None:
         self.tmux("kill-server", check=False)
 
+    def cursor(self) -> tuple[int, int]:
+        """The terminal cursor (column, row): Textual puts it on the focused editor's cursor."""
+        x, y = self.tmux("display-message", "-p", "-t", self.session, "#{cursor_x} #{cursor_y}").stdout.split()
+        return int(x), int(y)
+
+    def processes(self) -> list[psutil.Process]:
+        """The pane's shell and everything under it (the app)."""
+        shell = psutil.Process(int(self.tmux("display-message", "-p", "-t", self.session, "#{pane_pid}").stdout))
+        return [shell, *shell.children(recursive=True)]
+
 
 @pytest.fixture
 def pane(lab, request):
@@ -105,6 +116,22 @@ def metric_steps(run_dir) -> list[int]:
         except (ValueError, KeyError):
             pass
     return out
+
+
+def alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def editor_focused(screen: str, cursor: tuple[int, int]) -> bool:
+    """Whether the terminal cursor is in the note editor (below the dialog's title, just right
+    of the editor's left border and padding): Textual puts it there when the editor takes focus."""
+    lines = screen.splitlines()
+    x, y = cursor
+    title = next((i for i, ln in enumerate(lines) if "Note on " in ln), None)
+    return title is not None and title < y < len(lines) and lines[y][:x].endswith("▊ ")
 
 
 def test_kill_resume_note_from_the_app(lab, pane):
@@ -153,7 +180,7 @@ def test_kill_resume_note_from_the_app(lab, pane):
     pane.keys("a")
     pane.wait_text("Note on ")
     note = "训练不收敛 (x) [bold]y[/]"
-    time.sleep(0.5)  # the editor takes focus as the dialog mounts
+    pane.wait(lambda s: editor_focused(s, pane.cursor()), "the note editor focused (the cursor in it)")
     pane.type(note)
     pane.wait_text("(x) [bold]y[/]")  # shown literally in the editor, not as markup
     pane.keys("C-s")
@@ -182,8 +209,10 @@ def test_dropped_link_and_reattach(lab, pane):
     long_pid = runs.get_run(j, "long").pid
 
     # 4. The SSH drop: the terminal and the app die with SIGHUP; the runs do not.
+    pane_procs = pane.processes()
+    assert len(pane_procs) >= 2, pane_procs  # the shell and the app
     pane.kill_server()
-    time.sleep(0.5)
+    wait_for(lambda: not any(alive(p) for p in pane_procs), "the pane's shell and app to die", 30)
     assert runs.get_run(j, "long").status == "running"
     assert procs.matching_process(long_pid, runs.get_run(j, "long").create_time) is not None
     wait_for(lambda: not runs.get_run(j, "short").alive, "short to finish meanwhile", 60)

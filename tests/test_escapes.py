@@ -21,7 +21,7 @@ import pytest
 from tui.core import runs
 from tui.core.journal import Journal
 
-from .conftest import cli_env
+from .conftest import cli_env, new_lab
 
 ESCAPES = {
     "osc0_title": "\x1b]0;PWNED0\x07",
@@ -60,9 +60,12 @@ def bad_chars(text: str) -> list[str]:
     return sorted({repr(c) for c in _BAD.findall(text)})
 
 
-@pytest.fixture
-def esc_lab(lab):
-    """A finished run whose command, log, notes, tags and verdict carry every escape."""
+@pytest.fixture(scope="module")
+def esc_lab(tmp_path_factory):
+    """A finished run whose command, log, notes, tags and verdict carry every escape.  Built
+    once for the module (a dozen CLI calls): its tests only read it (views, dialogs closed
+    with esc)."""
+    lab = new_lab(tmp_path_factory.mktemp("esc"))
     payload = "\n".join(f"{k}: {v} loss: 0.5" for k, v in ESCAPES.items()) + "\n"
     script = f"import sys; sys.stdout.write({payload!r}); sys.stdout.flush()"
     # the command line itself carries the escapes too (as the script's extra argument)

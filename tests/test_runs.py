@@ -26,6 +26,18 @@ def gone(pid: int) -> bool:
         return True
 
 
+def shims_of(run_dir) -> list[psutil.Process]:
+    """The live processes marked as the shim of the run in ``run_dir`` (procs.SHIM_ENV)."""
+    out = []
+    for p in psutil.process_iter():
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and p.environ().get(procs.SHIM_ENV) == str(run_dir):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
 def trainer_pid(lab, run_id: str) -> int:
     """The trainer's pid from the journal (it can print before its shim has recorded it)."""
     assert wait_for(lambda: runs.get_run(lab.journal, run_id).pid is not None), "no pid recorded"
@@ -86,9 +98,11 @@ def test_dropped_ssh_link_run_survives(lab, tmp_path):
         assert wait_for(lambda: (lab.run_dir("drop") / "state.json").exists() and
                         "pid" in (fsio.read_json(lab.run_dir("drop") / "state.json") or {}), timeout=20)
         pid = fsio.read_json(lab.run_dir("drop") / "state.json")["pid"]
+        shell = int(subprocess.run(["tmux", "-L", sock, "display-message", "-p", "#{pane_pid}"], check=True,
+                                   capture_output=True, text=True).stdout)
         # The pane's processes get SIGHUP when the server goes: the link drop.
         subprocess.run(["tmux", "-L", sock, "kill-server"], check=True)
-        time.sleep(0.3)
+        wait_for(lambda: gone(shell), "the pane's shell to die with the terminal", 30)
         assert not gone(pid), "the run died with the terminal"
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
@@ -446,8 +460,9 @@ def test_kill_while_starting_leaves_nothing_behind(lab):
         assert runs.kill(lab.journal, rid, grace=0.2) == "killed"
         assert list(procs.tagged_processes(rid, procs.lab_id(lab.journal))) == []
         assert runs.get_run(lab.journal, rid).status == "killed"
-        # The shim never leaves a trainer behind after the kill, however late it started it.
-        time.sleep(0.3)
+        # The shim never leaves a trainer behind after the kill, however late it started it:
+        # once no shim of this run is left, nothing can start one.
+        wait_for(lambda: not shims_of(lab.run_dir(rid)), f"{rid}'s shim to end", 30)
         assert list(procs.tagged_processes(rid, procs.lab_id(lab.journal))) == []
 
 
