@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
-import inspect
 import io
 import json
 import os
@@ -25,19 +22,9 @@ from tui.app.widgets.gpu_panel import render_gpus
 from tui.core import fsio
 from tui.core.gpus import make_source
 
-app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
+app_factory, lab, settle, sync = fixtures.app_factory, fixtures.lab, fixtures.settle, fixtures.sync  # pytest fixtures + helpers
 
 SIZE = (160, 48)
-
-
-def sync(fn):
-    """Run an async test with asyncio.run (no pytest-asyncio plugin needed)."""
-    @functools.wraps(fn)
-    def wrapper(*a, **kw):
-        return asyncio.run(fn(*a, **kw))
-
-    wrapper.__signature__ = inspect.signature(fn)
-    return wrapper
 
 
 async def goto(pilot, run_id):

@@ -4,10 +4,7 @@ its flag comes with the read-back itself, even from a poll with no time left for
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import gc
-import inspect
 import json
 import random
 import weakref
@@ -19,17 +16,7 @@ from tui.app.state import AppState
 from tui.core import fsio
 from tui.core.journal import Journal
 
-app_factory, lab, settle = fixtures.app_factory, fixtures.lab, fixtures.settle  # pytest fixtures + a helper
-
-
-def sync(fn):
-    """Run an async test with asyncio.run (no pytest-asyncio plugin needed)."""
-    @functools.wraps(fn)
-    def wrapper(*a, **kw):
-        return asyncio.run(fn(*a, **kw))
-
-    wrapper.__signature__ = inspect.signature(fn)
-    return wrapper
+app_factory, lab, settle, sync = fixtures.app_factory, fixtures.lab, fixtures.settle, fixtures.sync  # pytest fixtures + helpers
 
 
 def _lab(root):

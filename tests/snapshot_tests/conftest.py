@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
+
 import pytest
 
 from .labdata import clock, four_gpus, no_gpu, standard_lab
@@ -26,6 +30,16 @@ def app_factory(lab):
                       theme="textual-dark", **kw)
 
     return make
+
+
+def sync(fn):
+    """Run an async test with asyncio.run (no pytest-asyncio plugin needed)."""
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        return asyncio.run(fn(*a, **kw))
+
+    wrapper.__signature__ = inspect.signature(fn)
+    return wrapper
 
 
 async def settle(pilot, polls: int = 2, timeout: float = 20.0) -> None:
