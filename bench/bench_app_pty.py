@@ -111,10 +111,12 @@ class Term:
         self.log = Path(tempfile.mktemp(prefix="labtui-pipe-"))
         self.log.write_bytes(b"")
         argv = argv or [sys.executable, "-m", "tui.cli", "--journal", str(journal)]
-        fake = f"LABTUI_FAKE_GPUS={FIXED_HOST} " if FIXED_HOST else "-u LABTUI_FAKE_GPUS "
-        env = f"env {fake}"
+        # env(1) takes its -u options before any NAME=VALUE
+        unset = ("" if FIXED_HOST else "-u LABTUI_FAKE_GPUS ") + (
+            "-u PYTHONDONTWRITEBYTECODE " if self.pyc is not None else "")
+        env = f"env {unset}" + (f"LABTUI_FAKE_GPUS={FIXED_HOST} " if FIXED_HOST else "")
         if self.pyc is not None:
-            env += f"-u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX={self.pyc} "
+            env += f"PYTHONPYCACHEPREFIX={self.pyc} "
         env += f"PYTHONPATH={ROOT} TERM=xterm-256color "
         self.t0 = time.perf_counter()
         self.tmux("new-session", "-d", "-s", "b", "-x", str(W), "-y", str(H),
