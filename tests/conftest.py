@@ -80,7 +80,7 @@ class Lab:
     def run_dir(self, run_id: str) -> Path:
         return self.root / "logs" / run_id
 
-    def wait_status(self, run_id: str, statuses, timeout: float = 30.0) -> str:
+    def wait_status(self, run_id: str, statuses, timeout: float = 30.0, why=None) -> str:
         from tui.core import runs
 
         statuses = {statuses} if isinstance(statuses, str) else set(statuses)
@@ -91,7 +91,7 @@ class Lab:
             if st in statuses:
                 return st
             time.sleep(0.05)
-        raise AssertionError(f"{run_id} stayed {st}, wanted {statuses}")
+        raise AssertionError(f"{run_id} stayed {st}, wanted {statuses}" + (f": {why()}" if why else ""))
 
 
 def new_lab(root: Path) -> Lab:

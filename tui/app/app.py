@@ -305,6 +305,7 @@ class LabApp(App):
             table.move_to(keep)  # a run an action created: put the cursor on it
         st.select(table.current_id)  # the cursor is the selection
         if st.selected != before:
+            self.poller.priority = st.priority()  # (the cursor's own highlight event then changes nothing)
             self.refresh_plot()
             if st.needs_data(st.selected):
                 self._start_poll()  # load its whole curve now
