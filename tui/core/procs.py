@@ -95,6 +95,17 @@ def create_time(pid: int) -> float | None:
         return None
 
 
+def same_start(now: float, recorded: float) -> bool:
+    """Whether a create time read now is the one recorded (within 0.05 s), allowing a shift of
+    exactly one second: psutil adds the boot time to a process's start, and Linux gives the boot
+    time (``btime`` in /proc/stat) in whole seconds derived from the wall clock, so a clock
+    adjustment across a whole second moves every process's create time by 1 s.  Without this a
+    long run could read "lost" while it runs.  (A reused pid started exactly a second off is no
+    real risk.)"""
+    d = now - recorded
+    return abs(d) <= 0.05 or abs(abs(d) - 1.0) <= 0.05
+
+
 def matching_process(pid: Any, ctime: Any) -> psutil.Process | None:
     """The live process ``pid`` if it is the very one started at ``ctime``; zombies do not count."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
@@ -103,7 +114,7 @@ def matching_process(pid: Any, ctime: Any) -> psutil.Process | None:
         return None  # a NaN create time would match any process
     try:
         p = psutil.Process(pid)
-        if abs(p.create_time() - float(ctime)) > 0.05:
+        if not same_start(p.create_time(), float(ctime)):
             return None
         if p.status() == psutil.STATUS_ZOMBIE:
             return None
