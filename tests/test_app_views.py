@@ -195,3 +195,35 @@ async def test_detail_shows_the_logged_config(app_factory, lab):
         # terminal escapes never reach the row (the reader drops them; inert() shows any other control)
         assert "config Namespace: lr=0.01, batch_size=8, data='./d' config" in text, text
         assert "config Namespace: k0=0, k1=1," in text and "k15=15, … (+4 more: labtui show)" in text, text
+
+
+@sync
+async def test_key_bar_shows_whole_keys_follows_the_screen_and_clicks(app_factory):
+    from tui.app.widgets.keybar import KeyBar
+
+    async with app_factory().run_test(size=(80, 24)) as pilot:
+        app = pilot.app
+        await settle(pilot)
+        bar = app.screen.query_one(KeyBar)
+        line = bar.render().plain
+        assert line.startswith(" q Quit  ? Help  / Filter ")
+        assert len(line) <= 80 and line.endswith(" ")  # whole keys only: never "m Metr"
+        keys = [k for k, *_ in bar.items()]
+        assert keys[:3] == ["q", "question_mark", "slash"] and "m" in keys
+        await pilot.press("tab")  # the plot's focus brings its cursor keys first
+        await pilot.pause()
+        assert bar.render().plain.startswith(" ← ◀ Cursor  → Cursor ▶  q Quit ")
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert bar.render().plain.startswith(" q Quit ")
+        # a click on "? Help" is that key
+        x = bar.render().plain.index("? Help")
+        await pilot.click(KeyBar, offset=(x + 1, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "enter")  # the detail screen: its own keys
+        await pilot.pause()
+        detail_bar = app.screen.query_one(KeyBar)
+        assert detail_bar is not bar
+        assert detail_bar.render().plain.startswith(" esc Back  f Follow  / Search ")
+        assert "Filter" not in detail_bar.render().plain  # the main screen's keys are off there

@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Key
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from ..core import config, gpus, procs
@@ -45,6 +45,7 @@ from .gcpace import GcPacer
 from .model import Poller, PollResult
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
+from .widgets.keybar import KeyBar
 from .widgets.keys import Input
 from .widgets.plot import Curve, MetricPlot
 from .widgets.runs_table import COLUMN_ALIASES, COLUMN_NAMES, RunsTable
@@ -198,7 +199,7 @@ class LabApp(App):
                 yield MetricPlot(id="plot")
                 yield GpuPanel(id="gpus")
         yield Input(placeholder="filter: id, experiment, status, tag, key=value", id="filter")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.keymap:

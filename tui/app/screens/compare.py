@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ..fmt import num, status_text
 from ..model import goal_of
+from ..widgets.keybar import KeyBar
 from ..widgets.plot import Curve, MetricPlot
 from ...core.metrics import best_of, metric_stats
 
@@ -92,7 +93,7 @@ class CompareScreen(Screen):
         with Horizontal(id="compare-body"):
             yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
             yield MetricPlot(id="compare-plot")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.build()

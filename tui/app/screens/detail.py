@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from ...core.metrics import EOL_NL, LogTail, logged_config
 from ...core.gitinfo import run_code_differs
@@ -28,6 +28,7 @@ from ...core.stoprules import stop_reason
 from ...core.text import inert
 from ...core.slurm import describe as describe_slurm
 from ..fmt import gpus_text, log_text, show_path, status_text
+from ..widgets.keybar import KeyBar
 from ..widgets.keys import Input
 
 TAIL_BYTES = 512 * 1024
@@ -165,7 +166,7 @@ class DetailScreen(Screen):
                       auto_scroll=True)
         yield Input(placeholder="search the log (enter: find, esc: cancel)", id="detail-search",
                     compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#detail-search", Input).display = False

@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from ...core import gpus as G
 from ...core import procs
 from ...core.text import inert
+from ..widgets.keybar import KeyBar
 
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL, as `labtui gpus --kill`
 COLUMNS = ("GPU / PID", "user", "GPU mem", "CPU", "run", "command")
@@ -88,7 +89,7 @@ class GpuScreen(Screen):
         yield Static(Text("GPU processes  (k kills one of your own foreign processes, esc back)"),
                      classes="title")
         yield DataTable(id="gpu-procs", cursor_type="row", zebra_stripes=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
