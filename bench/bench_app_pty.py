@@ -17,7 +17,11 @@ Figures:
                     filled (the top bar's "loading…" gone)
   reopen 200        launch on the 200-run lab (caches warm) -> table filled (the rows on screen);
                     "metrics" -> every run's metric cells filled
-  key->redraw       cursor moves (Down, then Up; `j` is not bound): key sent -> output quiet for 30 ms; p50 / p99
+  key->redraw       cursor moves (Down, then Up; `j` is not bound): key sent -> the cursor drawn on
+                    the next row (capture-pane -e: the one row whose background differs); p50 / p99
+  key->quiet        the same keys: key sent -> the last output byte before 30 ms of silence: the
+                    cursor and, when it follows within 30 ms, the new selection's plot (whose own
+                    figure is "new selection" below); p50 / p99
   new selection     cursor move -> the plot changed on screen (capture-pane; a "loading metrics…"
                     placeholder counts); "its curve" -> the new run's curve itself on screen
   RSS one curve     the app's resident memory once settled with one curve shown
@@ -158,6 +162,10 @@ class Term:
                 return last - since
         return float("nan")
 
+    def screen_e(self) -> str:
+        """The screen with its colours (SGR sequences)."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", "b")
+
     def keys(self, *k: str) -> None:
         self.tmux("send-keys", "-t", "b", *k)
 
@@ -177,6 +185,42 @@ def listed(n: int):
 def filled(s: str) -> bool:
     """Every metric cell filled: the rows are listed and the top bar no longer says loading…"""
     return " runs" in s and "loading…" not in s and "r0" in s
+
+
+SGR_LEAD = re.compile(r"^(?:\x1b\[[0-9;:]*m|\s)*")
+RID = re.compile(r"\br\d{3}\b")
+
+
+def cursor_rid(screen_e: str) -> str | None:
+    """The run under the table's cursor: of the rows with a run id, the one whose leading
+    background differs from every other row's (None while that is not exactly one row)."""
+    rows = []
+    for line in screen_e.splitlines():
+        plain = re.sub(r"\x1b\[[0-9;:]*m", "", line)
+        m = RID.search(plain[:12])  # a table row (the plot's legend names runs further right)
+        if m:
+            bg = re.findall(r"48;[25];[0-9;]+", SGR_LEAD.match(line).group(0))
+            rows.append((bg[-1] if bg else "", m.group(0)))
+    bgs: dict[str, list[str]] = {}
+    for bg, rid in rows:
+        bgs.setdefault(bg, []).append(rid)
+    odd = [ids for ids in bgs.values() if len(ids) == 1]
+    return odd[0][0] if len(bgs) == 2 and len(odd) == 1 and len(rows) > 2 else None
+
+
+def neighbour(screen: str, rid: str, down: bool) -> str | None:
+    """The run id of the row below (above) ``rid`` on the screen."""
+    ids = [m.group(0) for line in screen.splitlines() if (m := RID.search(line[:12]))]
+    i = ids.index(rid) if rid in ids else -1
+    j = i + (1 if down else -1)
+    return ids[j] if i >= 0 and 0 <= j < len(ids) else None
+
+
+def plot_lines(screen: str) -> list[str]:
+    """The plot's lines (its left 3/4): below the table's bottom rule."""
+    lines = screen.splitlines()
+    top = next((i for i, ln in enumerate(lines) if i > 2 and ln.startswith("───")), H // 3)
+    return [ln[: W * 3 // 4].rstrip() for ln in lines[top + 1:]]
 
 
 def has_curve(s: str) -> bool:
@@ -339,31 +383,52 @@ def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float,
     fig.append((f"idle bytes to the terminal ({idle_s:g} s)", f"{(term.size() - n0) / idle_s:.0f} B/s"))
 
     # key -> redraw (cursor moves), plot of the new selection
-    moves, plots, curves = [], [], []
+    moves, quiets, plots, curves = [], [], [], []
+    sgr = re.compile(r"\x1b\[[0-9;:]*m")
     for i in range(30):
-        before = term.screen()
+        before_e = term.screen_e()
+        before = sgr.sub("", before_e)
+        down = i < 15
+        want = neighbour(before, cursor_rid(before_e) or "", down)
+        plot0 = plot_lines(before)
+        n0 = term.size()
         t0 = time.perf_counter()
-        term.keys("Down" if i < 15 else "Up")
-        moves.append(term.quiet(t0) * 1000)
-        plot0 = [ln[: W * 3 // 4] for ln in before.splitlines()[H // 3:]]
-        end = time.perf_counter() + 3
-        changed = None
-        while time.perf_counter() < end:
-            now = [ln[: W * 3 // 4] for ln in term.screen().splitlines()[H // 3:]]
-            if now != plot0:
-                if changed is None:
-                    changed = (time.perf_counter() - t0) * 1000
-                    plots.append(changed)
-                # the new run's curve itself (not a "loading metrics…" placeholder)
-                if has_curve("\n".join([""] * (H // 3) + now)) and not any("loading" in ln for ln in now):
-                    curves.append((time.perf_counter() - t0) * 1000)
-                    break
-            time.sleep(0.005)
+        term.keys("Down" if down else "Up")
+        # one screen capture a turn: the cursor on the next row, the plot changed, the new
+        # run's curve itself (its legend names it; not a "loading metrics…" placeholder); the
+        # output's last byte before 30 ms of silence
+        seen = last = changed = curve = None
+        while time.perf_counter() - t0 < 3.0:
+            se = term.screen_e()
+            now = time.perf_counter()
+            if seen is None and want is not None and cursor_rid(se) == want:
+                seen = now
+            lines = plot_lines(sgr.sub("", se))
+            if curve is None and lines != plot0:
+                changed = changed or now
+                if (want and lines and want in lines[0] and has_curve("\n".join([""] * (H // 3) + lines))
+                        and not any("loading" in ln for ln in lines)):
+                    curve = now
+            m = term.size()
+            if m != n0:
+                n0, last = m, time.perf_counter()
+            if seen and curve and last and time.perf_counter() - last >= 0.03:
+                break
+            time.sleep(0.002)
+        for xs, t in ((moves, seen), (quiets, last), (plots, changed), (curves, curve)):
+            xs.append((t - t0) * 1000 if t is not None else float("nan"))
         time.sleep(0.3)
-    moves = [m for m in moves if m == m]
-    if moves:
-        q = statistics.quantiles(moves, n=100) if len(moves) > 1 else moves * 99
-        fig.append(("key->redraw (Down/Up) p50 / p99", f"{statistics.median(moves):.0f} / {q[98]:.0f} ms"))
+    for name, xs in (("key->redraw: the cursor on the next row", moves),
+                     ("key->quiet: output done (cursor, plot if within 30 ms)", quiets)):
+        ok = [m for m in xs if m == m]
+        if ok:
+            q = statistics.quantiles(ok, n=100) if len(ok) > 1 else ok * 99
+            fig.append((f"{name} p50 / p99", f"{statistics.median(ok):.0f} / {q[98]:.0f} ms"
+                        + (f" ({len(xs) - len(ok)} not seen)" if len(ok) < len(xs) else "")))
+    if a.samples:
+        for name, xs in (("cursor", moves), ("quiet", quiets), ("plot", plots), ("curve", curves)):
+            print(f"  {name:7s}", " ".join(f"{x:.0f}" for x in xs))
+    plots, curves = [x for x in plots if x == x], [x for x in curves if x == x]
     if plots:
         fig.append(("plot of new selection p50 / max", f"{statistics.median(plots):.0f} / {max(plots):.0f} ms"))
     if curves:
@@ -376,6 +441,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir")
     ap.add_argument("--quick", action="store_true", help="20 runs (2 big), 5 s idle window")
+    ap.add_argument("--samples", action="store_true", help="print every key's figures (in order)")
     ap.add_argument("--idle", type=float, default=20.0, help="seconds of the idle window")
     ap.add_argument("--settle", type=float, default=15.0, help="seconds between first curve + 5 s and the idle window")
     ap.add_argument("--leet", help="path of a `wandb` from its own venv: measure LEET too")
