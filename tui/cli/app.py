@@ -30,6 +30,9 @@ def open_app(args) -> int:
     try:
         from ..app.app import run_app
     finally:
+        # What the imports made lives as long as the app: out of the collector's sight, or
+        # each collection while the app starts walks it all again
+        gc.freeze()
         gc.enable()
 
     return run_app(path, colors=colors, select=getattr(args, "select", None))
