@@ -110,9 +110,9 @@ class GpuScreen(Screen):
             return "n/a"
         p = self._cpu.get(pid)
         try:
-            if p is None or abs(p.create_time() - float(gp.create_time)) >= 0.05:
+            if p is None or not procs.same_start(p.create_time(), float(gp.create_time)):
                 p = psutil.Process(pid)
-                if abs(p.create_time() - float(gp.create_time)) >= 0.05:
+                if not procs.same_start(p.create_time(), float(gp.create_time)):
                     return "n/a"
                 self._cpu[pid] = p
                 p.cpu_percent(None)  # the first call only starts the measurement

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 import psutil
 
-from ..procs import pid_tag
+from ..procs import pid_tag, same_start
 from ..text import inert
 from .snapshot import NA, GpuProcess, GpuSnapshot, HostInfo, RawGpus, RunUsage, num
 
@@ -157,7 +157,7 @@ class ProcScanner:
 
     def proc(self, pid: int, create_time: Any = None) -> psutil.Process | None:
         """The live process `pid`; with a `create_time` (a journal's), only if it is that very
-        process (a number within 0.05 s: nan or a string never matches)."""
+        process (``procs.same_start``: nan or a string never matches)."""
         p = self._procs.get(pid)
         try:
             if p is None or not p.is_running():
@@ -166,7 +166,7 @@ class ProcScanner:
             if create_time is None or create_time is NA:
                 return p
             if isinstance(create_time, bool) or not isinstance(create_time, (int, float)) \
-                    or not abs(p.create_time() - create_time) <= 0.05:
+                    or not same_start(p.create_time(), create_time):
                 return None
             return p
         except (psutil.Error, OSError):

@@ -9,6 +9,7 @@ import time
 import psutil
 
 from ..errors import UserError
+from ..procs import same_start
 from .attribution import is_kernel_thread, read_tag
 from .snapshot import NA, GpuSnapshot, fmt
 from .sources import GpuSource, make_source
@@ -81,7 +82,7 @@ def kill_foreign(pid: int, snapshot: GpuSnapshot | None = None, source: GpuSourc
     def recheck() -> psutil.Process:
         try:
             p = psutil.Process(pid)
-            same = abs(p.create_time() - float(gp.create_time)) < 0.05
+            same = same_start(p.create_time(), float(gp.create_time))
             uid = p.uids().real
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
             raise ProcessLookupError from None
