@@ -273,3 +273,20 @@ def test_journal_error_carries_file_name(lab):
     lab.journal.write_text("[runs.x\n")
     with pytest.raises(JournalError, match=str(lab.journal)):
         Journal(lab.journal).read()
+
+
+def test_a_kept_parse_serves_the_next_read_of_the_same_bytes_once(tmp_path):
+    """The CLI checks the journal before the app opens and keeps the parse for the app's
+    first poll; any change of the bytes in between parses again."""
+    p = tmp_path / "experiments.toml"
+    p.write_text('[runs.a]\nstatus = "finished"\n')
+    j = Journal(p)
+    first = j.read(keep=True)
+    assert j.read() is first  # the same bytes: no second parse
+    again = j.read()
+    assert again == first and again is not first  # kept once only
+    j.read(keep=True)
+    p.write_text('[runs.a]\nstatus = "killed"\n')  # changed meanwhile: parsed again
+    assert j.read()["runs"]["a"]["status"] == "killed"
+    j2 = Journal(p)
+    assert j2.read() is not j2.read()  # nothing kept without keep=True

@@ -138,12 +138,12 @@ class LabApp(App):
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
 
-    def __init__(self, journal_path: str | Path = "experiments.toml", clock: Callable[[], float] | None = None,
+    def __init__(self, journal_path: str | Path | Journal = "experiments.toml", clock: Callable[[], float] | None = None,
                  gpu_source: Any = None, poll_interval: float = 1.0, theme: str | None = None,
                  gpu_interval: float = 1.0, keymap: dict[str, str] | None = None,
                  notify: str = "off", columns: list[str] | None = None, **kw):
         super().__init__(**kw)
-        self.journal = Journal(journal_path)
+        self.journal = journal_path if isinstance(journal_path, Journal) else Journal(journal_path)
         self.keymap = dict(keymap or {})  # binding id -> keys, from the user's config ([keys])
         self.columns = columns  # the runs table's columns from the user's config (None: the default)
         self.clock = clock or time.time
@@ -745,9 +745,10 @@ def reopen_command(journal_path: str | Path, cwd: str | Path | None = None,
     return "labtui" if target == default else f"labtui --journal {shlex.quote(str(target))}"
 
 
-def run_app(journal_path: str | Path, colors: str = "auto", select: str | None = None) -> int:
+def run_app(journal_path: str | Path | Journal, colors: str = "auto", select: str | None = None) -> int:
     """Open the app (on run ``select`` once it is listed, when given); after it closes, say
-    that runs keep going (the app never stops a run) and how to reopen it."""
+    that runs keep going (the app never stops a run) and how to reopen it.  A ``Journal``
+    (the CLI's, which checked it) is used as it is: its kept parse serves the first poll."""
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     keymap = {}  # no [keys]: nothing to check, and the screens' imports wait until needed
@@ -764,7 +765,7 @@ def run_app(journal_path: str | Path, colors: str = "auto", select: str | None =
     if stopping:
         print(f"labtui: still stopping {', '.join(stopping)} in the background "
               "(the kill goes on without the app)")
-    again = reopen_command(journal_path)
+    again = reopen_command(app.journal.path)
     if n:
         print(f"labtui: {n} run(s) still running; reopen with `{again}`")
     else:

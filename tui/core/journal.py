@@ -103,6 +103,7 @@ class Journal:
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else default_path()
         self.path = self.path.absolute()
+        self._kept: tuple[bytes, dict[str, Any]] | None = None  # read(keep=True): (bytes, parse)
 
     # ------------------------------------------------------------------ paths
     @property
@@ -144,17 +145,27 @@ class Journal:
         raw = self._raw()
         return None if raw is None else self._decode(raw)
 
-    def read(self) -> dict[str, Any]:
+    def read(self, keep: bool = False) -> dict[str, Any]:
         """Parse with tomllib (fast); ``{}`` when the file does not exist.
 
         A large journal's parse is cached in ``logs/.journal-cache`` (plain JSON, see
         :mod:`tui.core.journal_cache`) keyed on a hash of its bytes.  The cache is only ever a
         copy: a mismatch or a malformed cache re-parses.
+
+        ``keep``: the next read of the very same bytes returns this parse (once) instead of
+        parsing again: the app's first poll after the CLI checked the journal.  The caller
+        must not change the dict it got.
         """
         raw = self._raw()
+        kept, self._kept = self._kept, None
         if raw is None:
             return {}
-        return self._verified(raw, self._decode(raw))[0]
+        if kept is not None and kept[0] == raw:
+            return kept[1]
+        data = self._verified(raw, self._decode(raw))[0]
+        if keep:
+            self._kept = (raw, data)
+        return data
 
     def _verified(self, raw: bytes, text: str) -> tuple[dict[str, Any], str | None]:
         """The parse of ``text`` (from the cache when it matches) and the hash it was cached under."""
