@@ -58,3 +58,21 @@ def test_readme_commands_install_what_they_run_and_ci_runs_the_test_command_verb
     assert tests == "pip install torch==2.13.0 -e '.[test]' && python -m pytest -q"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci
+
+
+def test_the_app_alone_skips_the_verbs_imports(tmp_path):
+    from tui.cli.main import app_only
+
+    assert app_only([]) and app_only(["--journal", "x.toml"]) and app_only(["--colors=16", "--journal=x"])
+    assert not app_only(["ls"]) and not app_only(["--journal", "x", "ls"]) and not app_only(["--journal"])
+    assert not app_only(["--help"]) and not app_only(["--version"])
+    # `labtui --journal X` (the app; here a missing journal: one line, exit 1) imports no verb module
+    probe = ("import sys\nfrom tui.cli.main import main\nrc = main(['--journal', sys.argv[1]])\n"
+             "print(rc, sorted(m for m in sys.modules if m.startswith('tui.cli.')))")
+    r = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "none.toml")], capture_output=True,
+                       text=True, env=cli_env(), cwd=ROOT, timeout=60)
+    assert r.stdout.split()[0] == "1" and "no journal at" in r.stderr, (r.stdout, r.stderr)
+    assert "tui.cli.demo" not in r.stdout and "tui.cli.runs" not in r.stdout, r.stdout
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "--journal", str(tmp_path / "none.toml"), "ls"],
+                       capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60)
+    assert (r.returncode, r.stdout.split(" (")[0]) == (0, f"no runs yet in {tmp_path / 'none.toml'}"), r
