@@ -109,11 +109,15 @@ def test_none_path_for_real_no_driver():
 
 # ----------------------------------------------------------------- NVML through the stub pynvml
 SCRIPT = textwrap.dedent("""
-    import json, sys, warnings
+    import json, os, sys, warnings
     warnings.simplefilter("error")          # any leaked warning (deprecation) would fail loudly
     from tui.core import gpus as G
+    from tui.core.gpus import nvml
+    lazy = G.make_source("auto", lazy=True)  # the app's: NVML waits for the first sample
+    assert not nvml._state["done"] and not os.path.exists(os.environ["STUB_PYNVML_LOG"])
     a = G.make_source("auto"); b = G.make_source("nvml")
-    out = [type(a).__name__, a.sample().to_dict(), b.sample().to_dict(), a.sample().to_dict()]
+    out = [type(a).__name__, a.sample().to_dict(), b.sample().to_dict(), a.sample().to_dict(),
+           lazy.sample().to_dict()]
     print(json.dumps(out))
 """)
 
@@ -143,10 +147,10 @@ def stub_gpu(i, **kw):
 
 
 def test_stub_library_not_found_gives_none_state(tmp_path):
-    (kind, s1, s2, _), log = run_stub(tmp_path, {"init_error": "LibraryNotFound", "warn_deprecated": True})
+    (kind, s1, s2, _, lazy), log = run_stub(tmp_path, {"init_error": "LibraryNotFound", "warn_deprecated": True})
     assert kind == "NoneSource"
     assert s1["ok"] is False and s1["reason"] == "no NVIDIA GPU: NVML Shared Library Not Found"
-    assert s2["reason"] == s1["reason"]
+    assert s2["reason"] == s1["reason"] == lazy["reason"] and lazy["ok"] is False
     assert log == ["init"]  # tried once per process, never again
 
 
@@ -158,9 +162,9 @@ def test_stub_not_supported_lost_gpu_and_invisible_pid(tmp_path):
         stub_gpu(2, mig=[1, 1], procs=[[me, 3 * GiB]]),
     ], "fail": {"0": {"nvmlDeviceGetTemperature": "NotSupported", "nvmlDeviceGetPowerUsage": "NoPermission"},
                 "1": {"nvmlDeviceGetUtilizationRates": "GpuIsLost"}}}
-    (kind, s1, s2, s3), log = run_stub(tmp_path, cfg)
+    (kind, s1, s2, s3, lazy), log = run_stub(tmp_path, cfg)
     assert kind == "NvmlSource"
-    for s in (s1, s2, s3):
+    for s in (s1, s2, s3, lazy):
         assert s["ok"] is True and [g["index"] for g in s["gpus"]] == [0, 1, 2]
         g0, g1, g2 = s["gpus"]
         assert g0["temperature"] is None and g0["power_draw"] is None and g0["mig_mode"] is None  # n/a
@@ -176,10 +180,10 @@ def test_stub_not_supported_lost_gpu_and_invisible_pid(tmp_path):
 
 
 def test_stub_lost_handle_and_zero_devices(tmp_path):
-    (_, s1, _, _), _ = run_stub(tmp_path, {"gpus": [stub_gpu(0), stub_gpu(1)],
+    (_, s1, _, _, _), _ = run_stub(tmp_path, {"gpus": [stub_gpu(0), stub_gpu(1)],
                                            "fail": {"0": {"*": "GpuIsLost"}}})
     assert s1["ok"] and s1["gpus"][0]["lost"] is True and s1["gpus"][1]["util"] == 10
-    (_, s1, _, _), log = run_stub(_mkdir(tmp_path / "b"), {"gpus": []})
+    (_, s1, _, _, _), log = run_stub(_mkdir(tmp_path / "b"), {"gpus": []})
     assert s1["ok"] is False and "0 devices" in s1["reason"]
 
 

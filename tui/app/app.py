@@ -184,7 +184,9 @@ class LabApp(App):
         """A GPU source gets a sampler thread of the app's own; anything else is a sampler
         (or a stand-in with ``latest()`` / ``history()``) that its owner runs."""
         if src is None:
-            src = gpus.make_source("auto", lab=procs.lab_id(self.journal.path))  # the Poller hands it live runs
+            # NVML starts on the sampler's thread (never before the first paint); the Poller
+            # hands the sampler the live runs
+            src = gpus.make_source("auto", lazy=True, lab=procs.lab_id(self.journal.path))
         if not isinstance(src, gpus.GpuSource):
             return src
         self._own_sampler = True

@@ -63,11 +63,11 @@ from .kill import kill_foreign
 from .placement import GpuRequest, busy_gpus, parse_gpus, resolve_gpus
 from .sampler import HISTORY_SECONDS, Sampler
 from .snapshot import NA, GpuInfo, GpuProcess, GpuSnapshot, HostInfo, RunUsage, fmt
-from .sources import FakeSource, GpuSource, NoneSource, NvmlSource, make_source
+from .sources import FakeSource, GpuSource, LazyAutoSource, NoneSource, NvmlSource, make_source
 
 __all__ = [
     "NA", "fmt", "GpuInfo", "GpuProcess", "HostInfo", "RunUsage", "GpuSnapshot",
-    "GpuSource", "NvmlSource", "NoneSource", "FakeSource", "make_source", "Sampler", "LiveRun", "live_runs",
+    "GpuSource", "NvmlSource", "NoneSource", "FakeSource", "LazyAutoSource", "make_source", "Sampler", "LiveRun", "live_runs",
     "GpuRequest", "parse_gpus", "busy_gpus", "resolve_gpus", "kill_foreign", "snapshot_from_dict",
     "FAKE_ENV", "RUN_TAG", "LAB_TAG", "HISTORY_SECONDS",
 ]

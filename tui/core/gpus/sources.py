@@ -77,6 +77,26 @@ class NvmlSource(GpuSource):
         return self._reader.read()
 
 
+class LazyAutoSource(GpuSource):
+    """"auto" decided at the first sample, on the sampler's thread: NVML if it initialises, else
+    no GPU with NVML's reason (what ``make_source("auto")`` gives).  The app's choice: nvmlInit
+    takes tens of ms to seconds on a GPU server, and the app's first paint must not wait for it."""
+
+    kind = "auto"
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._reader: NvmlReader | None = None
+
+    def _read(self) -> RawGpus:
+        if self._reader is None:
+            mod, err = nvml()
+            if mod is None:
+                return RawGpus(False, f"no NVIDIA GPU: {err}", [], [])
+            self._reader = NvmlReader()
+        return self._reader.read()
+
+
 class FakeSource(GpuSource):
     """Reads a fake GPU file (tui.core.gpus.fake). Each sample() takes the next snapshot; after
     the last one it loops (default) or stays on the last."""
@@ -98,12 +118,15 @@ class FakeSource(GpuSource):
         return raw
 
 
-def make_source(kind: str = "auto", fake_path: str | os.PathLike | None = None,
+def make_source(kind: str = "auto", fake_path: str | os.PathLike | None = None, lazy: bool = False,
                 **kw) -> GpuSource:
-    """"auto": $LABTUI_FAKE_GPUS if set, else NVML if it initialises, else none (with NVML's reason).
+    """"auto": $LABTUI_FAKE_GPUS if set, else NVML if it initialises, else none (with NVML's reason);
+    ``lazy``: NVML is tried at the first sample instead of now (LazyAutoSource).
     kw: lab (procs.lab_id of the journal: whose runs to name), clock."""
     if kind == "fake" or (kind == "auto" and (fake_path or os.environ.get(FAKE_ENV))):
         return FakeSource(fake_path or os.environ.get(FAKE_ENV), **kw)
+    if kind == "auto" and lazy:
+        return LazyAutoSource(**kw)
     if kind == "none":
         return NoneSource(**kw)
     if kind == "nvml":
