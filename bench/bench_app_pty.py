@@ -149,19 +149,6 @@ class Term:
             time.sleep(every)
         return float("nan")
 
-    def quiet(self, since: float, quiet: float = 0.03, limit: float = 5.0) -> float:
-        """Seconds from ``since`` to the last output byte before ``quiet`` s of silence."""
-        n, last = self.size(), None
-        while time.perf_counter() - since < limit:
-            time.sleep(0.002)
-            m = self.size()
-            now = time.perf_counter()
-            if m != n:
-                n, last = m, now
-            elif last is not None and now - last >= quiet:
-                return last - since
-        return float("nan")
-
     def screen_e(self) -> str:
         """The screen with its colours (SGR sequences)."""
         return self.tmux("capture-pane", "-p", "-e", "-t", "b")
@@ -187,6 +174,7 @@ def filled(s: str) -> bool:
     return " runs" in s and "loading…" not in s and "r0" in s
 
 
+SGR = re.compile(r"\x1b\[[0-9;:]*m")
 SGR_LEAD = re.compile(r"^(?:\x1b\[[0-9;:]*m|\s)*")
 RID = re.compile(r"\br\d{3}\b")
 
@@ -196,7 +184,7 @@ def cursor_rid(screen_e: str) -> str | None:
     background differs from every other row's (None while that is not exactly one row)."""
     rows = []
     for line in screen_e.splitlines():
-        plain = re.sub(r"\x1b\[[0-9;:]*m", "", line)
+        plain = SGR.sub("", line)
         m = RID.search(plain[:12])  # a table row (the plot's legend names runs further right)
         if m:
             bg = re.findall(r"48;[25];[0-9;]+", SGR_LEAD.match(line).group(0))
@@ -384,10 +372,9 @@ def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float,
 
     # key -> redraw (cursor moves), plot of the new selection
     moves, quiets, plots, curves = [], [], [], []
-    sgr = re.compile(r"\x1b\[[0-9;:]*m")
     for i in range(30):
         before_e = term.screen_e()
-        before = sgr.sub("", before_e)
+        before = SGR.sub("", before_e)
         down = i < 15
         want = neighbour(before, cursor_rid(before_e) or "", down)
         plot0 = plot_lines(before)
@@ -403,10 +390,10 @@ def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float,
             now = time.perf_counter()
             if seen is None and want is not None and cursor_rid(se) == want:
                 seen = now
-            lines = plot_lines(sgr.sub("", se))
+            lines = plot_lines(SGR.sub("", se))
             if curve is None and lines != plot0:
                 changed = changed or now
-                if (want and lines and want in lines[0] and has_curve("\n".join([""] * (H // 3) + lines))
+                if (want and lines and want in lines[0] and any(map(CURVE.search, lines))
                         and not any("loading" in ln for ln in lines)):
                     curve = now
             m = term.size()

@@ -77,6 +77,11 @@ class NvmlSource(GpuSource):
         return self._reader.read()
 
 
+def no_gpu_reason(err: str | None) -> str:
+    """What "auto" says when NVML does not start (``err``: NVML's reason)."""
+    return f"no NVIDIA GPU: {err}"
+
+
 class LazyAutoSource(GpuSource):
     """"auto" decided at the first sample, on the sampler's thread: NVML if it initialises, else
     no GPU with NVML's reason (what ``make_source("auto")`` gives).  The app's choice: nvmlInit
@@ -92,7 +97,7 @@ class LazyAutoSource(GpuSource):
         if self._reader is None:
             mod, err = nvml()
             if mod is None:
-                return RawGpus(False, f"no NVIDIA GPU: {err}", [], [])
+                return RawGpus(False, no_gpu_reason(err), [], [])
             self._reader = NvmlReader()
         return self._reader.read()
 
@@ -134,6 +139,6 @@ def make_source(kind: str = "auto", fake_path: str | os.PathLike | None = None, 
     if kind == "auto":
         mod, err = nvml()
         if mod is None:
-            return NoneSource(reason=f"no NVIDIA GPU: {err}", **kw)
+            return NoneSource(reason=no_gpu_reason(err), **kw)
         return NvmlSource(**kw)
     raise UserError(f"unknown GPU source {kind!r} (auto, nvml, none, fake)")
