@@ -11,7 +11,11 @@ Figures:
   first curve       launch -> first braille/marker cell of a curve on screen (caches warm), and
                     the app's CPU seconds when the bench saw it (less moved by the box's other
                     load than wall times, but it counts the background reads of other runs until
-                    the bench's screen poll noticed the curve)
+                    the bench's screen poll noticed the curve).  That curve is the CLI's first
+                    frame (``tui/app/firstframe.py``, before Textual loads) unless it is off
+                    (``LABTUI_FIRST_FRAME=0`` in the bench's environment); "a Down sent then" ->
+                    the app's own cursor (Textual's, with its background) on the next row: when
+                    the app answers keys (the key waited in the terminal meanwhile)
   cold open 20      launch on 20 uncached 100k-point runs -> table filled (every row on screen,
                     its metric cells an honest "…" until read); "metrics" -> every metric cell
                     filled (the top bar's "loading…" gone)
@@ -362,6 +366,13 @@ def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float,
     fig.append((f"reopen {runs} runs (warm) -> table filled", f"{term.wait_screen(listed(10)):.2f} s"))
     fig.append(("launch -> first curve on screen", f"{term.wait_screen(has_curve):.2f} s"))
     fig.append(("  the app's CPU time by then", f"{cpu_s(term.pid()):.2f} s"))
+    # that curve may be the CLI's first frame (before Textual): a key sent at once is answered
+    # when the app is up (the cursor row, drawn by Textual with its background, moves down)
+    first_row = cursor_rid(term.screen_e()) or "r000"
+    term.keys("Down")
+    want = f"r{int(first_row[1:]) + 1:03d}"
+    fig.append(("  a Down sent then -> the app's cursor on the next row",
+                f"{term.wait_screen(lambda _s: cursor_rid(term.screen_e()) == want):.2f} s"))
     fig.append((f"reopen {runs} runs -> every metric cell filled", f"{term.wait_screen(filled):.2f} s"))
     time.sleep(5.0)  # first polls
     fig.append(("RSS with one curve", f"{rss_mb(term.pid()):.0f} MB"))

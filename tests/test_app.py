@@ -474,7 +474,7 @@ def test_colors_flag_sets_textual_env_before_import(monkeypatch):
 
     class FakeApp:
         @staticmethod
-        def run_app(path, colors="auto", select=None):
+        def run_app(path, colors="auto", select=None, first=None):
             seen["env"] = os.environ.get("TEXTUAL_COLOR_SYSTEM")
             return 0
 

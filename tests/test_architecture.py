@@ -215,6 +215,22 @@ def test_core_never_imports_textual_app_or_cli():
     assert not bad, "tui.core must stay Textual-free and know nothing of the app or the CLI:\n" + "\n".join(bad)
 
 
+def test_the_first_frame_is_textual_free():
+    """The CLI paints the app's first frame before Textual loads: nothing it imports (its
+    modules, and theirs) may import textual, or the frame waits for it."""
+    graph = import_graph(IMPORTS, MODULES)
+    seen, todo = set(), ["tui.app.firstframe"]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(graph.get(m, {}))
+    assert {"tui.app.cells", "tui.app.plotdraw", "tui.app.state", "tui.app.model"} <= seen
+    bad = [i.where() for i in IMPORTS if i.module in seen and not i.local and not i.type_checking
+           and _within(i.target, "textual")]
+    assert not bad, "the first frame's modules import textual:\n" + "\n".join(bad)
+
+
 def test_app_never_imports_cli():
     bad = violations(IMPORTS, "tui.app", ("tui.cli",))
     assert not bad, "the app calls core, never the CLI:\n" + "\n".join(bad)

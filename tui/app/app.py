@@ -41,7 +41,9 @@ from ..core.text import inert
 from .bindings import binding_classes
 from .events import Announcer, Event
 from .fmt import show_path, topbar_text
+from . import firstframe
 from .gcpace import GcPacer
+from .layout import MIN_SIZE, WIDE, table_height
 from .model import Poller, PollResult
 from .state import AppState
 from .widgets.gpu_panel import GpuPanel
@@ -93,18 +95,13 @@ def _state_attr(name: str) -> property:
                     lambda self, v: setattr(self.state, name, v), doc=f"app.state.{name}")
 
 
-MIN_SIZE = (80, 24)     # below: the "too small" state
-PLOT_MIN = 10           # rows of plot (without its top border) the table never takes
-TABLE_SHARE = 0.5       # the most of the screen's middle the table takes
-TABLE_MIN = 3           # header and two rows
-GPU_ROWS_NARROW = 5     # the GPU strip under the plot below 120 columns (border + 4 lines)
 
 
 class LabApp(App):
     CSS_PATH = "labtui.tcss"
     TITLE = "labtui"
     ENABLE_COMMAND_PALETTE = False
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
 
     BINDINGS = [
         Binding("q", "quit_app", "Quit", id="quit"),
@@ -141,7 +138,7 @@ class LabApp(App):
     def __init__(self, journal_path: str | Path | Journal = "experiments.toml", clock: Callable[[], float] | None = None,
                  gpu_source: Any = None, poll_interval: float = 1.0, theme: str | None = None,
                  gpu_interval: float = 1.0, keymap: dict[str, str] | None = None,
-                 notify: str = "off", columns: list[str] | None = None, **kw):
+                 notify: str = "off", columns: list[str] | None = None, first: Any = None, **kw):
         super().__init__(**kw)
         self.journal = journal_path if isinstance(journal_path, Journal) else Journal(journal_path)
         self.keymap = dict(keymap or {})  # binding id -> keys, from the user's config ([keys])
@@ -150,7 +147,15 @@ class LabApp(App):
         self.poll_interval = poll_interval
         self._own_sampler = False
         self.sampler = self._make_sampler(gpu_source, gpu_interval)
-        self.poller = Poller(self.journal, self.sampler, clock=self.clock, list_first=True)
+        # ``first``: the CLI's first frame (firstframe.Handover): its Poller has done the first
+        # polls, applied before the first paint (nothing is read twice)
+        self._first_results: list[PollResult] = []
+        if first is not None:
+            self.poller = first.poller
+            self.poller.sampler, self.poller.clock = self.sampler, self.clock
+            self._first_results = list(first.results)
+        else:
+            self.poller = Poller(self.journal, self.sampler, clock=self.clock, list_first=True)
         if theme:
             self.theme = theme
         self.state = AppState(self.clock)  # owned by the message handlers below
@@ -209,9 +214,19 @@ class LabApp(App):
         if self._own_sampler:
             self.sampler.start()
         self.query_one("#filter", Input).display = False
-        self.query_one(RunsTable).focus()
+        # focus now, not at Widget.focus()'s later callback: keys typed at the CLI's first frame
+        # are queued already and would reach no widget (a Down lost, the Enter after it
+        # opening the wrong run)
+        self.screen.set_focus(self.query_one(RunsTable))
         self._update_topbar()
-        self._start_poll()
+        if self._first_results:
+            # the polls the first frame was painted from: the same rows and curve, at once
+            for res in self._first_results:
+                self.apply(res)
+            self._first_results = []
+            self.set_timer(0.05, self._start_poll)
+        else:
+            self._start_poll()
 
     def on_unmount(self) -> None:
         self._stopping = True
@@ -298,8 +313,12 @@ class LabApp(App):
         st = self.state
         rows = st.rows()
         before, pending = st.selected, st.select_pending
+        if table.current_id is not None:
+            # the cursor is the selection, even before its RowHighlighted event reached us
+            # (keys typed ahead, at the first frame): a rebuild must keep it where it is
+            st.select(table.current_id)
         keep = st.reselect([r["info"].id for r in rows])
-        table.set_narrow(self.size.width < 120)
+        table.set_narrow(self.size.width < WIDE)
         n_before = len(table._order)
         table.sync(rows, set(st.marked), keep, st.rows_metric(rows))
         if len(table._order) != n_before:
@@ -358,10 +377,7 @@ class LabApp(App):
             small.update(f"labtui needs a terminal of at least {MIN_SIZE[0]}×{MIN_SIZE[1]} "
                          f"(this one is {w}×{h}): make it larger, or press q to quit")
             return
-        avail = main.size.height or (h - 2)
-        gpu_rows = 0 if w >= 120 else GPU_ROWS_NARROW  # narrow: the GPU strip sits under the plot
-        need = len(table._order) + 1  # the header and one line a run
-        height = max(TABLE_MIN, min(need, int(avail * TABLE_SHARE), avail - PLOT_MIN - 1 - gpu_rows))
+        height = table_height(len(table._order), main.size.height or (h - 2), w)
         if table.styles.height is None or table.styles.height.value != height:
             table.styles.height = height
 
@@ -747,10 +763,36 @@ def reopen_command(journal_path: str | Path, cwd: str | Path | None = None,
     return "labtui" if target == default else f"labtui --journal {shlex.quote(str(target))}"
 
 
-def run_app(journal_path: str | Path | Journal, colors: str = "auto", select: str | None = None) -> int:
+def first_frame_driver(first):
+    """Textual's Linux driver for a screen the CLI's first frame (``firstframe``) holds: it
+    does not switch to the alternate screen again (that switch clears it in some terminals: a
+    blank screen until the app's first paint); it leaves it at the end as usual."""
+    from textual.drivers.linux_driver import LinuxDriver
+
+    class FirstFrameDriver(LinuxDriver):
+        _keep_screen = False
+
+        def start_application_mode(self):
+            first.taken = True
+            self._keep_screen = True
+            super().start_application_mode()
+
+        def write(self, data: str) -> None:
+            if self._keep_screen and data == firstframe.ENTER_ALT:
+                self._keep_screen = False
+                return
+            super().write(data)
+
+    return FirstFrameDriver
+
+
+def run_app(journal_path: str | Path | Journal, colors: str = "auto", select: str | None = None,
+            first: Any = None) -> int:
     """Open the app (on run ``select`` once it is listed, when given); after it closes, say
     that runs keep going (the app never stops a run) and how to reopen it.  A ``Journal``
-    (the CLI's, which checked it) is used as it is: its kept parse serves the first poll."""
+    (the CLI's, which checked it) is used as it is: its kept parse serves the first poll.
+    ``first``: the CLI's first frame (``firstframe.Handover``), on screen now: the app takes
+    over its screen and its polls; the terminal's modes are put back when the app ends."""
     if colors and colors != "auto":
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"16": "standard", "256": "256", "truecolor": "truecolor"}[colors]
     keymap = {}  # no [keys]: nothing to check, and the screens' imports wait until needed
@@ -759,9 +801,14 @@ def run_app(journal_path: str | Path | Journal, colors: str = "auto", select: st
         config.check_clashes(binding_scopes(), LabApp._normalize_keymap(keymap), written=keymap)  # the same
     notify = notify_mode(config.load_config(), config.config_path())  # likewise
     columns = config.load_columns(COLUMN_NAMES, COLUMN_ALIASES)  # the same
-    app = LabApp(journal_path, keymap=keymap, notify=notify, columns=columns)
+    app = LabApp(journal_path, keymap=keymap, notify=notify, columns=columns, first=first,
+                 driver_class=first_frame_driver(first) if first is not None else None)
     app.state.select_pending = select
-    app.run()
+    try:
+        app.run()
+    finally:
+        if first is not None:
+            first.restore()
     n = app.state.still_running()
     stopping = sorted(app.state.killing)
     if stopping:

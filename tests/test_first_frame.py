@@ -1,0 +1,174 @@
+"""The app's first frame: painted by the CLI from the app's own first polls before Textual
+loads, in the app's layout, then handed over (polls, screen, the keys typed meanwhile).
+
+The layout and the plot are compared with the real app's under ``run_test``; the handover is
+driven in a real terminal (tmux): the frame held on screen, keys typed at it, then the app."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import shutil
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+
+from tests.snapshot_tests.labdata import clock, no_gpu
+from tests.test_app import sync
+from tests.test_app_state import build
+from tests.test_e2e_tmux import Pane
+from tui.app import firstframe
+from tui.app.app import LabApp
+from tui.app.widgets.plot import MetricPlot
+from tui.app.widgets.runs_table import RunsTable
+from tui.core.journal import Journal
+
+
+def _braille(text: str) -> int:
+    return sum(1 for ch in text if 0x2801 <= ord(ch) <= 0x28FF)
+
+
+@pytest.mark.parametrize("size", [(160, 48), (100, 30), (80, 24)])
+@sync
+async def test_the_frame_has_the_apps_layout_rows_and_plot(tmp_path, size):
+    lab = build(tmp_path)
+    try:
+        w, h = size
+        frame = firstframe.build(Journal(lab.journal), w, h, clock=clock)
+        assert frame is not None and len(frame.results) == 2
+        plain = {y: t.plain for y, t in frame.lines.items()}
+        assert "labtui" in plain[0] and "7 runs" in plain[0]
+        assert plain[1].split()[0] == "run" and "status" in plain[1]
+        # the selected run's row is the reverse one, and the plot's legend names it
+        cursor = [y for y, t in frame.lines.items() if 1 < y <= frame.table_rows
+                  and any("reverse" in str(s.style) for s in t.spans)]
+        assert len(cursor) == 1 and frame.selected in plain[cursor[0]]
+        x, y0, pw, ph = frame.plot_box
+        assert set(plain[y0]) == {"─"}
+        assert frame.selected in plain[y0 + 1]
+        plot_lines = [plain.get(y, "").rstrip() for y in range(y0 + 1, y0 + ph)]
+        assert _braille("".join(plot_lines)) > 20
+
+        # the app, handed the frame's polls, lays itself out the same and shows the same plot
+        first = firstframe.Handover(frame.poller, frame.results, 0, 1, None)
+        app = LabApp(lab.journal, clock=clock, gpu_source=no_gpu(), poll_interval=60, theme="textual-dark",
+                     first=first)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            table, plot = app.query_one(RunsTable), app.query_one(MetricPlot)
+            assert app.state.selected == frame.selected
+            assert table.region.y == 1 and table.region.height == frame.table_rows
+            assert (plot.region.x, plot.region.y, plot.region.width, plot.region.height) == frame.plot_box
+            # the same text: the strip, the ticks and the curve (colours aside)
+            drawn = [ln.rstrip() for ln in plot.render().plain.split("\n")]
+            assert drawn[:len(plot_lines)] == plot_lines and not any(drawn[len(plot_lines):])
+            assert frame.poller is app.poller  # the polls are not made again
+    finally:
+        lab.close()
+
+
+def test_ansi_keeps_styles_without_colour_and_reads_no_markup():
+    from rich.text import Text
+
+    t = Text("[bold]x[/] ")
+    t.append("ok", style="bold green")
+    colour = firstframe.ansi(t, firstframe.color_system({"TERM": "xterm"}))
+    plain = firstframe.ansi(t, firstframe.color_system({"NO_COLOR": "1", "TERM": "xterm"}))
+    assert "[bold]x[/] " in colour and "\x1b[1;32mok" in colour
+    assert "\x1b[1mok" in plain and "32" not in plain
+
+
+def test_only_on_a_terminal_and_not_when_turned_off():
+    env = {"TERM": "xterm-256color"}
+    r, w = os.pipe()
+    m, s = pty.openpty()
+    try:
+        assert firstframe.wanted(env, s, s)
+        assert not firstframe.wanted(env, r, s) and not firstframe.wanted(env, s, w)
+        assert not firstframe.wanted({**env, "LABTUI_FIRST_FRAME": "0"}, s, s)
+        assert not firstframe.wanted({"TERM": "dumb"}, s, s)
+    finally:
+        for fd in (r, w, m, s):
+            os.close(fd)
+
+
+def _stty_after(pane_text: str) -> set[str]:
+    return {w for ln in pane_text.splitlines() if ln.startswith("MODES ") for w in ln.split()[1:]}
+
+
+@pytest.fixture
+def held(tmp_path, request):
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is required for the real-terminal tests (.ci/run installs it)")
+    lab = build(tmp_path / "lab")
+    hold = tmp_path / "release"
+    pane = Pane(f"labtui-ff-{os.getpid()}-{request.node.name[:16]}", lab)
+    yield lab, pane, hold
+    pane.kill_server()
+    lab.close()
+
+
+def _open(pane: Pane, lab, hold: Path, extra: str = "") -> None:
+    # after the app: the terminal's modes, one per word (echo, icanon, isig, icrnl or their -)
+    modes = "echo MODES $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon|isig|icrnl|ixon)' | tr '\\n' ' ')"
+    cmd = (f"cd {lab.root} && LABTUI_FIRST_FRAME_HOLD={hold} {extra} {sys.executable} -m tui.cli "
+           f"--journal {lab.journal}; {modes}; sleep 30")
+    pane.tmux("-u", "new-session", "-d", "-s", "ff", "-x", "120", "-y", "36", cmd)
+    pane.session = "ff"
+
+
+def test_keys_typed_at_the_frame_reach_the_app_unechoed_and_the_terminal_is_restored(held):
+    lab, pane, hold = held
+    _open(pane, lab, hold)
+    # the frame, before Textual: rows, the cursor's run named by the legend, its curve
+    screen = pane.wait(lambda s: "─" * 20 in s and _braille(s) > 20, "the first frame with a curve")
+    lines = screen.splitlines()
+    rule = next(i for i, ln in enumerate(lines) if ln.startswith("─" * 20))
+    first = _legend(screen)
+    rows = [_row_id(ln, lab.runs) for ln in lines[2:rule]]
+    assert first in rows  # a run of the table
+    assert "labtui" in lines[0] and "7 runs" in lines[0]
+    # keys typed now wait for the app, unechoed and unchanged: the terminal is in Textual's modes
+    tty = pane.tmux("display-message", "-p", "-t", "ff", "#{pane_tty}").stdout.strip()
+    fd = os.open(tty, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        iflag, _o, _c, lflag = termios.tcgetattr(fd)[:4]
+    finally:
+        os.close(fd)
+    assert not lflag & (termios.ECHO | termios.ICANON | termios.ISIG) and not iflag & termios.ICRNL
+    pane.keys("Down")
+    pane.type("zz")
+    assert "zz" not in pane.screen()
+    hold.touch()
+    # the app: its key bar, and the Down typed at the frame moved its cursor one row
+    want = rows[rows.index(first) + 1]
+    screen = pane.wait(lambda s: "q Quit" in s and _legend(s) not in (None, first), "the app on the next run")
+    assert _legend(screen) == want
+    pane.keys("q")
+    after = pane.wait(lambda s: "MODES" in s, "the shell after the app")
+    assert _stty_after(after) >= {"echo", "icanon", "isig", "icrnl"}, after
+    assert "reopen with" in after
+
+
+def _legend(screen: str) -> str | None:
+    """The run the plot's legend names ("loss vs step  ⣿⣿ RUN")."""
+    m = re.search(r"^\S.* vs step  ⣿⣿ (\S+)", screen, re.M)
+    return m.group(1) if m else None
+
+
+def _row_id(line: str, ids: list[str]) -> str | None:
+    return next((w for w in line.split() if w in ids), None)
+
+
+def test_an_error_after_the_frame_is_printed_on_the_normal_screen(held, tmp_path):
+    lab, pane, hold = held
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[keys]\nkill = "q"\n', encoding="utf-8")  # refused by the app, after the frame
+    hold.touch()
+    _open(pane, lab, hold, extra=f"LABTUI_CONFIG={cfg}")
+    after = pane.wait(lambda s: "MODES" in s, "the shell after the error")
+    assert "clashes with quit" in after and "─" * 20 not in after, after  # not left on the frame
+    assert _stty_after(after) >= {"echo", "icanon", "isig", "icrnl"}, after
