@@ -37,8 +37,14 @@ async def test_the_frame_has_the_apps_layout_rows_and_plot(tmp_path, size):
     lab = build(tmp_path)
     try:
         w, h = size
-        frame = firstframe.build(Journal(lab.journal), w, h, clock=clock)
+        early: list = []
+        frame = firstframe.build(Journal(lab.journal), w, h, clock=clock, early=early.append)
         assert frame is not None and len(frame.results) == 2
+        # painted first: the table from the listing alone, metric cells "…", the plot waiting
+        (table_only,) = early
+        text = "\n".join(t.plain for t in table_only.lines.values())
+        assert len(table_only.results) == 1 and "loading metrics…" in text and "…" in table_only.lines[2].plain
+        assert table_only.table_rows == frame.table_rows and table_only.plot_box == frame.plot_box
         plain = {y: t.plain for y, t in frame.lines.items()}
         assert "labtui" in plain[0] and "7 runs" in plain[0]
         assert plain[1].split()[0] == "run" and "status" in plain[1]

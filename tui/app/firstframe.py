@@ -23,7 +23,7 @@ import os
 import termios
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from rich.color import ColorSystem
 from rich.style import Style
@@ -131,11 +131,12 @@ class Frame:
 
 
 def build(journal: Journal, w: int, h: int, select: str | None = None,
-          columns: list[str] | None = None, clock=time.time) -> Frame | None:
+          columns: list[str] | None = None, clock=time.time, early: Callable | None = None) -> Frame | None:
     """The app's first two polls and the frame they make at ``w``×``h``; None when there is
-    nothing to paint (no runs, a journal error: the app says it)."""
-    from .fmt import topbar_text
-
+    nothing to paint (no runs, a journal error: the app says it).  ``early(frame)`` gets the
+    frame of the first poll alone (the table, its metric cells "…", the plot "loading
+    metrics…"): painted at once, before the selected run's series is read (a cold one is
+    parsed from its log: tenths of a second)."""
     poller = Poller(journal, None, clock=clock, list_first=True)
     state = AppState(clock)
     state.select_pending = select
@@ -150,11 +151,21 @@ def build(journal: Journal, w: int, h: int, select: str | None = None,
     shown = max(table_h - 1, 1)
     idx = order.index(state.selected) if state.selected in order else 0
     top = max(0, idx - (shown - 1))  # the table scrolls just enough to show its cursor
+    if early is not None:
+        early(_frame(state, journal, w, h, columns, table_h, top, poller, [first]))
     poller.priority = state.priority()
     poller.visible = tuple(order[top:top + shown])
     second = poller.poll()
     state.apply(second)
+    return _frame(state, journal, w, h, columns, table_h, top, poller, [first, second])
 
+
+def _frame(state: AppState, journal: Journal, w: int, h: int, columns: list[str] | None, table_h: int,
+           top: int, poller: Poller, results: list) -> Frame:
+    """The frame of what ``state`` holds now."""
+    from .fmt import topbar_text
+
+    shown = max(table_h - 1, 1)
     lines: dict[int, Text] = {0: topbar_text(state, journal.path)}
     rows = state.rows()
     order = [r["info"].id for r in rows]
@@ -193,6 +204,8 @@ def build(journal: Journal, w: int, h: int, select: str | None = None,
     curves, settings, _key, msg = state.curves()
     plot = FramePlot([Curve(*c) for c in curves], settings, msg)
     drawn = plot._build(pw, ph)
+    if not curves:  # the message, in the middle of the plot (as the widget centres it)
+        drawn = Text("\n" * (ph // 2)) + fit(Text(" " * max(0, (pw - drawn.cell_len) // 2)) + drawn, pw)
     for i, line in enumerate(drawn.split("\n", allow_blank=True)[:ph]):
         lines[rule_y + 1 + i] = line
     if narrow:
@@ -200,17 +213,25 @@ def build(journal: Journal, w: int, h: int, select: str | None = None,
     for y in list(lines):
         if y >= h - 1:
             del lines[y]  # the key bar's row and below: the app draws those
-    return Frame(lines, poller, [first, second], state.selected, w, h, table_h, (0, rule_y, pw, ph + 1))
+    return Frame(lines, poller, list(results), state.selected, w, h, table_h, (0, rule_y, pw, ph + 1))
 
 
-def render(frame: Frame, system: ColorSystem | None) -> str:
-    """The frame as terminal output: the alternate screen, cleared, each line at its row, in one
-    synchronized update (terminals that know mode 2026 show it at once)."""
-    out = ["\x1b[?2026h", ENTER_ALT, "\x1b[?25l\x1b[H\x1b[2J"]
-    for y in sorted(frame.lines):
-        text = frame.lines[y].copy()
+def render(frame: Frame, system: ColorSystem | None, first: bool = True) -> str:
+    """The frame as terminal output, in one synchronized update (terminals that know mode 2026
+    show it at once): ``first``, the alternate screen, cleared; then every row but the key
+    bar's, each written whole (a later frame replaces an earlier one in place)."""
+    out = ["\x1b[?2026h"]
+    if first:
+        out.append(ENTER_ALT + "\x1b[?25l\x1b[H\x1b[2J")
+    for y in range(frame.height - 1):
+        text = frame.lines.get(y)
+        if text is None:
+            if first:
+                continue
+            text = Text()
+        text = text.copy()
         text.truncate(frame.width, overflow="crop")
-        out.append(f"\x1b[{y + 1};1H" + ansi(text, system) + "\x1b[0m")
+        out.append(f"\x1b[{y + 1};1H\x1b[0m\x1b[2K" + ansi(text, system) + "\x1b[0m")
     out.append("\x1b[?2026l")
     return "".join(out)
 
@@ -270,9 +291,6 @@ def paint(journal: Journal, select: str | None = None, columns: list[str] | None
         attrs = termios.tcgetattr(fd_in)
     except termios.error:
         return None
-    frame = build(journal, w, h, select, columns)
-    if frame is None:
-        return None
     raw = list(attrs)
     raw[6] = list(attrs[6])
     # Textual's modes (its LinuxDriver): keys typed now wait, unechoed and unchanged, for the app
@@ -280,16 +298,32 @@ def paint(journal: Journal, select: str | None = None, columns: list[str] | None
     raw[3] = attrs[3] & ~(termios.ECHO | termios.ICANON | termios.IEXTEN | sig)
     raw[0] = attrs[0] & ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR | termios.IGNCR)
     raw[6][termios.VMIN] = 1
-    handover = Handover(frame.poller, frame.results, fd_in, fd_out, attrs)
+    handover = Handover(None, [], fd_in, fd_out, attrs)  # type: ignore[arg-type]
+    system = color_system(env)
+    painted: list[Frame] = []
+
+    def show(frame: Frame) -> None:
+        if not painted:
+            termios.tcsetattr(fd_in, termios.TCSANOW, raw)
+        _write(fd_out, render(frame, system, first=not painted))
+        painted.append(frame)
+
     try:
-        termios.tcsetattr(fd_in, termios.TCSANOW, raw)
-        _write(fd_out, render(frame, color_system(env)))
-        hold = env.get("LABTUI_FIRST_FRAME_HOLD")
-        while hold and not os.path.exists(hold):
-            time.sleep(0.02)  # (tests only: the frame stays until the test releases it)
+        frame = build(journal, w, h, select, columns, early=show)
+        if frame is not None:
+            show(frame)
+            handover.poller, handover.results = frame.poller, frame.results
+            hold = env.get("LABTUI_FIRST_FRAME_HOLD")
+            while hold and not os.path.exists(hold):
+                time.sleep(0.02)  # (tests only: the frame stays until the test releases it)
     except BaseException:
-        handover.restore()
+        if painted:
+            handover.restore()
         raise
+    if frame is None:
+        if painted:
+            handover.restore()
+        return None
     return handover
 
 
