@@ -167,6 +167,11 @@ class Term:
         self.log.unlink(missing_ok=True)
 
 
+def term_age(term: Term) -> float:
+    """Seconds since ``term``'s launch (wait_screen's limit counts from there)."""
+    return time.perf_counter() - term.t0
+
+
 def listed(n: int):
     """The table is filled: the first ``n`` runs' rows are on screen."""
     ids = [f"r{i:03d}" for i in range(n)]
@@ -373,6 +378,8 @@ def measure_labtui(a, base: Path, sock: str, runs: int, big: int, idle_s: float,
     want = f"r{int(first_row[1:]) + 1:03d}"
     fig.append(("  a Down sent then -> the app's cursor on the next row",
                 f"{term.wait_screen(lambda _s: cursor_rid(term.screen_e()) == want):.2f} s"))
+    term.keys("Up")  # back on the first run: the figures below as before (RSS: one curve)
+    term.wait_screen(lambda _s: cursor_rid(term.screen_e()) == first_row, limit=term_age(term) + 30)
     fig.append((f"reopen {runs} runs -> every metric cell filled", f"{term.wait_screen(filled):.2f} s"))
     time.sleep(5.0)  # first polls
     fig.append(("RSS with one curve", f"{rss_mb(term.pid()):.0f} MB"))
