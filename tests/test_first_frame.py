@@ -148,6 +148,9 @@ def test_keys_typed_at_the_frame_reach_the_app_unechoed_and_the_terminal_is_rest
     pane.keys("Down")
     pane.type("zz")
     assert "zz" not in pane.screen()
+    # from here the terminal's output is Textual's (the CLI waits on the hold)
+    stream = hold.parent / "stream"
+    pane.tmux("pipe-pane", "-o", "-t", "ff", f"cat >> {stream}")
     hold.touch()
     # the app: its key bar, and the Down typed at the frame moved its cursor one row
     want = rows[rows.index(first) + 1]
@@ -157,6 +160,10 @@ def test_keys_typed_at_the_frame_reach_the_app_unechoed_and_the_terminal_is_rest
     after = pane.wait(lambda s: "MODES" in s, "the shell after the app")
     assert _stty_after(after) >= {"echo", "icanon", "isig", "icrnl"}, after
     assert "reopen with" in after
+    # the app drew over the frame without switching screens again (a switch can clear the
+    # screen: a blank flash until its first paint), and left the alternate screen once
+    out = stream.read_bytes()
+    assert out.count(b"\x1b[?1049h") == 0 and out.count(b"\x1b[?1049l") == 1, out[:300]
 
 
 def _legend(screen: str) -> str | None:
