@@ -185,3 +185,46 @@ def test_an_error_after_the_frame_is_printed_on_the_normal_screen(held, tmp_path
     after = pane.wait(lambda s: "MODES" in s, "the shell after the error")
     assert "clashes with quit" in after and "─" * 20 not in after, after  # not left on the frame
     assert _stty_after(after) >= {"echo", "icanon", "isig", "icrnl"}, after
+
+
+def _read_all(fd: int) -> bytes:
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except (BlockingIOError, OSError):
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def test_paint_on_a_pty_then_restore_and_a_failed_frame_leaves_the_terminal_alone(tmp_path):
+    lab = build(tmp_path / "lab")
+    m, s = pty.openpty()
+    try:
+        import fcntl
+        import struct
+
+        fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        os.set_blocking(m, False)
+        before = termios.tcgetattr(s)
+        env = {"TERM": "xterm-256color"}
+        handover = firstframe.paint(Journal(lab.journal), env=env, fd_in=s, fd_out=s)
+        assert handover is not None and len(handover.results) == 2 and handover.poller is not None
+        assert not termios.tcgetattr(s)[3] & termios.ECHO
+        out = _read_all(m)
+        assert out.count(firstframe.ENTER_ALT.encode()) == 1 and b"loading metrics" in out  # table first
+        assert b"7 runs" in out and b"\xe2\xa3" in out  # then the curve (braille)
+        handover.restore()
+        assert termios.tcgetattr(s) == before and _read_all(m).endswith(firstframe.LEAVE_ALT.encode())
+        handover.restore()  # once only
+        assert _read_all(m) == b""
+
+        # a journal that cannot be read (a folder): no frame, nothing written, modes untouched
+        assert firstframe.paint(Journal(tmp_path), env=env, fd_in=s, fd_out=s) is None
+        assert termios.tcgetattr(s) == before and _read_all(m) == b""
+    finally:
+        os.close(m)
+        os.close(s)
+        lab.close()

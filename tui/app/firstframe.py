@@ -316,6 +316,8 @@ def paint(journal: Journal, select: str | None = None, columns: list[str] | None
             hold = env.get("LABTUI_FIRST_FRAME_HOLD")
             while hold and not os.path.exists(hold):
                 time.sleep(0.02)  # (tests only: the frame stays until the test releases it)
+    except Exception:  # noqa: BLE001 - the frame must never keep the app from opening:
+        frame = None   # it polls again on its own and shows what went wrong there
     except BaseException:
         if painted:
             handover.restore()
