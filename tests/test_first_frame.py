@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -227,4 +228,35 @@ def test_paint_on_a_pty_then_restore_and_a_failed_frame_leaves_the_terminal_alon
     finally:
         os.close(m)
         os.close(s)
+        lab.close()
+
+
+@sync
+async def test_a_cold_run_is_read_by_the_app_not_before_it(tmp_path):
+    """A selected run with much output and no series cache (a first open of a long run): the
+    frame is the table alone, and the app, answering keys meanwhile, reads the curve."""
+    lab = build(tmp_path)
+    try:
+        j = Journal(lab.journal)
+        warm = firstframe.build(j, 160, 48, clock=clock)
+        run_dir = warm.poller._last_runs[[r.id for r in warm.poller._last_runs].index(warm.selected)].run_dir
+        assert not firstframe.cold(run_dir)  # small: read in the frame (and its cache written)
+        for p in run_dir.glob(".metrics-cache*"):
+            p.unlink()
+        (run_dir / "stdout.old").write_bytes(b"step 1 loss 0.5\n" * 80_000)  # 1.3 MB, no cache
+        assert firstframe.cold(run_dir)
+        early: list = []
+        frame = firstframe.build(Journal(lab.journal), 160, 48, clock=clock, early=early.append)
+        assert early == [] and len(frame.results) == 1 and frame.selected == warm.selected
+        assert "loading metrics…" in "\n".join(t.plain for t in frame.lines.values())
+        app = LabApp(lab.journal, clock=clock, gpu_source=no_gpu(), poll_interval=0.2, theme="textual-dark",
+                     first=firstframe.Handover(frame.poller, frame.results, 0, 1, None))
+        async with app.run_test(size=(160, 48)) as pilot:
+            plot = app.query_one(MetricPlot)
+            deadline = time.monotonic() + 60
+            while not plot.curves:
+                assert time.monotonic() < deadline, "the app never read the cold run"
+                await pilot.pause(0.05)
+            assert app.state.selected == warm.selected and plot.curves[0].run == warm.selected
+    finally:
         lab.close()

@@ -23,6 +23,7 @@ import os
 import termios
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from rich.color import ColorSystem
@@ -30,6 +31,7 @@ from rich.style import Style
 from rich.text import Text
 
 from ..core.journal import Journal
+from ..core.rundir import RunDir
 from .layout import GPU_STRIP, MIN_SIZE, WIDE, plot_width, table_height
 from .cells import CELL_PAD, column_widths, fit_columns, labels_for, row_cells, table_columns
 from .model import Poller, PollResult
@@ -135,8 +137,8 @@ def build(journal: Journal, w: int, h: int, select: str | None = None,
     """The app's first two polls and the frame they make at ``w``×``h``; None when there is
     nothing to paint (no runs, a journal error: the app says it).  ``early(frame)`` gets the
     frame of the first poll alone (the table, its metric cells "…", the plot "loading
-    metrics…"): painted at once, before the selected run's series is read (a cold one is
-    parsed from its log: tenths of a second)."""
+    metrics…"): painted at once, before the selected run's series is read.  A cold run (see
+    :func:`cold`) is not read here: the frame is that table, and the app reads it."""
     poller = Poller(journal, None, clock=clock, list_first=True)
     state = AppState(clock)
     state.select_pending = select
@@ -151,13 +153,37 @@ def build(journal: Journal, w: int, h: int, select: str | None = None,
     shown = max(table_h - 1, 1)
     idx = order.index(state.selected) if state.selected in order else 0
     top = max(0, idx - (shown - 1))  # the table scrolls just enough to show its cursor
+    table = _frame(state, journal, w, h, columns, table_h, top, poller, [first])
+    info = state.infos.get(state.selected or "")
+    if info is not None and cold(info.run_dir):
+        return table  # its parse is the app's, in its worker, while it answers keys
     if early is not None:
-        early(_frame(state, journal, w, h, columns, table_h, top, poller, [first]))
+        early(table)
     poller.priority = state.priority()
     poller.visible = tuple(order[top:top + shown])
     second = poller.poll()
     state.apply(second)
     return _frame(state, journal, w, h, columns, table_h, top, poller, [first, second])
+
+
+COLD_BYTES = 1 << 20  # a run with this much output and no series cache: parsed by the app, not here
+
+
+def cold(run_dir: Path) -> bool:
+    """Whether reading the run's series means parsing a lot of output: no series cache, and
+    its files hold more than COLD_BYTES (a first open of a long run: seconds, not ms)."""
+    rd = RunDir(run_dir)
+    if rd.metrics_cache.exists():
+        return False
+    total = 0
+    try:
+        with os.scandir(run_dir) as it:
+            for e in it:
+                if e.is_file(follow_symlinks=False):
+                    total += e.stat(follow_symlinks=False).st_size
+    except OSError:
+        return False
+    return total > COLD_BYTES
 
 
 def _frame(state: AppState, journal: Journal, w: int, h: int, columns: list[str] | None, table_h: int,
