@@ -21,6 +21,7 @@ from tests.snapshot_tests.labdata import clock, no_gpu
 from tests.test_app import sync
 from tests.test_app_state import build
 from tests.test_e2e_tmux import Pane
+from tests.test_escapes import bad_chars, esc_lab  # noqa: F401 - the fixture
 from tui.app import firstframe
 from tui.app.app import LabApp
 from tui.app.widgets.plot import MetricPlot
@@ -260,3 +261,17 @@ async def test_a_cold_run_is_read_by_the_app_not_before_it(tmp_path):
             assert app.state.selected == warm.selected and plot.curves[0].run == warm.selected
     finally:
         lab.close()
+
+
+# the frame's own sequences: SGR, cursor position, erase line/screen, its modes
+OWN = re.compile(r"\x1b\[(?:[0-9;]*m|\d+;1H|2K|H|2J|\?(?:2026|1049|25)[hl])")
+
+
+def test_the_frame_writes_journal_text_log_text_and_command_lines_inert(esc_lab):  # noqa: F811
+    """The run whose command, log, notes, tags and verdict carry every escape (test_escapes):
+    the frame's bytes hold no control character but the frame's own sequences."""
+    frame = firstframe.build(Journal(esc_lab.journal), 160, 48)
+    assert frame is not None and "esc" in "".join(t.plain for t in frame.lines.values())
+    for system in (firstframe.color_system({"TERM": "xterm-256color"}), None):
+        out = OWN.sub("", firstframe.render(frame, system))
+        assert bad_chars(out) == [], bad_chars(out)

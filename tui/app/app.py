@@ -95,8 +95,6 @@ def _state_attr(name: str) -> property:
                     lambda self, v: setattr(self.state, name, v), doc=f"app.state.{name}")
 
 
-
-
 class LabApp(App):
     CSS_PATH = "labtui.tcss"
     TITLE = "labtui"
