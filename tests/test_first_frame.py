@@ -33,10 +33,12 @@ def _braille(text: str) -> int:
     return sum(1 for ch in text if 0x2801 <= ord(ch) <= 0x28FF)
 
 
-@pytest.mark.parametrize("size", [(160, 48), (100, 30), (80, 24)])
+@pytest.mark.parametrize("size,few", [((160, 48), False), ((100, 30), False), ((80, 24), False),
+                                      ((120, 40), True)])
 @sync
-async def test_the_frame_has_the_apps_layout_rows_and_plot(tmp_path, size):
-    lab = build(tmp_path)
+async def test_the_frame_has_the_apps_layout_rows_and_plot(tmp_path, size, few):
+    # few: 3 runs, fewer rows than the table's least height
+    lab = build(tmp_path, without=("chain", "chain.1", "chain.2", "chain.1b") if few else ())
     try:
         w, h = size
         early: list = []
@@ -48,7 +50,7 @@ async def test_the_frame_has_the_apps_layout_rows_and_plot(tmp_path, size):
         assert len(table_only.results) == 1 and "loading metrics…" in text and "…" in table_only.lines[2].plain
         assert table_only.table_rows == frame.table_rows and table_only.plot_box == frame.plot_box
         plain = {y: t.plain for y, t in frame.lines.items()}
-        assert "labtui" in plain[0] and "7 runs" in plain[0]
+        assert "labtui" in plain[0] and ("3 runs" if few else "7 runs") in plain[0]
         assert plain[1].split()[0] == "run" and "status" in plain[1]
         # the selected run's row is the reverse one, and the plot's legend names it
         cursor = [y for y, t in frame.lines.items() if 1 < y <= frame.table_rows

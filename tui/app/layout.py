@@ -7,7 +7,7 @@ MIN_SIZE = (80, 24)     # below: the "too small" state
 WIDE = 120              # from here the GPU panel sits right of the plot (labtui.tcss: -wide)
 PLOT_MIN = 10           # rows of plot (without its top border) the table never takes
 TABLE_SHARE = 0.5       # the most of the screen's middle the table takes
-TABLE_MIN = 3           # header and two rows
+TABLE_MIN = 6           # header and five rows (labtui.tcss: #runs min-height, which Textual applies anyway)
 GPU_STRIP = 4           # the GPU strip under the plot below WIDE columns: border + 3 lines (labtui.tcss)
 GPU_MIN_WIDTH = 30      # the GPU panel beside the plot: 1 part of 3, at least this (labtui.tcss)
 
