@@ -45,7 +45,7 @@ from . import firstframe
 from .gcpace import GcPacer
 from .layout import MIN_SIZE, WIDE, table_height
 from .model import Poller, PollResult
-from .state import AppState
+from .state import AppState, Changes
 from .widgets.gpu_panel import GpuPanel
 from .widgets.keybar import KeyBar
 from .widgets.keys import Input
@@ -218,9 +218,8 @@ class LabApp(App):
         self.screen.set_focus(self.query_one(RunsTable))
         self._update_topbar()
         if self._first_results:
-            # the polls the first frame was painted from: the same rows and curve, at once
-            for res in self._first_results:
-                self.apply(res)
+            # the polls the first frame was painted from: the same rows and curve, drawn once
+            self.apply(*self._first_results)
             self._first_results = []
             self.set_timer(0.05, self._start_poll)
         else:
@@ -260,12 +259,14 @@ class LabApp(App):
             again = again or self.state.loading  # a shown run released meanwhile: read it back now
             self.set_timer(0.05 if res.backlog or again else self.poll_interval, self._start_poll)
 
-    def apply(self, res: PollResult) -> None:
-        """Fold one poll into the app state and redraw what changed."""
-        before = self.state.infos
-        ch = self.state.apply(res)
-        for ev in self.announcer.feed(before, self.state.infos, res):
-            self.announce(ev)
+    def apply(self, *results: PollResult) -> None:
+        """Fold polls into the app state (in order) and redraw what changed, once."""
+        ch = Changes()
+        for res in results:
+            before = self.state.infos
+            ch = ch | self.state.apply(res)
+            for ev in self.announcer.feed(before, self.state.infos, res):
+                self.announce(ev)
         if ch.error:
             self._update_topbar()
         now = time.monotonic()

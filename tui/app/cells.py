@@ -131,6 +131,18 @@ def slurm_cell(slurm: dict) -> Text:
     return Text(f"@{slurm['nodes']}" if slurm.get("nodes") else "slurm", style="dim")
 
 
+def column_layout(rows: list[dict], lens: dict, metric: str | None, narrow: bool,
+                  user_columns: list[str] | None, room: int) -> tuple[list[str], dict[str, str], dict[str, int]]:
+    """The columns shown, their labels and widths, for ``rows`` whose cells measure ``lens``
+    (run id -> column -> cells), in ``room`` columns of screen."""
+    cols = table_columns(rows, narrow, user_columns)
+    labels = labels_for(metric, narrow and not (user_columns and "best" in user_columns))
+    widths = column_widths(cols, labels, [r["info"].id for r in rows], lens)
+    if user_columns and narrow:
+        cols = fit_columns(cols, widths, room)
+    return cols, labels, widths
+
+
 def table_columns(rows: list[dict], narrow: bool, user_columns: list[str] | None) -> list[str]:
     """The columns shown: the user's (config), or the default ones for the width (tags only
     when some run has tags or a verdict)."""

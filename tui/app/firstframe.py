@@ -33,7 +33,7 @@ from rich.text import Text
 from ..core.journal import Journal
 from ..core.rundir import RunDir
 from .layout import GPU_STRIP, MIN_SIZE, WIDE, plot_width, table_height
-from .cells import CELL_PAD, column_widths, fit_columns, labels_for, row_cells, table_columns
+from .cells import CELL_PAD, column_layout, row_cells
 from .model import Poller, PollResult
 from .plotdraw import Curve, PlotDraw
 from .state import AppState
@@ -153,12 +153,12 @@ def build(journal: Journal, w: int, h: int, select: str | None = None,
     shown = max(table_h - 1, 1)
     idx = order.index(state.selected) if state.selected in order else 0
     top = max(0, idx - (shown - 1))  # the table scrolls just enough to show its cursor
-    table = _frame(state, journal, w, h, columns, table_h, top, poller, [first])
     info = state.infos.get(state.selected or "")
     if info is not None and cold(info.run_dir):
-        return table  # its parse is the app's, in its worker, while it answers keys
+        # its parse is the app's, in its worker, while it answers keys
+        return _frame(state, journal, w, h, columns, table_h, top, poller, [first])
     if early is not None:
-        early(table)
+        early(_frame(state, journal, w, h, columns, table_h, top, poller, [first]))
     poller.priority = state.priority()
     poller.visible = tuple(order[top:top + shown])
     second = poller.poll()
@@ -198,11 +198,7 @@ def _frame(state: AppState, journal: Journal, w: int, h: int, columns: list[str]
     narrow = w < WIDE
     cells = {r["info"].id: row_cells(r, r["info"].id in state.marked) for r in rows}
     lens = {rid: {k: t.cell_len for k, t in c.items()} for rid, c in cells.items()}
-    cols = table_columns(rows, narrow, columns)
-    labels = labels_for(state.rows_metric(rows), narrow and not (columns and "best" in columns))
-    widths = column_widths(cols, labels, order, lens)
-    if columns and narrow:
-        cols = fit_columns(cols, widths, w)
+    cols, labels, widths = column_layout(rows, lens, state.rows_metric(rows), narrow, columns, w)
     pad = " " * (CELL_PAD // 2)
 
     def table_line(parts: list[Text]) -> Text:

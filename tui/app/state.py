@@ -78,6 +78,11 @@ class Changes:
     loaded: bool = False                     # the first full load just finished
     gpu: bool = False                        # the GPU panel has something new to show
 
+    def __or__(self, other: "Changes") -> "Changes":
+        """What two polls in a row changed (redrawn once)."""
+        return Changes(self.runs | other.runs, self.listed or other.listed, self.error or other.error,
+                       self.loading or other.loading, self.loaded or other.loaded, self.gpu or other.gpu)
+
 
 @dataclass
 class KillPlan:

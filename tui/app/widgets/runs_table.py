@@ -7,8 +7,8 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from ..cells import (  # noqa: F401 - re-exported: the table's cells live Textual-free in app/cells.py
-    CELL_PAD, COLUMN_ALIASES, COLUMN_NAMES, COLUMNS, METRIC_LABEL, VERDICT_STYLE, column_widths, fit_columns,
-    labels_for, row_cells, row_key, slurm_cell, table_columns,
+    CELL_PAD, COLUMN_ALIASES, COLUMN_NAMES, COLUMNS, METRIC_LABEL, VERDICT_STYLE, column_layout, column_widths,
+    fit_columns, labels_for, row_cells, row_key, slurm_cell, table_columns,
 )
 
 
@@ -49,13 +49,10 @@ class RunsTable(DataTable):
         self._cols = []  # force a rebuild on the next sync
 
     def sync(self, rows: list[dict], marked: set[str], keep: str | None, metric: str | None = None) -> None:
-        cols = table_columns(rows, self.narrow, self.user_columns)
         order = [r["info"].id for r in rows]
         cells, lens = self._row_cells(rows, marked)
-        labels = labels_for(metric, self.narrow and not (self.user_columns and "best" in self.user_columns))
-        widths = column_widths(cols, labels, order, lens)
-        if self.user_columns and self.narrow:
-            cols = fit_columns(cols, widths, self.size.width or self.app.size.width)
+        cols, labels, widths = column_layout(rows, lens, metric, self.narrow, self.user_columns,
+                                             self.size.width or self.app.size.width)
         if cols != self._cols or order != self._order or labels != self._labels or any(
                 widths[c] > self._widths.get(c, 0) for c in cols):
             self._rebuild(cols, order, cells, keep, widths, labels)
