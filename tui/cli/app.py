@@ -30,26 +30,22 @@ def open_app(args) -> int:
     gc.disable()  # no collection while the first frame's polls, Textual and the app import: ~10% less CPU
     first = None
     try:
-        # The runs and the selected curve on screen before Textual loads (~0.3 s sooner); the
-        # app takes over the frame's polls and its screen
-        first = first_frame(j, select)
-        # Imported here, not at the top: the env var above must be set first, and the headless
-        # verbs never pay for importing textual.
-        from ..app.app import run_app
-    except BaseException:
-        if first is not None:
-            first.restore()
-        raise
-    finally:
-        # What the imports made lives as long as the app: out of the collector's sight, or
-        # each collection while the app starts walks it all again
-        gc.freeze()
-        gc.enable()
-    try:
+        try:
+            # The runs and the selected curve on screen before Textual loads (~0.3 s sooner);
+            # the app takes over the frame's polls and its screen
+            first = first_frame(j, select)
+            # Imported here, not at the top: the env var above must be set first, and the
+            # headless verbs never pay for importing textual.
+            from ..app.app import run_app
+        finally:
+            # What the imports made lives as long as the app: out of the collector's sight, or
+            # each collection while the app starts walks it all again
+            gc.freeze()
+            gc.enable()
         return run_app(j, colors=colors, select=select, first=first)
     finally:
         if first is not None:
-            first.restore()  # (run_app did, unless it failed before the app ran)
+            first.restore()  # (run_app did once the app ended; this covers a failure before)
 
 
 def first_frame(j: Journal, select: str | None):
